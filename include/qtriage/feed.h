@@ -1,0 +1,73 @@
+/* How backends hand results to the thread that owns the store.
+ *
+ * A backend's threads fill batches (events plus an arena holding their
+ * strings) and push them; the owner calls qt_feed_apply() from its own loop,
+ * typically when feed->notify_fd becomes readable.  Nothing else is shared
+ * between the two sides. */
+#ifndef QTRIAGE_FEED_H
+#define QTRIAGE_FEED_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "qtriage/arena.h"
+#include "qtriage/message.h"
+#include "qtriage/store.h"
+
+enum qt_event_kind {
+    QT_EV_UPSERT,       /* msg is complete */
+    QT_EV_UPDATE,       /* only msg.id, queue, mtime, forced_expire are set */
+    QT_EV_GONE,         /* only msg.id is set */
+    QT_EV_SCAN_DONE,    /* a scan finished; text summarises problems or is NULL */
+    QT_EV_ERROR,        /* text says what went wrong; the scan goes on */
+};
+
+struct qt_event {
+    enum qt_event_kind kind;
+    struct qt_msg_data msg;
+    const char *text;
+};
+
+struct qt_batch {
+    struct qt_event *ev;
+    size_t n, cap;
+    struct qt_arena arena;
+    struct qt_batch *next;
+};
+
+struct qt_batch *qt_batch_new(void);
+struct qt_event *qt_batch_add(struct qt_batch *b, enum qt_event_kind kind);
+void qt_batch_free(struct qt_batch *b);
+
+struct qt_feed {
+    pthread_mutex_t lock;
+    struct qt_batch *head, *tail;
+    int notify_fd;              /* readable while batches are waiting */
+    int notify_wr;
+    /* IDs the store did not know when an UPDATE arrived; the scanner reads
+     * and clears this so it parses those files again. */
+    char **forget;
+    size_t nforget, forget_cap;
+};
+
+struct qt_feed_result {
+    size_t upserts, updates, removals;
+    size_t scans_done;
+    size_t errors;
+    char last_error[512];       /* last ERROR text, "" if none */
+    char scan_summary[256];     /* last SCAN_DONE text, "" if none */
+    /* Called for every ERROR event when set. */
+    void (*on_error)(void *ctx, const char *msg);
+    void *ctx;
+};
+
+void qt_feed_init(struct qt_feed *f);
+void qt_feed_destroy(struct qt_feed *f);
+void qt_feed_push(struct qt_feed *f, struct qt_batch *b);   /* takes ownership */
+/* Apply every waiting batch to `store`. */
+void qt_feed_apply(struct qt_feed *f, struct qt_store *store, struct qt_feed_result *res);
+/* Take the list of IDs to forget (caller frees each and the array). */
+char **qt_feed_take_forget(struct qt_feed *f, size_t *n);
+
+#endif

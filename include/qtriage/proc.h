@@ -1,0 +1,53 @@
+/* The one place that runs child processes.
+ *
+ * Programs are started with posix_spawn() from an argv array: no shell, no
+ * system(), no popen().  Standard input is fed from a buffer, standard output
+ * is either streamed line by line to a callback or captured (bounded), and
+ * standard error is captured (bounded).  Writes and reads are multiplexed
+ * with poll(), so a child that writes a lot while we still feed it cannot
+ * deadlock us. */
+#ifndef QTRIAGE_PROC_H
+#define QTRIAGE_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "qtriage/util.h"
+
+typedef void (*qt_proc_line_fn)(void *ctx, char *line, size_t len);
+
+struct qt_proc_spec {
+    const char *const *argv;    /* argv[0] is an absolute path */
+    const char *stdin_data;     /* NULL: the child gets /dev/null */
+    size_t stdin_len;
+    qt_proc_line_fn on_stdout_line;  /* NULL: capture stdout into result.out */
+    qt_proc_line_fn on_stderr_line;  /* NULL: capture stderr into result.err */
+    void *ctx;
+    size_t max_capture;         /* per stream; 0 means 1 MiB */
+};
+
+struct qt_proc_result {
+    int spawn_errno;            /* non-zero: the program could not be started */
+    int exit_status;            /* valid when !signaled */
+    bool signaled;
+    int term_signal;
+    struct qt_buf out;
+    struct qt_buf err;
+    bool out_truncated, err_truncated;
+};
+
+/* Run the program to completion.  Returns true when it ran and exited with
+ * status 0. */
+bool qt_proc_run(const struct qt_proc_spec *spec, struct qt_proc_result *res);
+void qt_proc_result_free(struct qt_proc_result *res);
+
+/* One-line description of how the run ended, for messages:
+ * "exit status 1", "killed by signal 9", "cannot run /x: No such file". */
+void qt_proc_describe(const struct qt_proc_spec *spec, const struct qt_proc_result *res,
+                      char *buf, size_t size);
+
+/* Find `name` in $PATH and then in the usual sbin directories.  Returns a
+ * malloc'd absolute path or NULL. */
+char *qt_proc_find_program(const char *name);
+
+#endif

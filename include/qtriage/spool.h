@@ -1,0 +1,62 @@
+/* Where an instance keeps its queue, and how its file names map to paths.
+ *
+ * Settings come from `postconf -h` (with `-c CONFIG_DIR` for another
+ * instance), never from parsing main.cf ourselves, so defaults, $name
+ * expansion and multi-instance setups are Postfix's own. */
+#ifndef QTRIAGE_SPOOL_H
+#define QTRIAGE_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "qtriage/util.h"
+
+enum qt_queue {
+    QT_Q_MAILDROP,
+    QT_Q_INCOMING,
+    QT_Q_ACTIVE,
+    QT_Q_DEFERRED,
+    QT_Q_HOLD,
+    QT_Q_CORRUPT,
+    QT_Q_COUNT,
+};
+
+const char *qt_queue_name(enum qt_queue q);
+bool qt_queue_from_name(const char *name, enum qt_queue *q);
+
+struct qt_spool_layout {
+    char *config_dir;           /* NULL: the default instance */
+    char *queue_directory;
+    char *command_directory;
+    char *mail_owner;
+    bool hashed[QT_Q_COUNT];    /* per message queue */
+    bool defer_hashed, bounce_hashed;
+    int hash_depth;
+    bool long_ids;
+    char *postconf;             /* absolute paths of Postfix's tools */
+    char *postsuper;
+    char *postqueue;
+};
+
+/* Ask postconf for the layout of the instance in `config_dir` (NULL for the
+ * default).  On failure fills `err` with what went wrong and returns false. */
+bool qt_spool_layout_load(struct qt_spool_layout *l, const char *config_dir,
+                          struct qt_error *err);
+void qt_spool_layout_free(struct qt_spool_layout *l);
+
+/* Run `postconf [-c DIR] -h NAME...` and return the values, one per name
+ * (malloc'd array of malloc'd strings), or NULL with `err` set. */
+char **qt_postconf_values(const char *postconf, const char *config_dir,
+                          const char *const *names, size_t n, struct qt_error *err);
+void qt_strv_free(char **v, size_t n);
+
+/* Path of `id` in `dir` ("deferred", "defer", "hold", ...) relative to the
+ * queue directory, with Postfix's hashing applied when `hashed`.  Returns
+ * false when the ID is not valid. */
+bool qt_spool_relpath(const struct qt_spool_layout *l, const char *dir, bool hashed,
+                      const char *id, char *buf, size_t size);
+
+/* A queue ID as postsuper accepts it: 1..63 characters of [0-9A-Za-z]. */
+bool qt_queue_id_valid(const char *id);
+
+#endif

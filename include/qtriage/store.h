@@ -1,0 +1,77 @@
+/* The table of messages: compact records, interned strings, an index by
+ * queue ID.  One thread owns a store; backends hand it batches through
+ * qt_feed (see feed.h), never by writing into it from their own threads. */
+#ifndef QTRIAGE_STORE_H
+#define QTRIAGE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qtriage/message.h"
+#include "qtriage/strpool.h"
+
+#define QT_MSG_FORCED_EXPIRE 0x01
+#define QT_MSG_NULL_SENDER   0x02
+#define QT_MSG_UNREADABLE    0x04
+
+struct qt_rcpt {
+    qt_str address, orig, reason, status;
+    uint8_t state;              /* enum qt_rcpt_state */
+    uint8_t bounced;
+};
+
+struct qt_msg {
+    qt_str id, sender, subject, from, attrs, error;
+    qt_str reason;              /* first delay reason, for the list */
+    uint32_t nrcpts;            /* all entries in rcpts[] */
+    uint32_t npending;          /* of which still to deliver */
+    struct qt_rcpt *rcpts;
+    int64_t arrival, create_time, mtime;
+    int64_t msg_size, file_size;
+    uint32_t content_size, data_offset;
+    uint8_t queue;              /* enum qt_queue */
+    uint8_t flags;
+};
+
+struct qt_store {
+    struct qt_strpool pool;
+    struct qt_msg *msgs;
+    size_t n, cap;
+    uint32_t *index;            /* open addressing: message number + 1 */
+    size_t index_slots;
+    size_t per_queue[QT_Q_COUNT];
+    uint64_t version;           /* bumped on every change */
+};
+
+void qt_store_init(struct qt_store *s);
+void qt_store_free(struct qt_store *s);
+
+/* Insert or replace the message with d->id. */
+void qt_store_upsert(struct qt_store *s, const struct qt_msg_data *d);
+/* Change queue/mtime/flags of a known message; false when unknown. */
+bool qt_store_update(struct qt_store *s, const char *id, enum qt_queue queue, int64_t mtime,
+                     bool forced_expire);
+/* Remove; false when unknown.  The last message moves into the hole, so
+ * message numbers are only stable between changes. */
+bool qt_store_remove(struct qt_store *s, const char *id);
+
+/* Message number of `id`, or -1. */
+long qt_store_find(const struct qt_store *s, const char *id);
+
+static inline const char *qt_store_str(const struct qt_store *s, qt_str ref)
+{
+    return qt_strpool_get(&s->pool, ref);
+}
+
+/* Iterate attributes of m: returns the next "name=value" after `prev`
+ * (NULL to start), or NULL at the end. */
+const char *qt_store_next_attr(const struct qt_store *s, const struct qt_msg *m,
+                               const char *prev);
+/* Value of one attribute, or NULL. */
+const char *qt_store_attr(const struct qt_store *s, const struct qt_msg *m, const char *name);
+
+/* Approximate heap bytes used. */
+size_t qt_store_memory(const struct qt_store *s);
+
+#endif

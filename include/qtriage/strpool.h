@@ -1,0 +1,44 @@
+/* Interned strings.  In a flood the same senders, domains, subjects and
+ * delay reasons repeat hundreds of thousands of times; each distinct string
+ * is stored once and referred to by a 32-bit reference.  Reference 0 means
+ * "no string".  Strings may contain NUL bytes; lengths are kept. */
+#ifndef QTRIAGE_STRPOOL_H
+#define QTRIAGE_STRPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint32_t qt_str;
+
+struct qt_strpool {
+    char *bytes;                /* [len:u32][data][NUL] per string, from offset 8 */
+    size_t len, cap;
+    uint32_t *slots;            /* open addressing: string offsets, 0 = empty */
+    uint32_t *hashes;
+    size_t nslots, count;
+};
+
+void qt_strpool_init(struct qt_strpool *p);
+void qt_strpool_free(struct qt_strpool *p);
+qt_str qt_strpool_intern(struct qt_strpool *p, const char *s, size_t len);
+qt_str qt_strpool_intern_cstr(struct qt_strpool *p, const char *s);  /* NULL -> 0 */
+
+static inline const char *qt_strpool_get(const struct qt_strpool *p, qt_str ref)
+{
+    return ref ? p->bytes + ref : NULL;
+}
+
+static inline size_t qt_strpool_len(const struct qt_strpool *p, qt_str ref)
+{
+    uint32_t n;
+
+    if (!ref)
+        return 0;
+    __builtin_memcpy(&n, p->bytes + ref - 4, 4);
+    return n;
+}
+
+/* Bytes used by the pool (strings plus index). */
+size_t qt_strpool_memory(const struct qt_strpool *p);
+
+#endif

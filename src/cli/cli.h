@@ -1,0 +1,16 @@
+/* Non-interactive sub-commands. */
+#ifndef QTRIAGE_CLI_H
+#define QTRIAGE_CLI_H
+
+#include <stdio.h>
+
+struct cli_common {
+    const char *config_dir;     /* -c DIR, or NULL */
+    const char *backend;        /* --backend spool|postqueue|auto */
+};
+
+int cli_list(int argc, char **argv, struct cli_common *common);
+int cli_action(int argc, char **argv, struct cli_common *common);
+void cli_usage(FILE *out);
+
+#endif

@@ -1,0 +1,401 @@
+#include "qtriage/actions.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "qtriage/idmap.h"
+#include "qtriage/proc.h"
+#include "qtriage/queue_file.h"
+
+struct action_info {
+    const char *name;
+    const char *postsuper_flag;     /* NULL: not a postsuper action */
+    const char *log_verb;           /* postsuper's per-ID message: "ID: <verb>" */
+    /* Queues postsuper may find the message in for this action. */
+    bool from[QT_Q_COUNT];
+};
+
+static const struct action_info actions[QT_ACT_COUNT] = {
+    [QT_ACT_HOLD] = {"hold", "-h", "placed on hold",
+                     {[QT_Q_INCOMING] = 1, [QT_Q_ACTIVE] = 1, [QT_Q_DEFERRED] = 1}},
+    [QT_ACT_RELEASE] = {"release", "-H", "released from hold", {[QT_Q_HOLD] = 1}},
+    [QT_ACT_REQUEUE] = {"requeue", "-r", "requeued",
+                        {[QT_Q_INCOMING] = 1, [QT_Q_ACTIVE] = 1, [QT_Q_DEFERRED] = 1,
+                         [QT_Q_HOLD] = 1}},
+    [QT_ACT_DELETE] = {"delete", "-d", "removed",
+                       {[QT_Q_MAILDROP] = 1, [QT_Q_INCOMING] = 1, [QT_Q_ACTIVE] = 1,
+                        [QT_Q_DEFERRED] = 1, [QT_Q_HOLD] = 1, [QT_Q_CORRUPT] = 1}},
+    [QT_ACT_EXPIRE] = {"expire", "-e", "expired",
+                       {[QT_Q_INCOMING] = 1, [QT_Q_ACTIVE] = 1, [QT_Q_DEFERRED] = 1,
+                        [QT_Q_HOLD] = 1}},
+    [QT_ACT_DELIVER] = {"deliver", NULL, NULL, {[QT_Q_DEFERRED] = 1}},
+    [QT_ACT_FLUSH] = {"flush", NULL, NULL, {0}},
+    [QT_ACT_FLUSH_SITE] = {"flush-site", NULL, NULL, {0}},
+};
+
+const char *qt_action_name(enum qt_action a)
+{
+    return (unsigned)a < QT_ACT_COUNT ? actions[a].name : "?";
+}
+
+bool qt_action_from_name(const char *name, enum qt_action *a)
+{
+    int i;
+
+    for (i = 0; i < QT_ACT_COUNT; i++)
+        if (strcmp(name, actions[i].name) == 0) {
+            *a = (enum qt_action)i;
+            return true;
+        }
+    return false;
+}
+
+bool qt_action_takes_ids(enum qt_action a)
+{
+    return a != QT_ACT_FLUSH && a != QT_ACT_FLUSH_SITE;
+}
+
+void qt_action_result_free(struct qt_action_result *res)
+{
+    size_t i;
+
+    for (i = 0; i < res->ngone; i++)
+        free(res->gone[i]);
+    for (i = 0; i < res->nskipped; i++)
+        free(res->skipped[i]);
+    for (i = 0; i < res->ninvalid; i++)
+        free(res->invalid[i]);
+    free(res->gone);
+    free(res->skipped);
+    free(res->invalid);
+    memset(res, 0, sizeof(*res));
+}
+
+static void push(char ***v, size_t *n, const char *s)
+{
+    *v = xrealloc(*v, (*n + 1) * sizeof(**v));
+    (*v)[(*n)++] = xstrdup(s);
+}
+
+/* What one postsuper run reported. */
+struct run_state {
+    const struct action_info *info;
+    struct qt_idmap *pending;   /* IDs asked for and not yet acted on */
+    size_t acted_lines;         /* per-ID confirmations seen */
+    long summary;               /* "Placed on hold: N messages", -1 if absent */
+    struct qt_buf errors;       /* lines that are neither */
+};
+
+static void on_postsuper_line(void *ctx, char *line, size_t len)
+{
+    struct run_state *rs = ctx;
+    const char *p = line, *colon;
+    char id[QT_QUEUE_ID_MAX + 1];
+    size_t idlen;
+
+    (void)len;
+    /* Lines look like "postsuper: ID: placed on hold" or
+     * "postsuper: Placed on hold: 3 messages". */
+    if (strncmp(p, "postsuper: ", 11) == 0)
+        p += 11;
+    colon = strchr(p, ':');
+    if (colon && colon[1] == ' ') {
+        idlen = (size_t)(colon - p);
+        if (idlen <= QT_QUEUE_ID_MAX && strcmp(colon + 2, rs->info->log_verb) == 0) {
+            memcpy(id, p, idlen);
+            id[idlen] = 0;
+            if (qt_queue_id_valid(id)) {
+                qt_idmap_forget(rs->pending, id);
+                rs->acted_lines++;
+                return;
+            }
+        }
+        if (strstr(colon, " message") && (colon[2] >= '0' && colon[2] <= '9')) {
+            rs->summary = atol(colon + 2);
+            return;
+        }
+    }
+    if (rs->errors.len < 4096) {
+        if (rs->errors.len)
+            qt_buf_append(&rs->errors, "; ", 2);
+        qt_buf_append(&rs->errors, p, strlen(p));
+    }
+}
+
+/* Run postsuper on the IDs in `ids` (newline-separated), restricted to
+ * `queue` or, when NULL, to every queue the action applies to. */
+static bool run_postsuper(const struct qt_spool_layout *l, const struct action_info *info,
+                          const char *queue, const struct qt_buf *ids, struct run_state *rs,
+                          struct qt_action_result *res)
+{
+    const char *argv[16];
+    struct qt_proc_spec spec = {.argv = argv, .stdin_data = ids->data,
+                                .stdin_len = ids->len, .on_stderr_line = on_postsuper_line,
+                                .ctx = rs};
+    struct qt_proc_result pr;
+    int argc = 0, q;
+    bool ok;
+
+    argv[argc++] = l->postsuper;
+    if (l->config_dir) {
+        argv[argc++] = "-c";
+        argv[argc++] = l->config_dir;
+    }
+    argv[argc++] = info->postsuper_flag;
+    argv[argc++] = "-";
+    if (queue) {
+        argv[argc++] = queue;
+    } else {
+        for (q = 0; q < QT_Q_COUNT && argc < 14; q++)
+            if (info->from[q])
+                argv[argc++] = qt_queue_name((enum qt_queue)q);
+    }
+    argv[argc] = NULL;
+    rs->summary = -1;
+    ok = qt_proc_run(&spec, &pr);
+    if (rs->summary > 0)
+        res->acted += (size_t)rs->summary;
+    if (!ok) {
+        char how[256];
+
+        qt_proc_describe(&spec, &pr, how, sizeof(how));
+        res->failed = true;
+        snprintf(res->message, sizeof(res->message), "%s%s%.300s", how,
+                 rs->errors.len ? ": " : "", rs->errors.len ? rs->errors.data : "");
+    }
+    qt_proc_result_free(&pr);
+    return ok;
+}
+
+static void add_unacted(void *ctx, const char *id)
+{
+    struct qt_buf *b = ctx;
+
+    qt_buf_printf(b, "%s\n", id);
+}
+
+/* Is `id` still somewhere in the spool?  Used to tell "gone" from "not
+ * applicable" for IDs postsuper did not act on. */
+static bool still_queued(const struct qt_spool_layout *l, const char *id, enum qt_queue *where)
+{
+    int q;
+
+    for (q = 0; q < QT_Q_COUNT; q++) {
+        char rel[256], path[4096];
+        struct stat st;
+
+        if (!qt_spool_relpath(l, qt_queue_name((enum qt_queue)q), l->hashed[q], id, rel,
+                              sizeof(rel)))
+            return false;
+        snprintf(path, sizeof(path), "%s/%s", l->queue_directory, rel);
+        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+            *where = (enum qt_queue)q;
+            return true;
+        }
+    }
+    return false;
+}
+
+struct leftover_ctx {
+    const struct qt_spool_layout *l;
+    struct qt_action_result *res;
+};
+
+static void classify_leftover(void *ctx, const char *id)
+{
+    struct leftover_ctx *lc = ctx;
+    enum qt_queue where;
+
+    if (still_queued(lc->l, id, &where))
+        push(&lc->res->skipped, &lc->res->nskipped, id);
+    else
+        push(&lc->res->gone, &lc->res->ngone, id);
+}
+
+static void noop_gone(void *ctx, const char *id)
+{
+    (void)ctx;
+    (void)id;
+}
+
+static bool run_postsuper_action(const struct qt_spool_layout *l, enum qt_action a,
+                                 const struct qt_action_target *t, size_t n,
+                                 struct qt_action_result *res)
+{
+    const struct action_info *info = &actions[a];
+    struct qt_idmap pending;
+    struct run_state rs = {.info = info, .pending = &pending};
+    struct leftover_ctx lc = {.l = l, .res = res};
+    struct qt_buf ids[QT_Q_COUNT + 1] = {{0}};
+    struct qt_buf rest = {0};
+    size_t i;
+    int q;
+    bool ok = true;
+
+    qt_idmap_init(&pending);
+    for (i = 0; i < n; i++) {
+        bool created;
+        struct qt_idmap_entry *e = qt_idmap_put(&pending, t[i].id, &created);
+        enum qt_queue tq = t[i].queue;
+
+        if (!created)
+            continue;           /* asked twice: once is enough */
+        e->gen = 1;
+        res->requested++;
+        /* Unknown queue, or one the action cannot apply to: let the second
+         * pass (all applicable queues) deal with it. */
+        q = (unsigned)tq < QT_Q_COUNT && info->from[tq] ? (int)tq : QT_Q_COUNT;
+        qt_buf_printf(&ids[q], "%s\n", t[i].id);
+    }
+    for (q = 0; q < QT_Q_COUNT; q++)
+        if (ids[q].len && !run_postsuper(l, info, qt_queue_name((enum qt_queue)q), &ids[q],
+                                         &rs, res))
+            ok = false;
+    /* Second pass: whatever was not acted on yet, in any applicable queue. */
+    if (ok) {
+        for (i = 0; i < pending.nslots; i++) {
+            struct qt_idmap_entry *e = &pending.slots[i];
+
+            if (e->id && !e->dead)
+                add_unacted(&rest, qt_idmap_id(&pending, e));
+        }
+        if (rest.len && !run_postsuper(l, info, NULL, &rest, &rs, res))
+            ok = false;
+    }
+    if (ok)
+        qt_idmap_sweep(&pending, 2, classify_leftover, &lc);
+    else
+        qt_idmap_sweep(&pending, 2, noop_gone, NULL);
+    for (q = 0; q <= QT_Q_COUNT; q++)
+        qt_buf_free(&ids[q]);
+    qt_buf_free(&rest);
+    qt_buf_free(&rs.errors);
+    qt_idmap_free(&pending);
+    return ok;
+}
+
+static bool run_postqueue(const struct qt_spool_layout *l, const char *flag, const char *arg,
+                          struct qt_action_result *res)
+{
+    const char *argv[8];
+    struct qt_proc_spec spec = {.argv = argv};
+    struct qt_proc_result pr;
+    int argc = 0;
+    bool ok;
+
+    argv[argc++] = l->postqueue;
+    if (l->config_dir) {
+        argv[argc++] = "-c";
+        argv[argc++] = l->config_dir;
+    }
+    argv[argc++] = flag;
+    if (arg)
+        argv[argc++] = arg;
+    argv[argc] = NULL;
+    ok = qt_proc_run(&spec, &pr);
+    if (!ok) {
+        char how[256];
+        char *nl = pr.err.data ? strchr(pr.err.data, '\n') : NULL;
+
+        if (nl)
+            *nl = 0;
+        qt_proc_describe(&spec, &pr, how, sizeof(how));
+        res->failed = true;
+        snprintf(res->message, sizeof(res->message), "%s%s%.300s", how,
+                 pr.err.len ? ": " : "", pr.err.len ? pr.err.data : "");
+    }
+    qt_proc_result_free(&pr);
+    return ok;
+}
+
+static bool run_deliver(const struct qt_spool_layout *l, const struct qt_action_target *t,
+                        size_t n, struct qt_action_result *res)
+{
+    struct qt_idmap seen;
+    size_t i;
+    bool ok = true;
+
+    qt_idmap_init(&seen);
+    for (i = 0; i < n; i++) {
+        bool created;
+        enum qt_queue where;
+
+        qt_idmap_put(&seen, t[i].id, &created);
+        if (!created)
+            continue;
+        res->requested++;
+        if (!still_queued(l, t[i].id, &where)) {
+            push(&res->gone, &res->ngone, t[i].id);
+            continue;
+        }
+        if (!run_postqueue(l, "-i", t[i].id, res)) {
+            ok = false;
+            break;
+        }
+        res->acted++;
+    }
+    qt_idmap_free(&seen);
+    return ok;
+}
+
+bool qt_action_run(const struct qt_spool_layout *l, enum qt_action a,
+                   const struct qt_action_target *targets, size_t n, const char *site,
+                   struct qt_action_result *res)
+{
+    size_t i;
+    bool ok;
+
+    memset(res, 0, sizeof(*res));
+    if ((unsigned)a >= QT_ACT_COUNT) {
+        snprintf(res->message, sizeof(res->message), "unknown action");
+        res->failed = true;
+        return false;
+    }
+    for (i = 0; i < n; i++)
+        if (!qt_queue_id_valid(targets[i].id))
+            push(&res->invalid, &res->ninvalid, targets[i].id);
+    if (res->ninvalid) {
+        snprintf(res->message, sizeof(res->message),
+                 "%s: %zu invalid queue ID%s (first: \"%.64s\"); nothing done",
+                 actions[a].name, res->ninvalid, res->ninvalid == 1 ? "" : "s",
+                 res->invalid[0]);
+        res->failed = true;
+        return false;
+    }
+    switch (a) {
+    case QT_ACT_FLUSH:
+        ok = run_postqueue(l, "-f", NULL, res);
+        break;
+    case QT_ACT_FLUSH_SITE:
+        if (!site || !*site || strchr(site, '\n') || site[0] == '-') {
+            snprintf(res->message, sizeof(res->message), "flush-site: invalid site name");
+            res->failed = true;
+            return false;
+        }
+        ok = run_postqueue(l, "-s", site, res);
+        break;
+    case QT_ACT_DELIVER:
+        ok = run_deliver(l, targets, n, res);
+        break;
+    default:
+        ok = run_postsuper_action(l, a, targets, n, res);
+        break;
+    }
+    if (ok) {
+        int len = snprintf(res->message, sizeof(res->message), "%s: %zu acted on",
+                           actions[a].name, res->acted);
+
+        if (res->ngone && len > 0 && (size_t)len < sizeof(res->message))
+            len += snprintf(res->message + len, sizeof(res->message) - (size_t)len,
+                            ", %zu already gone", res->ngone);
+        if (res->nskipped && len > 0 && (size_t)len < sizeof(res->message))
+            snprintf(res->message + len, sizeof(res->message) - (size_t)len,
+                     ", %zu not applicable", res->nskipped);
+    }
+    return ok;
+}

@@ -1,0 +1,123 @@
+#include "qtriage/backend.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qtriage/scanner.h"
+
+/* ---- spool backend: a thin shell around the scanner ---- */
+
+static bool spool_start(struct qt_backend *b)
+{
+    return qt_scanner_start(b->priv);
+}
+
+static bool spool_running(struct qt_backend *b)
+{
+    return qt_scanner_running(b->priv);
+}
+
+static void spool_wait(struct qt_backend *b)
+{
+    qt_scanner_wait(b->priv);
+}
+
+static void spool_destroy(struct qt_backend *b)
+{
+    qt_scanner_free(b->priv);
+}
+
+static const struct qt_backend_ops spool_ops = {
+    .name = "spool",
+    .start = spool_start,
+    .running = spool_running,
+    .wait = spool_wait,
+    .destroy = spool_destroy,
+};
+
+struct qt_backend *qt_spool_backend_new(const struct qt_spool_layout *layout,
+                                        struct qt_feed *feed)
+{
+    struct qt_backend *b = xcalloc(1, sizeof(*b));
+
+    b->ops = &spool_ops;
+    b->layout = layout;
+    b->feed = feed;
+    b->priv = qt_scanner_new(layout, feed, 0);
+    return b;
+}
+
+/* The spool is usable when we can list and read its message queues. */
+static bool spool_readable(const struct qt_spool_layout *l, char *why, size_t size)
+{
+    static const char *const dirs[] = {"deferred", "hold", "active", "incoming"};
+    size_t i;
+    int qfd = open(l->queue_directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (qfd < 0) {
+        snprintf(why, size, "cannot open %s", l->queue_directory);
+        return false;
+    }
+    for (i = 0; i < QT_ARRAY_LEN(dirs); i++) {
+        if (faccessat(qfd, dirs[i], R_OK | X_OK, AT_EACCESS) != 0) {
+            snprintf(why, size, "%s/%s is not readable by this user", l->queue_directory,
+                     dirs[i]);
+            close(qfd);
+            return false;
+        }
+    }
+    close(qfd);
+    return true;
+}
+
+struct qt_backend *qt_backend_open(const struct qt_spool_layout *layout, struct qt_feed *feed,
+                                   enum qt_backend_kind kind, struct qt_error *err)
+{
+    char why[200] = "";
+    struct qt_backend *b;
+
+    if (kind == QT_BACKEND_AUTO)
+        kind = spool_readable(layout, why, sizeof(why)) ? QT_BACKEND_SPOOL
+                                                         : QT_BACKEND_POSTQUEUE;
+    else if (kind == QT_BACKEND_SPOOL && !spool_readable(layout, why, sizeof(why))) {
+        qt_error_set(err, "%s", why);
+        return NULL;
+    }
+    if (kind == QT_BACKEND_SPOOL)
+        return qt_spool_backend_new(layout, feed);
+    b = qt_postqueue_backend_new(layout, feed);
+    b->read_only = true;
+    snprintf(b->read_only_reason, sizeof(b->read_only_reason),
+             "read-only mode (%s): listing through postqueue -j; actions need root",
+             why[0] ? why : "postqueue backend chosen");
+    return b;
+}
+
+void qt_backend_close(struct qt_backend *b)
+{
+    if (!b)
+        return;
+    b->ops->destroy(b);
+    free(b);
+}
+
+bool qt_backend_load(struct qt_backend *b, struct qt_store *store,
+                     void (*on_error)(void *ctx, const char *msg), void *ctx)
+{
+    struct qt_feed_result res = {.on_error = on_error, .ctx = ctx};
+
+    while (!b->ops->start(b))
+        b->ops->wait(b);        /* let a running scan finish first */
+    while (res.scans_done == 0) {
+        struct pollfd pfd = {.fd = b->feed->notify_fd, .events = POLLIN};
+
+        poll(&pfd, 1, 200);
+        qt_feed_apply(b->feed, store, &res);
+    }
+    b->ops->wait(b);
+    return res.errors == 0;
+}

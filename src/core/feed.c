@@ -1,0 +1,155 @@
+#include "qtriage/feed.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qtriage/util.h"
+
+struct qt_batch *qt_batch_new(void)
+{
+    return xcalloc(1, sizeof(struct qt_batch));
+}
+
+struct qt_event *qt_batch_add(struct qt_batch *b, enum qt_event_kind kind)
+{
+    struct qt_event *e;
+
+    b->ev = xgrow(b->ev, &b->cap, b->n + 1, sizeof(*b->ev));
+    e = &b->ev[b->n++];
+    memset(e, 0, sizeof(*e));
+    e->kind = kind;
+    return e;
+}
+
+void qt_batch_free(struct qt_batch *b)
+{
+    if (!b)
+        return;
+    free(b->ev);
+    qt_arena_free(&b->arena);
+    free(b);
+}
+
+void qt_feed_init(struct qt_feed *f)
+{
+    int p[2];
+
+    memset(f, 0, sizeof(*f));
+    pthread_mutex_init(&f->lock, NULL);
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+        qt_die("pipe: %s", strerror(errno));
+    f->notify_fd = p[0];
+    f->notify_wr = p[1];
+}
+
+void qt_feed_destroy(struct qt_feed *f)
+{
+    struct qt_batch *b, *next;
+    size_t i;
+
+    for (b = f->head; b; b = next) {
+        next = b->next;
+        qt_batch_free(b);
+    }
+    for (i = 0; i < f->nforget; i++)
+        free(f->forget[i]);
+    free(f->forget);
+    close(f->notify_fd);
+    close(f->notify_wr);
+    pthread_mutex_destroy(&f->lock);
+    memset(f, 0, sizeof(*f));
+}
+
+void qt_feed_push(struct qt_feed *f, struct qt_batch *b)
+{
+    char c = 1;
+    ssize_t unused;
+
+    b->next = NULL;
+    pthread_mutex_lock(&f->lock);
+    if (f->tail)
+        f->tail->next = b;
+    else
+        f->head = b;
+    f->tail = b;
+    pthread_mutex_unlock(&f->lock);
+    /* A full pipe already signals "something waiting"; EAGAIN is fine. */
+    unused = write(f->notify_wr, &c, 1);
+    (void)unused;
+}
+
+static void forget_id(struct qt_feed *f, const char *id)
+{
+    pthread_mutex_lock(&f->lock);
+    f->forget = xgrow(f->forget, &f->forget_cap, f->nforget + 1, sizeof(*f->forget));
+    f->forget[f->nforget++] = xstrdup(id);
+    pthread_mutex_unlock(&f->lock);
+}
+
+char **qt_feed_take_forget(struct qt_feed *f, size_t *n)
+{
+    char **v;
+
+    pthread_mutex_lock(&f->lock);
+    v = f->forget;
+    *n = f->nforget;
+    f->forget = NULL;
+    f->nforget = f->forget_cap = 0;
+    pthread_mutex_unlock(&f->lock);
+    return v;
+}
+
+void qt_feed_apply(struct qt_feed *f, struct qt_store *store, struct qt_feed_result *res)
+{
+    struct qt_batch *b, *next;
+    char drain[256];
+    size_t i;
+
+    while (read(f->notify_fd, drain, sizeof(drain)) > 0)
+        ;
+    pthread_mutex_lock(&f->lock);
+    b = f->head;
+    f->head = f->tail = NULL;
+    pthread_mutex_unlock(&f->lock);
+    for (; b; b = next) {
+        next = b->next;
+        for (i = 0; i < b->n; i++) {
+            struct qt_event *e = &b->ev[i];
+
+            switch (e->kind) {
+            case QT_EV_UPSERT:
+                qt_store_upsert(store, &e->msg);
+                res->upserts++;
+                break;
+            case QT_EV_UPDATE:
+                if (qt_store_update(store, e->msg.id, e->msg.queue, e->msg.mtime,
+                                    e->msg.forced_expire))
+                    res->updates++;
+                else
+                    forget_id(f, e->msg.id);
+                break;
+            case QT_EV_GONE:
+                if (qt_store_remove(store, e->msg.id))
+                    res->removals++;
+                break;
+            case QT_EV_SCAN_DONE:
+                res->scans_done++;
+                snprintf(res->scan_summary, sizeof(res->scan_summary), "%s",
+                         e->text ? e->text : "");
+                break;
+            case QT_EV_ERROR:
+                res->errors++;
+                snprintf(res->last_error, sizeof(res->last_error), "%s",
+                         e->text ? e->text : "unknown error");
+                if (res->on_error)
+                    res->on_error(res->ctx, res->last_error);
+                break;
+            }
+        }
+        qt_batch_free(b);
+    }
+}

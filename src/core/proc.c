@@ -1,0 +1,242 @@
+#include "qtriage/proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define DEFAULT_CAPTURE (1u << 20)
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+static void capture(struct qt_buf *b, bool *truncated, const char *data, size_t n, size_t max)
+{
+    if (b->len + n > max) {
+        *truncated = true;
+        n = b->len < max ? max - b->len : 0;
+    }
+    qt_buf_append(b, data, n);
+}
+
+/* Hand complete lines of `pending` to the callback; keep the partial tail. */
+static void flush_lines(qt_proc_line_fn fn, void *ctx, struct qt_buf *pending, bool final)
+{
+    size_t start = 0;
+
+    for (;;) {
+        char *nl = memchr(pending->data + start, '\n', pending->len - start);
+
+        if (!nl)
+            break;
+        *nl = 0;
+        fn(ctx, pending->data + start, (size_t)(nl - (pending->data + start)));
+        start = (size_t)(nl - pending->data) + 1;
+    }
+    if (final && start < pending->len) {
+        pending->data[pending->len] = 0;
+        fn(ctx, pending->data + start, pending->len - start);
+        start = pending->len;
+    }
+    memmove(pending->data, pending->data + start, pending->len - start);
+    pending->len -= start;
+    if (pending->data)
+        pending->data[pending->len] = 0;
+}
+
+static bool make_pipe(int p[2])
+{
+    return pipe2(p, O_CLOEXEC) == 0;
+}
+
+bool qt_proc_run(const struct qt_proc_spec *spec, struct qt_proc_result *res)
+{
+    int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+    posix_spawn_file_actions_t fa;
+    size_t max = spec->max_capture ? spec->max_capture : DEFAULT_CAPTURE;
+    size_t written = 0;
+    struct qt_buf pending_out = {0}, pending_err = {0};
+    pid_t pid;
+    int rc, status;
+
+    memset(res, 0, sizeof(*res));
+    /* A child that exits before reading all its input must not kill us. */
+    signal(SIGPIPE, SIG_IGN);
+    if ((spec->stdin_data && !make_pipe(in)) || !make_pipe(out) || !make_pipe(err)) {
+        res->spawn_errno = errno;
+        goto fail_pipes;
+    }
+    posix_spawn_file_actions_init(&fa);
+    if (spec->stdin_data)
+        posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    else
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+    rc = posix_spawn(&pid, spec->argv[0], &fa, NULL, (char *const *)spec->argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close_fd(&in[0]);
+    close_fd(&out[1]);
+    close_fd(&err[1]);
+    if (rc != 0) {
+        res->spawn_errno = rc;
+        goto fail_pipes;
+    }
+    if (spec->stdin_data && spec->stdin_len == 0)
+        close_fd(&in[1]);
+    if (in[1] >= 0)
+        fcntl(in[1], F_SETFL, O_NONBLOCK);
+
+    while (out[0] >= 0 || err[0] >= 0) {
+        struct pollfd pfd[3];
+        int n = 0, i;
+        char chunk[65536];
+
+        if (in[1] >= 0)
+            pfd[n++] = (struct pollfd){.fd = in[1], .events = POLLOUT};
+        if (out[0] >= 0)
+            pfd[n++] = (struct pollfd){.fd = out[0], .events = POLLIN};
+        if (err[0] >= 0)
+            pfd[n++] = (struct pollfd){.fd = err[0], .events = POLLIN};
+        if (poll(pfd, (nfds_t)n, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        for (i = 0; i < n; i++) {
+            ssize_t got;
+
+            if (!pfd[i].revents)
+                continue;
+            if (pfd[i].fd == in[1]) {
+                got = write(in[1], spec->stdin_data + written, spec->stdin_len - written);
+                if (got > 0)
+                    written += (size_t)got;
+                if ((got < 0 && errno != EAGAIN && errno != EINTR) ||
+                    written == spec->stdin_len)
+                    close_fd(&in[1]);
+                continue;
+            }
+            got = read(pfd[i].fd, chunk, sizeof(chunk));
+            if (got < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (got <= 0) {
+                if (pfd[i].fd == out[0])
+                    close_fd(&out[0]);
+                else
+                    close_fd(&err[0]);
+                continue;
+            }
+            if (pfd[i].fd == err[0] && spec->on_stderr_line) {
+                qt_buf_append(&pending_err, chunk, (size_t)got);
+                flush_lines(spec->on_stderr_line, spec->ctx, &pending_err, false);
+            } else if (pfd[i].fd == err[0]) {
+                capture(&res->err, &res->err_truncated, chunk, (size_t)got, max);
+            } else if (spec->on_stdout_line) {
+                qt_buf_append(&pending_out, chunk, (size_t)got);
+                flush_lines(spec->on_stdout_line, spec->ctx, &pending_out, false);
+            } else {
+                capture(&res->out, &res->out_truncated, chunk, (size_t)got, max);
+            }
+        }
+    }
+    if (pending_out.len)
+        flush_lines(spec->on_stdout_line, spec->ctx, &pending_out, true);
+    if (pending_err.len)
+        flush_lines(spec->on_stderr_line, spec->ctx, &pending_err, true);
+    qt_buf_free(&pending_out);
+    qt_buf_free(&pending_err);
+    close_fd(&in[1]);
+    close_fd(&out[0]);
+    close_fd(&err[0]);
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            res->spawn_errno = errno;
+            return false;
+        }
+    }
+    if (WIFSIGNALED(status)) {
+        res->signaled = true;
+        res->term_signal = WTERMSIG(status);
+        return false;
+    }
+    res->exit_status = WEXITSTATUS(status);
+    return res->exit_status == 0;
+
+fail_pipes:
+    close_fd(&in[0]);
+    close_fd(&in[1]);
+    close_fd(&out[0]);
+    close_fd(&out[1]);
+    close_fd(&err[0]);
+    close_fd(&err[1]);
+    return false;
+}
+
+void qt_proc_result_free(struct qt_proc_result *res)
+{
+    qt_buf_free(&res->out);
+    qt_buf_free(&res->err);
+}
+
+void qt_proc_describe(const struct qt_proc_spec *spec, const struct qt_proc_result *res,
+                      char *buf, size_t size)
+{
+    if (res->spawn_errno)
+        snprintf(buf, size, "cannot run %s: %s", spec->argv[0], strerror(res->spawn_errno));
+    else if (res->signaled)
+        snprintf(buf, size, "%s was killed by signal %d", spec->argv[0], res->term_signal);
+    else
+        snprintf(buf, size, "%s exited with status %d", spec->argv[0], res->exit_status);
+}
+
+static char *try_dir(const char *dir, size_t dlen, const char *name)
+{
+    struct stat st;
+    char *path;
+
+    if (dlen == 0)
+        return NULL;
+    path = xasprintf("%.*s/%s", (int)dlen, dir, name);
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0)
+        return path;
+    free(path);
+    return NULL;
+}
+
+char *qt_proc_find_program(const char *name)
+{
+    static const char *const fallback[] = {"/usr/sbin", "/usr/local/sbin", "/sbin",
+                                           "/usr/bin", "/bin"};
+    const char *path = getenv("PATH");
+    char *found;
+    size_t i;
+
+    if (strchr(name, '/'))
+        return access(name, X_OK) == 0 ? xstrdup(name) : NULL;
+    while (path && *path) {
+        const char *colon = strchr(path, ':');
+        size_t len = colon ? (size_t)(colon - path) : strlen(path);
+
+        if (path[0] == '/' && (found = try_dir(path, len, name)))
+            return found;
+        path = colon ? colon + 1 : NULL;
+    }
+    for (i = 0; i < QT_ARRAY_LEN(fallback); i++)
+        if ((found = try_dir(fallback[i], strlen(fallback[i]), name)))
+            return found;
+    return NULL;
+}

@@ -1,0 +1,232 @@
+#include "qtriage/spool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "qtriage/proc.h"
+#include "qtriage/queue_file.h"
+
+static const char *const queue_names[QT_Q_COUNT] = {
+    [QT_Q_MAILDROP] = "maildrop", [QT_Q_INCOMING] = "incoming",
+    [QT_Q_ACTIVE] = "active",     [QT_Q_DEFERRED] = "deferred",
+    [QT_Q_HOLD] = "hold",         [QT_Q_CORRUPT] = "corrupt",
+};
+
+const char *qt_queue_name(enum qt_queue q)
+{
+    return (unsigned)q < QT_Q_COUNT ? queue_names[q] : "?";
+}
+
+bool qt_queue_from_name(const char *name, enum qt_queue *q)
+{
+    int i;
+
+    for (i = 0; i < QT_Q_COUNT; i++)
+        if (strcmp(name, queue_names[i]) == 0) {
+            *q = (enum qt_queue)i;
+            return true;
+        }
+    return false;
+}
+
+void qt_strv_free(char **v, size_t n)
+{
+    size_t i;
+
+    if (!v)
+        return;
+    for (i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+char **qt_postconf_values(const char *postconf, const char *config_dir,
+                          const char *const *names, size_t n, struct qt_error *err)
+{
+    const char *argv[64];
+    struct qt_proc_spec spec = {.argv = argv};
+    struct qt_proc_result res;
+    size_t argc = 0, i;
+    char **values;
+    char *line;
+
+    if (n + 6 > QT_ARRAY_LEN(argv))
+        qt_die("too many postconf parameters");
+    argv[argc++] = postconf;
+    if (config_dir) {
+        argv[argc++] = "-c";
+        argv[argc++] = config_dir;
+    }
+    argv[argc++] = "-h";
+    argv[argc++] = "-x";        /* expand $name references */
+    for (i = 0; i < n; i++)
+        argv[argc++] = names[i];
+    argv[argc] = NULL;
+    if (!qt_proc_run(&spec, &res)) {
+        char how[256];
+        char *nl;
+
+        qt_proc_describe(&spec, &res, how, sizeof(how));
+        if (res.err.data && (nl = strchr(res.err.data, '\n')))
+            *nl = 0;
+        qt_error_set(err, "%s%s%s", how, res.err.len ? ": " : "",
+                     res.err.len ? res.err.data : "");
+        qt_proc_result_free(&res);
+        return NULL;
+    }
+    values = xcalloc(n, sizeof(*values));
+    line = res.out.data ? res.out.data : "";
+    for (i = 0; i < n; i++) {
+        char *nl = strchr(line, '\n');
+
+        if (!nl && !*line) {
+            qt_error_set(err, "postconf printed %zu values for %zu parameters", i, n);
+            qt_strv_free(values, n);
+            qt_proc_result_free(&res);
+            return NULL;
+        }
+        values[i] = nl ? xstrndup(line, (size_t)(nl - line)) : xstrdup(line);
+        line = nl ? nl + 1 : line + strlen(line);
+    }
+    qt_proc_result_free(&res);
+    return values;
+}
+
+static bool name_in_list(const char *list, const char *name)
+{
+    const char *p = list;
+    size_t nlen = strlen(name);
+
+    while (*p) {
+        size_t len;
+
+        p += strspn(p, ", \t\r\n");
+        len = strcspn(p, ", \t\r\n");
+        if (len == nlen && strncasecmp(p, name, len) == 0)
+            return true;
+        p += len;
+    }
+    return false;
+}
+
+bool qt_spool_layout_load(struct qt_spool_layout *l, const char *config_dir,
+                          struct qt_error *err)
+{
+    static const char *const names[] = {"queue_directory", "hash_queue_names",
+                                        "hash_queue_depth", "enable_long_queue_ids",
+                                        "command_directory", "mail_owner"};
+    char **v;
+    long depth;
+    int q;
+
+    memset(l, 0, sizeof(*l));
+    l->postconf = qt_proc_find_program("postconf");
+    if (!l->postconf) {
+        qt_error_set(err, "postconf not found in PATH or /usr/sbin: is Postfix installed?");
+        return false;
+    }
+    v = qt_postconf_values(l->postconf, config_dir, names, QT_ARRAY_LEN(names), err);
+    if (!v) {
+        qt_spool_layout_free(l);
+        return false;
+    }
+    l->config_dir = config_dir ? xstrdup(config_dir) : NULL;
+    l->queue_directory = v[0];
+    v[0] = NULL;
+    for (q = 0; q < QT_Q_COUNT; q++)
+        l->hashed[q] = name_in_list(v[1], queue_names[q]);
+    l->defer_hashed = name_in_list(v[1], "defer");
+    l->bounce_hashed = name_in_list(v[1], "bounce");
+    l->hash_depth = qt_parse_long(v[2], &depth) && depth > 0 && depth < 16 ? (int)depth : 1;
+    l->long_ids = strcasecmp(v[3], "yes") == 0;
+    l->command_directory = v[4];
+    v[4] = NULL;
+    l->mail_owner = v[5];
+    v[5] = NULL;
+    qt_strv_free(v, QT_ARRAY_LEN(names));
+    l->postsuper = xasprintf("%s/postsuper", l->command_directory);
+    l->postqueue = xasprintf("%s/postqueue", l->command_directory);
+    return true;
+}
+
+void qt_spool_layout_free(struct qt_spool_layout *l)
+{
+    free(l->config_dir);
+    free(l->queue_directory);
+    free(l->command_directory);
+    free(l->mail_owner);
+    free(l->postconf);
+    free(l->postsuper);
+    free(l->postqueue);
+    memset(l, 0, sizeof(*l));
+}
+
+bool qt_queue_id_valid(const char *id)
+{
+    size_t i;
+
+    for (i = 0; id[i]; i++) {
+        char c = id[i];
+
+        if (i >= QT_QUEUE_ID_MAX)
+            return false;
+        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
+            return false;
+    }
+    return i > 0;
+}
+
+/* Long queue IDs hash on their microseconds, converted back to the five hex
+ * digits a short ID starts with (Postfix's MQID_LG_GET_HEX_USEC). */
+static void long_id_hash_source(const char *id, char out[6])
+{
+    static const char alphabet[] = "0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz";
+    const char *z = strrchr(id, 'z');
+    unsigned long usec = 0;
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        const char *pos = strchr(alphabet, z[i - 4]);
+
+        if (!pos || !z[i - 4]) {
+            usec = 0;
+            break;
+        }
+        usec = usec * 52 + (unsigned long)(pos - alphabet);
+    }
+    snprintf(out, 6, "%05lX", usec & 0xfffff);
+}
+
+bool qt_spool_relpath(const struct qt_spool_layout *l, const char *dir, bool hashed,
+                      const char *id, char *buf, size_t size)
+{
+    char hex[6];
+    const char *src = id;
+    const char *z;
+    size_t off;
+    int i, n;
+
+    if (!qt_queue_id_valid(id))
+        return false;
+    n = snprintf(buf, size, "%s/", dir);
+    if (n < 0 || (size_t)n >= size)
+        return false;
+    off = (size_t)n;
+    if (hashed) {
+        /* A 'z' at position >= 10 separates a long ID's time and inode. */
+        if ((z = strrchr(id, 'z')) && z - id >= 10) {
+            long_id_hash_source(id, hex);
+            src = hex;
+        }
+        for (i = 0; i < l->hash_depth; i++) {
+            if (off + 2 >= size)
+                return false;
+            buf[off++] = *src ? *src++ : '_';
+            buf[off++] = '/';
+        }
+    }
+    n = snprintf(buf + off, size - off, "%s", id);
+    return n >= 0 && (size_t)n < size - off;
+}

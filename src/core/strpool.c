@@ -1,0 +1,98 @@
+#include "qtriage/strpool.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "qtriage/util.h"
+
+static uint32_t hash_bytes(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;   /* FNV-1a */
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 16777619u;
+    }
+    return h ? h : 1;
+}
+
+void qt_strpool_init(struct qt_strpool *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->cap = 1 << 16;
+    p->bytes = xmalloc(p->cap);
+    memset(p->bytes, 0, 8);
+    p->len = 8;                 /* offset 0 is "no string" */
+    p->nslots = 1 << 12;
+    p->slots = xcalloc(p->nslots, sizeof(*p->slots));
+    p->hashes = xcalloc(p->nslots, sizeof(*p->hashes));
+}
+
+void qt_strpool_free(struct qt_strpool *p)
+{
+    free(p->bytes);
+    free(p->slots);
+    free(p->hashes);
+    memset(p, 0, sizeof(*p));
+}
+
+static void rehash(struct qt_strpool *p)
+{
+    size_t n = p->nslots * 2, i;
+    uint32_t *slots = xcalloc(n, sizeof(*slots));
+    uint32_t *hashes = xcalloc(n, sizeof(*hashes));
+
+    for (i = 0; i < p->nslots; i++) {
+        size_t j;
+
+        if (!p->slots[i])
+            continue;
+        for (j = p->hashes[i] & (n - 1); slots[j]; j = (j + 1) & (n - 1))
+            ;
+        slots[j] = p->slots[i];
+        hashes[j] = p->hashes[i];
+    }
+    free(p->slots);
+    free(p->hashes);
+    p->slots = slots;
+    p->hashes = hashes;
+    p->nslots = n;
+}
+
+qt_str qt_strpool_intern(struct qt_strpool *p, const char *s, size_t len)
+{
+    uint32_t h = hash_bytes(s, len);
+    size_t mask = p->nslots - 1, i;
+    uint32_t off, n32 = (uint32_t)len;
+
+    for (i = h & mask; p->slots[i]; i = (i + 1) & mask) {
+        if (p->hashes[i] == h && qt_strpool_len(p, p->slots[i]) == len &&
+            memcmp(p->bytes + p->slots[i], s, len) == 0)
+            return p->slots[i];
+    }
+    if (p->len + len + 5 > UINT32_MAX)
+        qt_die("string pool exceeds 4 GiB");
+    if (p->len + len + 5 > p->cap)
+        p->bytes = xgrow(p->bytes, &p->cap, p->len + len + 5, 1);
+    memcpy(p->bytes + p->len, &n32, 4);
+    off = (uint32_t)(p->len + 4);
+    memcpy(p->bytes + off, s, len);
+    p->bytes[off + len] = 0;
+    p->len = off + len + 1;
+    p->slots[i] = off;
+    p->hashes[i] = h;
+    if (++p->count * 4 > p->nslots * 3)
+        rehash(p);
+    return off;
+}
+
+qt_str qt_strpool_intern_cstr(struct qt_strpool *p, const char *s)
+{
+    return s ? qt_strpool_intern(p, s, strlen(s)) : 0;
+}
+
+size_t qt_strpool_memory(const struct qt_strpool *p)
+{
+    return p->cap + p->nslots * 8;
+}

@@ -1,0 +1,123 @@
+#include "qtriage/text.h"
+
+#include <gmime/gmime.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+static pthread_once_t text_once = PTHREAD_ONCE_INIT;
+static GMimeParserOptions *header_options;
+
+static void text_init_once(void)
+{
+    static const char *fallback[] = {"UTF-8", "ISO-8859-1", NULL};
+
+    g_mime_init();
+    header_options = g_mime_parser_options_new();
+    g_mime_parser_options_set_fallback_charsets(header_options, fallback);
+    g_mime_parser_options_set_rfc2047_compliance_mode(header_options,
+                                                      GMIME_RFC_COMPLIANCE_LOOSE);
+}
+
+void qt_text_init(void)
+{
+    pthread_once(&text_once, text_init_once);
+}
+
+size_t qt_utf8_seq_len(const unsigned char *s, size_t avail)
+{
+    unsigned c = s[0];
+    size_t n, i;
+    unsigned cp;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, cp = c & 0x07;
+    else
+        return 0;
+    if (avail < n)
+        return 0;
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    /* Reject overlong forms, surrogates and values past U+10FFFF. */
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    /* C1 controls (U+0080..U+009F) are as dangerous as C0 ones. */
+    if (n == 2 && cp < 0xa0)
+        return 0;
+    return n;
+}
+
+static const char replacement[] = "\xef\xbf\xbd";   /* U+FFFD */
+
+void qt_text_sanitize(struct qt_buf *out, const char *in, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    size_t i = 0;
+
+    qt_buf_reserve(out, len);
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t n;
+
+        if (c == '\t' || c == '\r' || c == '\n') {
+            qt_buf_putc(out, ' ');
+            i++;
+        } else if (c < 0x20 || c == 0x7f) {
+            qt_buf_append(out, replacement, 3);
+            i++;
+        } else if ((n = qt_utf8_seq_len(s + i, len - i)) == 0) {
+            qt_buf_append(out, replacement, 3);
+            i++;
+        } else {
+            qt_buf_append(out, s + i, n);
+            i += n;
+        }
+    }
+}
+
+/* Cut `b` back to at most max bytes without splitting a character. */
+static void truncate_utf8(struct qt_buf *b, size_t max)
+{
+    size_t cut;
+
+    if (max == 0 || b->len <= max)
+        return;
+    cut = max;
+    while (cut > 0 && ((unsigned char)b->data[cut] & 0xc0) == 0x80)
+        cut--;
+    b->len = cut;
+    b->data[cut] = 0;
+}
+
+char *qt_text_decode_header(const char *raw, size_t max_bytes)
+{
+    struct qt_buf out = {0};
+    char *decoded;
+
+    qt_text_init();
+    /* Skip the leading blank after "Subject:". */
+    while (*raw == ' ' || *raw == '\t')
+        raw++;
+    decoded = g_mime_utils_header_decode_text(header_options, raw);
+    if (decoded) {
+        qt_text_sanitize(&out, decoded, strlen(decoded));
+        g_free(decoded);
+    } else {
+        qt_text_sanitize(&out, raw, strlen(raw));
+    }
+    truncate_utf8(&out, max_bytes);
+    if (!out.data)
+        return xstrdup("");
+    return out.data;
+}

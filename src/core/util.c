@@ -1,0 +1,182 @@
+#include "qtriage/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+void (*qt_fatal_hook)(void);
+
+_Noreturn void qt_die(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (qt_fatal_hook)
+        qt_fatal_hook();
+    fputs("qtriage: fatal: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(3);
+}
+
+void *xmalloc(size_t size)
+{
+    void *p = malloc(size ? size : 1);
+
+    if (!p)
+        qt_die("out of memory allocating %zu bytes", size);
+    return p;
+}
+
+void *xcalloc(size_t nmemb, size_t size)
+{
+    void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+
+    if (!p)
+        qt_die("out of memory allocating %zu x %zu bytes", nmemb, size);
+    return p;
+}
+
+void *xrealloc(void *ptr, size_t size)
+{
+    void *p = realloc(ptr, size ? size : 1);
+
+    if (!p)
+        qt_die("out of memory reallocating %zu bytes", size);
+    return p;
+}
+
+void *xgrow(void *ptr, size_t *cap, size_t need, size_t elem_size)
+{
+    size_t ncap = *cap ? *cap : 8;
+
+    if (need <= *cap)
+        return ptr;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2 / elem_size)
+            qt_die("array too large");
+        ncap *= 2;
+    }
+    *cap = ncap;
+    return xrealloc(ptr, ncap * elem_size);
+}
+
+char *xstrdup(const char *s)
+{
+    return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+    char *p = xmalloc(n + 1);
+
+    memcpy(p, s, n);
+    p[n] = 0;
+    return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    char *p;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        qt_die("bad format string");
+    p = xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+void qt_error_set(struct qt_error *err, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    va_end(ap);
+}
+
+void qt_buf_reserve(struct qt_buf *b, size_t extra)
+{
+    if (b->len + extra + 1 > b->cap)
+        b->data = xgrow(b->data, &b->cap, b->len + extra + 1, 1);
+}
+
+void qt_buf_append(struct qt_buf *b, const void *data, size_t len)
+{
+    qt_buf_reserve(b, len);
+    if (len)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = 0;
+}
+
+void qt_buf_putc(struct qt_buf *b, char c)
+{
+    qt_buf_append(b, &c, 1);
+}
+
+void qt_buf_printf(struct qt_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    qt_buf_reserve(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void qt_buf_reset(struct qt_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = 0;
+}
+
+void qt_buf_free(struct qt_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+bool qt_parse_long(const char *s, long *out)
+{
+    char *end;
+    long v;
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (!*s)
+        return false;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno == ERANGE || end == s)
+        return false;
+    while (*end == ' ' || *end == '\t')
+        end++;
+    if (*end)
+        return false;
+    *out = v;
+    return true;
+}
