@@ -85,6 +85,7 @@ struct qt_queue_file {
     struct qt_arena arena;
     struct qt_record_reader reader;
     struct qt_buf line;                 /* scratch: one content line */
+    struct qt_buf header;               /* scratch: the header being unfolded */
 };
 
 void qt_queue_file_init(struct qt_queue_file *qf);

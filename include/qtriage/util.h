@@ -42,6 +42,8 @@ void qt_buf_reserve(struct qt_buf *b, size_t extra);
 void qt_buf_append(struct qt_buf *b, const void *data, size_t len);
 void qt_buf_putc(struct qt_buf *b, char c);
 void qt_buf_printf(struct qt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void qt_buf_vprintf(struct qt_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 void qt_buf_reset(struct qt_buf *b);
 void qt_buf_free(struct qt_buf *b);
 

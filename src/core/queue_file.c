@@ -32,6 +32,7 @@ void qt_queue_file_free(struct qt_queue_file *qf)
     qt_arena_free(&qf->arena);
     qt_record_reader_free(&qf->reader);
     qt_buf_free(&qf->line);
+    qt_buf_free(&qf->header);
     memset(qf, 0, sizeof(*qf));
 }
 
@@ -49,8 +50,10 @@ static void reset(struct qt_queue_file *qf)
     qf->arena = keep.arena;
     qf->reader.payload = keep.reader.payload;
     qf->line = keep.line;
+    qf->header = keep.header;
     qt_arena_reset(&qf->arena);
     qt_buf_reset(&qf->line);
+    qt_buf_reset(&qf->header);
 }
 
 static void set_error(struct qt_queue_file *qf, const char *msg)
@@ -193,7 +196,7 @@ static bool is_header_start(const char *line, size_t len)
 /* Collects header lines; the current header is committed when the next one
  * starts or the block ends. */
 struct header_state {
-    struct qt_buf cur;
+    struct qt_buf *cur;         /* qf->header */
     bool in_headers;
     bool have_cur;
     size_t bytes;
@@ -212,11 +215,13 @@ static void commit_header(struct qt_queue_file *qf, struct header_state *hs,
         qf->headers_truncated = true;
         return;
     }
-    colon = strchr(hs->cur.data, ':');
+    colon = hs->cur->data ? strchr(hs->cur->data, ':') : NULL;
+    if (!colon)
+        return;                 /* the header's first line was over the limit */
     qf->headers = xgrow(qf->headers, &qf->headers_cap, qf->nheaders + 1,
                         sizeof(*qf->headers));
     h = &qf->headers[qf->nheaders++];
-    h->name = qt_arena_strndup(&qf->arena, hs->cur.data, (size_t)(colon - hs->cur.data));
+    h->name = qt_arena_strndup(&qf->arena, hs->cur->data, (size_t)(colon - hs->cur->data));
     h->value = qt_arena_strdup(&qf->arena, colon + 1);
 }
 
@@ -232,7 +237,7 @@ static void header_line(struct qt_queue_file *qf, struct header_state *hs, const
         /* Continuation: unfolding removes only the line break. */
     } else if (is_header_start(line, len)) {
         commit_header(qf, hs, lim);
-        qt_buf_reset(&hs->cur);
+        qt_buf_reset(hs->cur);
         hs->have_cur = true;
     } else {
         /* Not a header: the body starts without a blank line. */
@@ -247,7 +252,7 @@ static void header_line(struct qt_queue_file *qf, struct header_state *hs, const
         hs->in_headers = false;
         return;
     }
-    qt_buf_append(&hs->cur, line, len);
+    qt_buf_append(hs->cur, line, len);
 }
 
 /* Read content records from just after the M record.  Stops at the end of
@@ -258,7 +263,7 @@ static int read_content(struct qt_queue_file *qf, off_t content_start,
                         const struct qt_queue_file_limits *lim)
 {
     struct qt_record_reader *r = &qf->reader;
-    struct header_state hs = {.in_headers = true};
+    struct header_state hs = {.cur = &qf->header, .in_headers = true};
     bool line_overflow = false;
     int type;
 
@@ -310,7 +315,6 @@ static int read_content(struct qt_queue_file *qf, off_t content_start,
     }
     if (hs.in_headers)
         commit_header(qf, &hs, lim);
-    qt_buf_free(&hs.cur);
     return type;
 }
 

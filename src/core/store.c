@@ -151,11 +151,11 @@ void qt_store_upsert(struct qt_store *s, const struct qt_msg_data *d)
         m = &s->msgs[s->n++];
         m->rcpts = NULL;
         s->index[slot] = (uint32_t)s->n;
-        if (s->n * 2 > s->index_slots)
-            index_grow(s);
     }
     fill(s, m, d);
     s->per_queue[m->queue]++;
+    if (s->n * 2 > s->index_slots)
+        index_grow(s);          /* after fill(): rehashing reads the new ID */
     s->version++;
 }
 

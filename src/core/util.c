@@ -82,20 +82,13 @@ char *xstrndup(const char *s, size_t n)
 
 char *xasprintf(const char *fmt, ...)
 {
+    struct qt_buf b = {0};
     va_list ap;
-    int n;
-    char *p;
 
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    qt_buf_vprintf(&b, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        qt_die("bad format string");
-    p = xmalloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(p, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return p;
+    return b.data ? b.data : xstrdup("");
 }
 
 void qt_error_set(struct qt_error *err, const char *fmt, ...)
@@ -111,8 +104,10 @@ void qt_error_set(struct qt_error *err, const char *fmt, ...)
 
 void qt_buf_reserve(struct qt_buf *b, size_t extra)
 {
-    if (b->len + extra + 1 > b->cap)
+    if (b->len + extra + 1 > b->cap) {
         b->data = xgrow(b->data, &b->cap, b->len + extra + 1, 1);
+        b->data[b->len] = 0;    /* a reserved but empty buffer is "" */
+    }
 }
 
 void qt_buf_append(struct qt_buf *b, const void *data, size_t len)
@@ -129,21 +124,35 @@ void qt_buf_putc(struct qt_buf *b, char c)
     qt_buf_append(b, &c, 1);
 }
 
+void qt_buf_vprintf(struct qt_buf *b, const char *fmt, va_list ap)
+{
+    char small[256];
+    va_list again;
+    int n;
+
+    va_copy(again, ap);
+    n = vsnprintf(small, sizeof(small), fmt, ap);
+    if (n < 0) {
+        va_end(again);
+        return;
+    }
+    if ((size_t)n < sizeof(small)) {
+        qt_buf_append(b, small, (size_t)n);
+    } else {
+        qt_buf_reserve(b, (size_t)n);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, again);
+        b->len += (size_t)n;
+    }
+    va_end(again);
+}
+
 void qt_buf_printf(struct qt_buf *b, const char *fmt, ...)
 {
     va_list ap;
-    int n;
 
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    qt_buf_vprintf(b, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
-    qt_buf_reserve(b, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
 }
 
 void qt_buf_reset(struct qt_buf *b)

@@ -1,0 +1,192 @@
+/* The store, its ID index, the string pool and the ID map. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "qtriage/idmap.h"
+#include "qtriage/store.h"
+
+static void make_msg(struct qt_msg_data *d, struct qt_rcpt_data *r, const char *id,
+                     enum qt_queue q, const char *sender)
+{
+    memset(d, 0, sizeof(*d));
+    memset(r, 0, 2 * sizeof(*r));
+    d->id = id;
+    d->queue = q;
+    d->sender = sender;
+    d->subject = "Cheap meds";
+    d->attrs = "client_address=192.0.2.1\0sasl_username=bob\0";
+    d->attrs_len = 44;
+    r[0].address = "a@x.example";
+    r[0].reason = "connect to x: Connection refused";
+    r[0].state = QT_RCPT_PENDING;
+    r[1].address = "b@x.example";
+    r[1].state = QT_RCPT_DONE;
+    d->rcpts = r;
+    d->nrcpts = 2;
+    d->msg_size = 1234;
+}
+
+static void test_strpool_interns(void **state)
+{
+    struct qt_strpool p;
+    qt_str a, b, c, e;
+    char buf[32];
+    int i;
+
+    (void)state;
+    qt_strpool_init(&p);
+    a = qt_strpool_intern_cstr(&p, "sender@flood.example");
+    b = qt_strpool_intern_cstr(&p, "sender@flood.example");
+    c = qt_strpool_intern_cstr(&p, "other@flood.example");
+    e = qt_strpool_intern(&p, "x\0y", 3);
+    assert_int_equal(a, b);
+    assert_int_not_equal(a, c);
+    assert_int_equal(qt_strpool_intern_cstr(&p, NULL), 0);
+    assert_int_equal(qt_strpool_len(&p, e), 3);
+    assert_memory_equal(qt_strpool_get(&p, e), "x\0y", 3);
+    for (i = 0; i < 100000; i++) {
+        snprintf(buf, sizeof(buf), "s%d", i);
+        qt_strpool_intern_cstr(&p, buf);
+    }
+    assert_string_equal(qt_strpool_get(&p, a), "sender@flood.example");
+    assert_int_equal(qt_strpool_intern_cstr(&p, "s99999"), qt_strpool_intern_cstr(&p, "s99999"));
+    assert_int_equal(p.count, 100003);
+    qt_strpool_free(&p);
+}
+
+static void test_store_upsert_update_remove(void **state)
+{
+    struct qt_store s;
+    struct qt_msg_data d;
+    struct qt_rcpt_data r[2];
+    const struct qt_msg *m;
+    long i;
+
+    (void)state;
+    qt_store_init(&s);
+    make_msg(&d, r, "4ABC1", QT_Q_DEFERRED, "flood@spam.example");
+    qt_store_upsert(&s, &d);
+    make_msg(&d, r, "4ABC2", QT_Q_HOLD, "flood@spam.example");
+    qt_store_upsert(&s, &d);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.per_queue[QT_Q_DEFERRED], 1);
+    assert_int_equal(s.per_queue[QT_Q_HOLD], 1);
+    i = qt_store_find(&s, "4ABC1");
+    assert_true(i >= 0);
+    m = &s.msgs[i];
+    /* Interned: both messages share one sender string. */
+    assert_int_equal(m->sender, s.msgs[qt_store_find(&s, "4ABC2")].sender);
+    assert_int_equal(m->npending, 1);
+    assert_string_equal(qt_store_str(&s, m->reason), "connect to x: Connection refused");
+    assert_string_equal(qt_store_attr(&s, m, "sasl_username"), "bob");
+    assert_null(qt_store_attr(&s, m, "sasl"));
+    /* Upsert replaces. */
+    make_msg(&d, r, "4ABC1", QT_Q_DEFERRED, "changed@spam.example");
+    qt_store_upsert(&s, &d);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(qt_store_str(&s, s.msgs[qt_store_find(&s, "4ABC1")].sender),
+                        "changed@spam.example");
+    assert_true(qt_store_update(&s, "4ABC1", QT_Q_HOLD, 99, true));
+    assert_int_equal(s.per_queue[QT_Q_HOLD], 2);
+    assert_int_equal(s.per_queue[QT_Q_DEFERRED], 0);
+    assert_true(s.msgs[qt_store_find(&s, "4ABC1")].flags & QT_MSG_FORCED_EXPIRE);
+    assert_false(qt_store_update(&s, "NOPE", QT_Q_HOLD, 0, false));
+    assert_true(qt_store_remove(&s, "4ABC1"));
+    assert_false(qt_store_remove(&s, "4ABC1"));
+    assert_int_equal(qt_store_find(&s, "4ABC1"), -1);
+    assert_true(qt_store_find(&s, "4ABC2") >= 0);
+    assert_int_equal(s.n, 1);
+    qt_store_free(&s);
+}
+
+/* Many inserts and removals in mixed order keep the index consistent
+ * (exercises deletion from clusters and wrap-around). */
+static void test_store_index_churn(void **state)
+{
+    struct qt_store s;
+    struct qt_msg_data d;
+    struct qt_rcpt_data r[2];
+    char id[32];
+    int i;
+
+    (void)state;
+    qt_store_init(&s);
+    for (i = 0; i < 20000; i++) {
+        snprintf(id, sizeof(id), "%X", i * 7919);
+        make_msg(&d, r, id, (enum qt_queue)(i % QT_Q_COUNT), "x@y");
+        qt_store_upsert(&s, &d);
+    }
+    for (i = 0; i < 20000; i += 3) {
+        snprintf(id, sizeof(id), "%X", i * 7919);
+        assert_true(qt_store_remove(&s, id));
+    }
+    for (i = 0; i < 20000; i++) {
+        snprintf(id, sizeof(id), "%X", i * 7919);
+        if (i % 3 == 0)
+            assert_int_equal(qt_store_find(&s, id), -1);
+        else
+            assert_string_equal(qt_store_str(&s, s.msgs[qt_store_find(&s, id)].id), id);
+    }
+    assert_int_equal(s.n, 20000 - 6667);
+    qt_store_free(&s);
+}
+
+static int gone_count;
+static void count_gone(void *ctx, const char *id)
+{
+    (void)ctx;
+    (void)id;
+    gone_count++;
+}
+
+static void test_idmap_sweep(void **state)
+{
+    struct qt_idmap m;
+    struct qt_idmap_entry *e;
+    char id[32];
+    bool created;
+    int i;
+
+    (void)state;
+    qt_idmap_init(&m);
+    for (i = 0; i < 5000; i++) {
+        snprintf(id, sizeof(id), "A%d", i);
+        e = qt_idmap_put(&m, id, &created);
+        assert_true(created);
+        e->gen = 1;
+    }
+    e = qt_idmap_put(&m, "A1", &created);
+    assert_false(created);
+    for (i = 0; i < 5000; i += 2) {
+        snprintf(id, sizeof(id), "A%d", i);
+        qt_idmap_get(&m, id)->gen = 2;
+    }
+    gone_count = 0;
+    qt_idmap_sweep(&m, 2, count_gone, NULL);
+    assert_int_equal(gone_count, 2500);
+    assert_null(qt_idmap_get(&m, "A1"));
+    assert_non_null(qt_idmap_get(&m, "A2"));
+    qt_idmap_forget(&m, "A2");
+    assert_null(qt_idmap_get(&m, "A2"));
+    e = qt_idmap_put(&m, "A2", &created);
+    assert_true(created);
+    assert_int_equal(e->gen, 0);
+    qt_idmap_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_strpool_interns),
+        cmocka_unit_test(test_store_upsert_update_remove),
+        cmocka_unit_test(test_store_index_churn),
+        cmocka_unit_test(test_idmap_sweep),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
