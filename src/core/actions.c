@@ -27,9 +27,11 @@ static const struct action_info actions[QT_ACT_COUNT] = {
     [QT_ACT_REQUEUE] = {"requeue", "-r", "requeued",
                         {[QT_Q_INCOMING] = 1, [QT_Q_ACTIVE] = 1, [QT_Q_DEFERRED] = 1,
                          [QT_Q_HOLD] = 1}},
+    /* postsuper refuses "corrupt" as a queue name: those files are left to
+     * the admin (postsuper -s, by hand). */
     [QT_ACT_DELETE] = {"delete", "-d", "removed",
                        {[QT_Q_MAILDROP] = 1, [QT_Q_INCOMING] = 1, [QT_Q_ACTIVE] = 1,
-                        [QT_Q_DEFERRED] = 1, [QT_Q_HOLD] = 1, [QT_Q_CORRUPT] = 1}},
+                        [QT_Q_DEFERRED] = 1, [QT_Q_HOLD] = 1}},
     [QT_ACT_EXPIRE] = {"expire", "-e", "expired",
                        {[QT_Q_INCOMING] = 1, [QT_Q_ACTIVE] = 1, [QT_Q_DEFERRED] = 1,
                         [QT_Q_HOLD] = 1}},
