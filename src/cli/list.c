@@ -139,19 +139,23 @@ int cli_list(int argc, char **argv, struct cli_common *common)
         {"queue", required_argument, NULL, 'q'},
         {"config", required_argument, NULL, 'c'},
         {"backend", required_argument, NULL, 'b'},
+        {"stats", no_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct cli_queue cq;
-    bool json = false, have_queue = false, ok;
+    bool json = false, have_queue = false, stats = false, ok;
     enum qt_queue only = QT_Q_DEFERRED;
     size_t *order, i;
     time_t now = time(NULL);
     int c;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "jq:c:b:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "jq:c:b:sh", opts, NULL)) != -1) {
         switch (c) {
+        case 's':
+            stats = true;
+            break;
         case 'j':
             json = true;
             break;
@@ -208,6 +212,14 @@ int cli_list(int argc, char **argv, struct cli_common *common)
         }
     }
     free(order);
+    if (stats) {
+        size_t bytes = qt_store_memory(&cq.store);
+
+        fprintf(stderr, "qtriage: %zu messages, store %zu bytes (%zu per message), "
+                "%zu distinct strings, backend %s\n", cq.store.n, bytes,
+                cq.store.n ? bytes / cq.store.n : 0, cq.store.pool.count,
+                cq.backend->ops->name);
+    }
     cli_close_queue(&cq);
     if (fflush(stdout) != 0) {
         perror("qtriage: write");
