@@ -93,6 +93,10 @@ static void add_attr(struct qt_queue_file *qf, const char *payload)
 
     if (!eq || eq == payload)
         return;                 /* Postfix ignores malformed attributes too */
+    /* dsn_orig_rcpt belongs to the recipient that follows, not to the
+     * message; a list has no use for it and it is unique per recipient. */
+    if ((size_t)(eq - payload) == 13 && memcmp(payload, "dsn_orig_rcpt", 13) == 0)
+        return;
     qf->attrs = xgrow(qf->attrs, &qf->attrs_cap, qf->nattrs + 1, sizeof(*qf->attrs));
     a = &qf->attrs[qf->nattrs++];
     a->name = qt_arena_strndup(&qf->arena, payload, (size_t)(eq - payload));
