@@ -28,9 +28,14 @@ struct qt_msg_data {
     const char *subject, *from; /* decoded, NULL when absent */
     const char *error;          /* unreadable: why; NULL when fine */
     /* Attributes as "name=value" strings separated by NUL, ending in an
-     * empty string; NULL when none. */
+     * empty string; NULL when none.  The attributes that are different for
+     * almost every message are kept apart (create_time as a number,
+     * log_ident and client_port as strings), so that the rest is the same
+     * for all mail from one client and is stored once. */
     const char *attrs;
     size_t attrs_len;
+    const char *log_ident;
+    const char *client_port;
     struct qt_rcpt_data *rcpts; /* pending (postqueue -j order), then done */
     size_t nrcpts;
     int64_t arrival, create_time, mtime;

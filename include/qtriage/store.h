@@ -23,6 +23,7 @@ struct qt_rcpt {
 
 struct qt_msg {
     qt_str id, sender, subject, from, attrs, error;
+    qt_str log_ident, client_port;  /* attributes kept apart from attrs */
     qt_str reason;              /* first delay reason, for the list */
     uint32_t nrcpts;            /* all entries in rcpts[] */
     uint32_t npending;          /* of which still to deliver */
@@ -64,11 +65,12 @@ static inline const char *qt_store_str(const struct qt_store *s, qt_str ref)
     return qt_strpool_get(&s->pool, ref);
 }
 
-/* Iterate attributes of m: returns the next "name=value" after `prev`
- * (NULL to start), or NULL at the end. */
+/* Iterate the shared attributes of m (all but create_time, log_ident and
+ * client_port, which have fields of their own): returns the next
+ * "name=value" after `prev` (NULL to start), or NULL at the end. */
 const char *qt_store_next_attr(const struct qt_store *s, const struct qt_msg *m,
                                const char *prev);
-/* Value of one attribute, or NULL. */
+/* Value of one attribute (any, but create_time), or NULL. */
 const char *qt_store_attr(const struct qt_store *s, const struct qt_msg *m, const char *name);
 
 /* Approximate heap bytes used. */

@@ -73,6 +73,18 @@ static struct json_object *message_json(const struct qt_store *s, const struct q
         name[eq - a] = 0;
         json_object_object_add(attrs, name, json_object_new_string(eq + 1));
     }
+    if (m->create_time) {
+        char ct[32];
+
+        snprintf(ct, sizeof(ct), "%lld", (long long)m->create_time);
+        json_object_object_add(attrs, "create_time", json_object_new_string(ct));
+    }
+    if (m->log_ident)
+        json_object_object_add(attrs, "log_ident",
+                               json_object_new_string(qt_store_str(s, m->log_ident)));
+    if (m->client_port)
+        json_object_object_add(attrs, "client_port",
+                               json_object_new_string(qt_store_str(s, m->client_port)));
     json_object_object_add(o, "attributes", attrs);
     json_object_object_add(o, "content_size", json_object_new_int64(m->content_size));
     json_object_object_add(o, "data_offset", json_object_new_int64(m->data_offset));

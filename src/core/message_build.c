@@ -100,12 +100,24 @@ static void build_attrs(struct qt_arena *arena, struct qt_msg_data *out,
     struct qt_buf b = {0};
     size_t i;
 
-    if (!qf->nattrs)
-        return;
     for (i = 0; i < qf->nattrs; i++) {
-        qt_buf_printf(&b, "%s=%s", qf->attrs[i].name, qf->attrs[i].value);
+        const struct qt_qf_attr *a = &qf->attrs[i];
+
+        if (strcmp(a->name, "create_time") == 0)
+            continue;           /* qf->create_time */
+        if (strcmp(a->name, "log_ident") == 0) {
+            out->log_ident = qt_arena_strdup(arena, a->value);
+            continue;
+        }
+        if (strcmp(a->name, "client_port") == 0) {
+            out->client_port = qt_arena_strdup(arena, a->value);
+            continue;
+        }
+        qt_buf_printf(&b, "%s=%s", a->name, a->value);
         qt_buf_putc(&b, 0);
     }
+    if (!b.len)
+        return;
     qt_buf_putc(&b, 0);
     out->attrs = qt_arena_strndup(arena, b.data, b.len);
     out->attrs_len = b.len;
