@@ -1,4 +1,5 @@
 /* qtriage list: one line or one JSON object per message. */
+#include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -211,6 +212,8 @@ int cli_list(int argc, char **argv, struct cli_common *common)
 
         if (have_queue && m->queue != only)
             continue;
+        if (ferror(stdout))
+            break;              /* the reader went away (| head) */
         if (json) {
             struct json_object *o = message_json(&cq.store, m);
 
@@ -233,7 +236,9 @@ int cli_list(int argc, char **argv, struct cli_common *common)
                 cq.backend->ops->name);
     }
     cli_close_queue(&cq);
-    if (fflush(stdout) != 0) {
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (errno == EPIPE)
+            return 0;
         perror("qtriage: write");
         return 3;
     }
