@@ -18,7 +18,7 @@ meson test -C build --print-errorlogs "$@"
 meson test -C build-asan --suite unit --print-errorlogs
 
 python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json <<'PY'
-import json, sys
+import json, os, sys
 passed = failed = 0
 for path in sys.argv[1:]:
     for line in open(path):
@@ -26,6 +26,10 @@ for path in sys.argv[1:]:
         if r.get("result") in ("OK", "EXPECTEDFAIL"):
             passed += 1
         elif r.get("result") == "SKIP":
+            # Skipped means "not root": in CI that would hide the real tests.
+            if os.environ.get("CI") == "true":
+                failed += 1
+                print("SKIPPED in CI:", path.split("/")[0], r.get("name"))
             continue
         else:
             failed += 1

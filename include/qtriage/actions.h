@@ -46,6 +46,7 @@ struct qt_action_result {
     char **invalid;             /* rejected before running anything */
     size_t ninvalid;
     bool failed;                /* a tool could not run or failed */
+    char pickup_note[128];      /* requeue: pickup could not be woken */
     char message[512];          /* one line for a status bar */
 };
 

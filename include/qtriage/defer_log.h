@@ -2,8 +2,8 @@
  * (queue_directory/defer/<hash>/<ID>, bounce/...).
  *
  * A log holds one block per recipient, blocks separated by blank lines, each
- * line `name=value` (recipient, orig_rcpt, offset, status, action, reason,
- * ...).  Old-style `<address>: reason` lines are understood too.  Unprintable
+ * line `name=value` (recipient, original_recipient (only when it differs),
+ * offset, dsn_orig_rcpt, status, action, reason, ...).  Old-style `<address>: reason` lines are understood too.  Unprintable
  * bytes become '?' as Postfix's own reader does, so addresses compare equal to
  * what `postqueue -j` shows. */
 #ifndef QTRIAGE_DEFER_LOG_H

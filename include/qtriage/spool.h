@@ -36,6 +36,7 @@ struct qt_spool_layout {
     char *postconf;             /* absolute paths of Postfix's tools */
     char *postsuper;
     char *postqueue;
+    char *postkick;
 };
 
 /* Ask postconf for the layout of the instance in `config_dir` (NULL for the

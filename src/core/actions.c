@@ -281,6 +281,33 @@ static bool run_postsuper_action(const struct qt_spool_layout *l, enum qt_action
     return ok;
 }
 
+/* postsuper -r moves mail to maildrop; pickup only polls it every minute
+ * unless told.  Returns false with a note in res->message on failure. */
+static bool wake_pickup(const struct qt_spool_layout *l, struct qt_action_result *res)
+{
+    const char *argv[8];
+    struct qt_proc_spec spec = {.argv = argv};
+    struct qt_proc_result pr;
+    int argc = 0;
+    bool ok;
+
+    argv[argc++] = l->postkick;
+    if (l->config_dir) {
+        argv[argc++] = "-c";
+        argv[argc++] = l->config_dir;
+    }
+    argv[argc++] = "public";
+    argv[argc++] = "pickup";
+    argv[argc++] = "W";
+    argv[argc] = NULL;
+    ok = qt_proc_run(&spec, &pr);
+    if (!ok)
+        snprintf(res->pickup_note, sizeof(res->pickup_note),
+                 "pickup not woken (is Postfix running?); it will find the mail within a minute");
+    qt_proc_result_free(&pr);
+    return ok;
+}
+
 static bool run_postqueue(const struct qt_spool_layout *l, const char *flag, const char *arg,
                           struct qt_action_result *res)
 {
@@ -386,6 +413,8 @@ bool qt_action_run(const struct qt_spool_layout *l, enum qt_action a,
         break;
     default:
         ok = run_postsuper_action(l, a, targets, n, res);
+        if (a == QT_ACT_REQUEUE && res->acted > 0)
+            wake_pickup(l, res);
         break;
     }
     if (ok) {
@@ -396,8 +425,11 @@ bool qt_action_run(const struct qt_spool_layout *l, enum qt_action a,
             len += snprintf(res->message + len, sizeof(res->message) - (size_t)len,
                             ", %zu already gone", res->ngone);
         if (res->nskipped && len > 0 && (size_t)len < sizeof(res->message))
-            snprintf(res->message + len, sizeof(res->message) - (size_t)len,
-                     ", %zu not applicable", res->nskipped);
+            len += snprintf(res->message + len, sizeof(res->message) - (size_t)len,
+                            ", %zu not applicable", res->nskipped);
+        if (res->pickup_note[0] && len > 0 && (size_t)len < sizeof(res->message))
+            snprintf(res->message + len, sizeof(res->message) - (size_t)len, " (%s)",
+                     res->pickup_note);
     }
     return ok;
 }

@@ -74,7 +74,7 @@ static void entry_attr(struct qt_defer_log *log, struct qt_defer_entry *e, const
 #define NAME_IS(s) (nlen == sizeof(s) - 1 && memcmp(line, s, nlen) == 0)
     if (NAME_IS("recipient"))
         e->recipient = *v ? v : "(MAILER-DAEMON)";
-    else if (NAME_IS("orig_rcpt"))
+    else if (NAME_IS("original_recipient"))
         e->orig_rcpt = *v ? v : "(MAILER-DAEMON)";
     else if (NAME_IS("status"))
         e->status = v;

@@ -63,8 +63,20 @@ static const char *copy(struct qt_arena *arena, const char *s)
     return s ? qt_arena_strdup(arena, s) : NULL;
 }
 
+/* The original recipient of the queue file record at `offset`, if any. */
+static const char *orig_at(const struct qt_queue_file *qf, long offset)
+{
+    size_t i;
+
+    for (i = 0; offset > 0 && i < qf->nrcpts; i++)
+        if (qf->rcpts[i].offset == offset)
+            return qf->rcpts[i].orig;
+    return NULL;
+}
+
 static void add_log(struct qt_arena *arena, struct qt_rcpt_data *r, size_t *n,
-                    const struct qt_defer_log *log, bool bounced)
+                    const struct qt_defer_log *log, const struct qt_queue_file *qf,
+                    bool bounced)
 {
     size_t i;
 
@@ -76,7 +88,11 @@ static void add_log(struct qt_arena *arena, struct qt_rcpt_data *r, size_t *n,
 
         /* The log's strings die with the log: copy them into the batch. */
         d->address = copy(arena, e->recipient);
-        d->orig = copy(arena, e->orig_rcpt);
+        /* The log names the original recipient only when it differs; the
+         * queue file's O record at the logged offset knows it too. */
+        d->orig = e->orig_rcpt ? copy(arena, e->orig_rcpt)
+                : orig_at(qf, e->offset) ? qt_address_display(arena, orig_at(qf, e->offset))
+                : NULL;
         d->reason = copy(arena, e->reason);
         d->status = copy(arena, e->status);
         d->state = QT_RCPT_PENDING;
@@ -155,8 +171,8 @@ void qt_msg_data_build(struct qt_arena *arena, struct qt_msg_data *out,
     r = cap ? qt_arena_alloc(arena, cap * sizeof(*r)) : NULL;
     if (r)
         memset(r, 0, cap * sizeof(*r));
-    add_log(arena, r, &n, defer, false);
-    add_log(arena, r, &n, bounce, true);
+    add_log(arena, r, &n, defer, qf, false);
+    add_log(arena, r, &n, bounce, qf, true);
     from_logs = n;
     /* Pending first, then delivered and cancelled ones. */
     for (pass = 0; pass < 2; pass++) {

@@ -148,6 +148,7 @@ bool qt_spool_layout_load(struct qt_spool_layout *l, const char *config_dir,
     qt_strv_free(v, QT_ARRAY_LEN(names));
     l->postsuper = xasprintf("%s/postsuper", l->command_directory);
     l->postqueue = xasprintf("%s/postqueue", l->command_directory);
+    l->postkick = xasprintf("%s/postkick", l->command_directory);
     return true;
 }
 
@@ -160,6 +161,7 @@ void qt_spool_layout_free(struct qt_spool_layout *l)
     free(l->postconf);
     free(l->postsuper);
     free(l->postqueue);
+    free(l->postkick);
     memset(l, 0, sizeof(*l));
 }
 

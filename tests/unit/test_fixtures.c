@@ -257,10 +257,47 @@ static void test_fixtures(void **state)
     assert_true(checked >= 5);
 }
 
+/* canonical_maps rewrote someone@alias.example: the defer log names the
+ * original recipient, the other recipient's comes from its O record. */
+static void test_original_recipient(void **state)
+{
+    char path[1024];
+    struct qt_queue_file qf;
+    struct qt_defer_log defer = {0};
+    struct qt_arena arena = {0};
+    struct qt_msg_data d;
+    struct stat st;
+    int fd;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/deferred-canonical-rcpt.qf", data_dir());
+    fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    qt_queue_file_init(&qf);
+    assert_true(qt_queue_file_read(&qf, fd, "FIXTURE", false, NULL));
+    close(fd);
+    snprintf(path, sizeof(path), "%s/deferred-canonical-rcpt.defer", data_dir());
+    fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_true(qt_defer_log_read_fd(&defer, fd));
+    close(fd);
+    qt_msg_data_build(&arena, &d, &qf, QT_Q_DEFERRED, &st, &defer, NULL);
+    assert_int_equal(d.nrcpts, 2);
+    assert_string_equal(d.rcpts[0].address, "someone@canonical.example");
+    assert_string_equal(d.rcpts[0].orig, "someone@alias.example");
+    assert_string_equal(d.rcpts[1].address, "other@mail.example");
+    assert_string_equal(d.rcpts[1].orig, "other@mail.example");
+    qt_queue_file_free(&qf);
+    qt_defer_log_free(&defer);
+    qt_arena_free(&arena);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixtures),
+        cmocka_unit_test(test_original_recipient),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

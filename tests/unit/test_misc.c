@@ -67,7 +67,7 @@ static void test_defer_log(void **state)
         "reason=connect to 127.0.0.1[127.0.0.1]:25: Connection refused\n"
         "\n"
         "recipient = second@example.net\n"
-        "orig_rcpt=alias@example.net\n"
+        "original_recipient=alias@example.net\n"
         "reason=host said: 452 \x1b[31mmailbox full\n"
         "\n"
         "<>: old style bounce\n"
