@@ -8,8 +8,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "qtriage/actions.h"
@@ -224,12 +226,81 @@ static void test_invalid_ids_refused(void **state)
     free((char *)t[0].id);
 }
 
+/* Write `len` bytes of fixture `name` into the instance's hold queue as
+ * queue file `id` with `mode`. */
+static void plant(struct bed *b, const char *name, size_t len, const char *id, mode_t mode)
+{
+    char src[1024], dst[1024], buf[65536];
+    int in, out;
+    ssize_t n;
+
+    snprintf(src, sizeof(src), "%s/%s", getenv("QTRIAGE_TEST_DATA"), name);
+    snprintf(dst, sizeof(dst), "%s/hold/%s", b->layout.queue_directory, id);
+    in = open(src, O_RDONLY);
+    assert_true(in >= 0);
+    out = open(dst, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(out >= 0);
+    n = read(in, buf, sizeof(buf));
+    assert_true(n > 0);
+    if ((size_t)n > len)
+        n = (ssize_t)len;
+    assert_int_equal(write(out, buf, (size_t)n), n);
+    close(in);
+    assert_int_equal(fchmod(out, mode), 0);
+    close(out);
+}
+
+static void unplant(struct bed *b, const char *id)
+{
+    char path[1024];
+
+    snprintf(path, sizeof(path), "%s/hold/%s", b->layout.queue_directory, id);
+    assert_int_equal(unlink(path), 0);
+}
+
+/* A file still being written (mode 0600) is skipped as Postfix skips it;
+ * once it is 0700 it is listed.  A truncated file is listed as unreadable
+ * with the reason, and the rest of the queue is unaffected. */
+static void test_unfinished_and_damaged_files(void **state)
+{
+    struct bed *b = *state;
+    size_t before;
+    long i;
+
+    scan(b);
+    before = b->store.n;
+    plant(b, "hold-gb2312-subject.qf", 1 << 20, "4DEC0Y1234", 0600);
+    scan(b);
+    assert_int_equal(b->store.n, before);
+    assert_int_equal(qt_store_find(&b->store, "4DEC0Y1234"), -1);
+    unplant(b, "4DEC0Y1234");
+    plant(b, "hold-gb2312-subject.qf", 1 << 20, "4DEC0Y1234", 0700);
+    scan(b);
+    assert_int_equal(b->store.n, before + 1);
+    i = qt_store_find(&b->store, "4DEC0Y1234");
+    assert_true(i >= 0);
+    assert_int_equal(b->store.msgs[i].queue, QT_Q_HOLD);
+    assert_false(b->store.msgs[i].flags & QT_MSG_UNREADABLE);
+    unplant(b, "4DEC0Y1234");
+
+    plant(b, "deferred-multipart-attach.qf", 300, "4BAD0F1235", 0700);
+    scan(b);
+    i = qt_store_find(&b->store, "4BAD0F1235");
+    assert_true(i >= 0);
+    assert_true(b->store.msgs[i].flags & QT_MSG_UNREADABLE);
+    assert_non_null(strstr(qt_store_str(&b->store, b->store.msgs[i].error), "truncated"));
+    unplant(b, "4BAD0F1235");
+    scan(b);
+    assert_int_equal(b->store.n, before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_incremental_rescans),
         cmocka_unit_test(test_gone_ids),
         cmocka_unit_test(test_invalid_ids_refused),
+        cmocka_unit_test(test_unfinished_and_damaged_files),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
