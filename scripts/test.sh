@@ -2,7 +2,8 @@
 # Install what is missing, build, and run the whole test suite:
 #   - unit tests (cmocka) and integration tests against a real, isolated
 #     Postfix instance, in build/;
-#   - the unit tests again under AddressSanitizer + UBSan, in build-asan/.
+#   - all of them again under AddressSanitizer + UBSan, in build-asan/
+#     (the integration tests then drive the sanitizer build of qtriage).
 # Ends with a line "N passed, N failed".  Needs root (the integration tests
 # run their own Postfix instances and act on them with postsuper).
 set -uo pipefail
@@ -15,7 +16,7 @@ BUILD_DIR=build-asan scripts/build.sh -Db_sanitize=address,undefined -Db_lundef=
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 meson test -C build --print-errorlogs "$@"
-meson test -C build-asan --suite unit --print-errorlogs
+meson test -C build-asan --print-errorlogs "$@"
 
 python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json <<'PY'
 import json, os, sys

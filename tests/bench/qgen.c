@@ -696,6 +696,7 @@ typedef struct {
 } config_t;
 
 static config_t cfg;
+static int need_chown = 1;   /* 0 once we run with mail_owner's effective IDs */
 
 static const char *find_postconf(void)
 {
@@ -863,7 +864,7 @@ static void mkdirs(int qfd, const char *dir)
     for (char *p = tmp; (p = strchr(p, '/')) != NULL; p++) {
         *p = 0;
         if (mkdirat(qfd, tmp, 0700) == 0) {
-            if (fchownat(qfd, tmp, cfg.uid, cfg.gid, 0) < 0)
+            if (need_chown && fchownat(qfd, tmp, cfg.uid, cfg.gid, 0) < 0)
                 die("chown %s/%s: %s", cfg.qdir, tmp, strerror(errno));
             if (fchmodat(qfd, tmp, 0700, 0) < 0)
                 die("chmod %s/%s: %s", cfg.qdir, tmp, strerror(errno));
@@ -1635,7 +1636,7 @@ static void one_message(const params_t *pp, int qfd, work_t *w, int index, stats
     /* 2. records */
     build_file(w, &r, &m);
     write_all(fd, w->file.p, w->file.len, tmpname);
-    if (fchown(fd, cfg.uid, cfg.gid) < 0)
+    if (need_chown && fchown(fd, cfg.uid, cfg.gid) < 0)
         die("chown %s: %s", tmpname, strerror(errno));
     if (fchmod(fd, 0700) < 0)
         die("chmod %s: %s", tmpname, strerror(errno));
@@ -1686,7 +1687,7 @@ static void one_message(const params_t *pp, int qfd, work_t *w, int index, stats
         if (dfd < 0)
             die("create %s/%s: %s", cfg.qdir, dpath, strerror(errno));
         write_all(dfd, w->dlog.p, w->dlog.len, dpath);
-        if (fchown(dfd, cfg.uid, cfg.gid) < 0)
+        if (need_chown && fchown(dfd, cfg.uid, cfg.gid) < 0)
             die("chown %s: %s", dpath, strerror(errno));
         if (close(dfd) < 0)
             die("close %s: %s", dpath, strerror(errno));
@@ -1806,6 +1807,18 @@ int main(int argc, char **argv)
 
     build_universe(seed);
     umask(077);
+    /*
+     * Like cleanup(8), create the files as mail_owner: switch the effective
+     * IDs (root keeps its real uid), so that no chown is needed per file.
+     */
+    if (geteuid() == 0 && cfg.uid != 0) {
+        if (setegid(cfg.gid) == 0 && seteuid(cfg.uid) == 0)
+            need_chown = 0;
+        else
+            die("cannot switch to %s: %s", cfg.owner, strerror(errno));
+    } else if (geteuid() == cfg.uid && getegid() == cfg.gid) {
+        need_chown = 0;
+    }
 
     if (jobs <= 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
