@@ -42,7 +42,8 @@ bool qt_proc_run(const struct qt_proc_spec *spec, struct qt_proc_result *res);
 void qt_proc_result_free(struct qt_proc_result *res);
 
 /* One-line description of how the run ended, for messages:
- * "exit status 1", "killed by signal 9", "cannot run /x: No such file". */
+ * "/x exited with status 1: <first line of its captured stderr>",
+ * "/x was killed by signal 9", "cannot run /x: No such file". */
 void qt_proc_describe(const struct qt_proc_spec *spec, const struct qt_proc_result *res,
                       char *buf, size_t size);
 

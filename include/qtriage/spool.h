@@ -51,6 +51,10 @@ char **qt_postconf_values(const char *postconf, const char *config_dir,
                           const char *const *names, size_t n, struct qt_error *err);
 void qt_strv_free(char **v, size_t n);
 
+/* Start an argv for one of Postfix's tools (`tool` is its path): the tool,
+ * then "-c DIR" when the layout names an instance.  Returns the count. */
+int qt_spool_tool_argv(const struct qt_spool_layout *l, const char *tool, const char **argv);
+
 /* Path of `id` in `dir` ("deferred", "defer", "hold", ...) relative to the
  * queue directory, with Postfix's hashing applied when `hashed`.  Returns
  * false when the ID is not valid. */

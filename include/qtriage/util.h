@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define QT_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -46,6 +47,9 @@ void qt_buf_vprintf(struct qt_buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 void qt_buf_reset(struct qt_buf *b);
 void qt_buf_free(struct qt_buf *b);
+
+/* FNV-1a over `len` bytes; never 0, so 0 can mean "empty slot". */
+uint32_t qt_hash_bytes(const void *data, size_t len);
 
 /* Parse a decimal integer that fills the whole string (leading/trailing
  * blanks allowed).  Returns false on garbage or overflow. */

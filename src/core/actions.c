@@ -140,14 +140,10 @@ static bool run_postsuper(const struct qt_spool_layout *l, const struct action_i
                                 .stdin_len = ids->len, .on_stderr_line = on_postsuper_line,
                                 .ctx = rs};
     struct qt_proc_result pr;
-    int argc = 0, q;
+    int argc, q;
     bool ok;
 
-    argv[argc++] = l->postsuper;
-    if (l->config_dir) {
-        argv[argc++] = "-c";
-        argv[argc++] = l->config_dir;
-    }
+    argc = qt_spool_tool_argv(l, l->postsuper, argv);
     argv[argc++] = info->postsuper_flag;
     argv[argc++] = "-";
     if (queue) {
@@ -288,14 +284,10 @@ static bool wake_pickup(const struct qt_spool_layout *l, struct qt_action_result
     const char *argv[8];
     struct qt_proc_spec spec = {.argv = argv};
     struct qt_proc_result pr;
-    int argc = 0;
+    int argc;
     bool ok;
 
-    argv[argc++] = l->postkick;
-    if (l->config_dir) {
-        argv[argc++] = "-c";
-        argv[argc++] = l->config_dir;
-    }
+    argc = qt_spool_tool_argv(l, l->postkick, argv);
     argv[argc++] = "public";
     argv[argc++] = "pickup";
     argv[argc++] = "W";
@@ -314,29 +306,18 @@ static bool run_postqueue(const struct qt_spool_layout *l, const char *flag, con
     const char *argv[8];
     struct qt_proc_spec spec = {.argv = argv};
     struct qt_proc_result pr;
-    int argc = 0;
+    int argc;
     bool ok;
 
-    argv[argc++] = l->postqueue;
-    if (l->config_dir) {
-        argv[argc++] = "-c";
-        argv[argc++] = l->config_dir;
-    }
+    argc = qt_spool_tool_argv(l, l->postqueue, argv);
     argv[argc++] = flag;
     if (arg)
         argv[argc++] = arg;
     argv[argc] = NULL;
     ok = qt_proc_run(&spec, &pr);
     if (!ok) {
-        char how[256];
-        char *nl = pr.err.data ? strchr(pr.err.data, '\n') : NULL;
-
-        if (nl)
-            *nl = 0;
-        qt_proc_describe(&spec, &pr, how, sizeof(how));
         res->failed = true;
-        snprintf(res->message, sizeof(res->message), "%s%s%.300s", how,
-                 pr.err.len ? ": " : "", pr.err.len ? pr.err.data : "");
+        qt_proc_describe(&spec, &pr, res->message, sizeof(res->message));
     }
     qt_proc_result_free(&pr);
     return ok;

@@ -22,13 +22,7 @@ void qt_idmap_free(struct qt_idmap *m)
 
 static uint32_t hash_id(const char *id)
 {
-    uint32_t h = 2166136261u;
-
-    while (*id) {
-        h ^= (unsigned char)*id++;
-        h *= 16777619u;
-    }
-    return h;
+    return qt_hash_bytes(id, strlen(id));
 }
 
 static size_t find_slot(const struct qt_idmap *m, const char *id)

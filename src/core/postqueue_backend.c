@@ -179,29 +179,20 @@ static void *pq_main(void *arg)
     const char *argv[6];
     struct qt_proc_spec spec = {.argv = argv, .on_stdout_line = on_line, .ctx = pq};
     struct qt_proc_result res;
-    int argc = 0;
+    int argc;
     bool ok;
 
-    argv[argc++] = pq->layout->postqueue;
-    if (pq->layout->config_dir) {
-        argv[argc++] = "-c";
-        argv[argc++] = pq->layout->config_dir;
-    }
+    argc = qt_spool_tool_argv(pq->layout, pq->layout->postqueue, argv);
     argv[argc++] = "-j";
     argv[argc] = NULL;
     pq->gen++;
     pq->bad_lines = 0;
     ok = qt_proc_run(&spec, &res);
     if (!ok) {
-        char how[256], msg[600];
-        char *nl = res.err.data ? strchr(res.err.data, '\n') : NULL;
+        char how[512];
 
-        if (nl)
-            *nl = 0;
         qt_proc_describe(&spec, &res, how, sizeof(how));
-        snprintf(msg, sizeof(msg), "%s%s%s", how, res.err.len ? ": " : "",
-                 res.err.len ? res.err.data : "");
-        report(pq, QT_EV_ERROR, msg);
+        report(pq, QT_EV_ERROR, how);
     } else {
         qt_idmap_sweep(&pq->seen, pq->gen, gone, pq);
     }

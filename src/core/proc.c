@@ -195,12 +195,21 @@ void qt_proc_result_free(struct qt_proc_result *res)
 void qt_proc_describe(const struct qt_proc_spec *spec, const struct qt_proc_result *res,
                       char *buf, size_t size)
 {
+    if (!buf || size == 0)
+        return;
     if (res->spawn_errno)
         snprintf(buf, size, "cannot run %s: %s", spec->argv[0], strerror(res->spawn_errno));
     else if (res->signaled)
         snprintf(buf, size, "%s was killed by signal %d", spec->argv[0], res->term_signal);
     else
         snprintf(buf, size, "%s exited with status %d", spec->argv[0], res->exit_status);
+    if (!res->spawn_errno && res->err.len) {
+        size_t used = strlen(buf);
+        const char *line = res->err.data;
+        int n = (int)strcspn(line, "\n");
+
+        snprintf(buf + used, size - used, ": %.*s", n, line);
+    }
 }
 
 static char *try_dir(const char *dir, size_t dlen, const char *name)

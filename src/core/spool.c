@@ -65,14 +65,7 @@ char **qt_postconf_values(const char *postconf, const char *config_dir,
         argv[argc++] = names[i];
     argv[argc] = NULL;
     if (!qt_proc_run(&spec, &res)) {
-        char how[256];
-        char *nl;
-
-        qt_proc_describe(&spec, &res, how, sizeof(how));
-        if (res.err.data && (nl = strchr(res.err.data, '\n')))
-            *nl = 0;
-        qt_error_set(err, "%s%s%s", how, res.err.len ? ": " : "",
-                     res.err.len ? res.err.data : "");
+        qt_proc_describe(&spec, &res, err ? err->msg : NULL, err ? sizeof(err->msg) : 0);
         qt_proc_result_free(&res);
         return NULL;
     }
@@ -163,6 +156,18 @@ void qt_spool_layout_free(struct qt_spool_layout *l)
     free(l->postqueue);
     free(l->postkick);
     memset(l, 0, sizeof(*l));
+}
+
+int qt_spool_tool_argv(const struct qt_spool_layout *l, const char *tool, const char **argv)
+{
+    int argc = 0;
+
+    argv[argc++] = tool;
+    if (l->config_dir) {
+        argv[argc++] = "-c";
+        argv[argc++] = l->config_dir;
+    }
+    return argc;
 }
 
 bool qt_queue_id_valid(const char *id)

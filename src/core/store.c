@@ -27,13 +27,7 @@ void qt_store_free(struct qt_store *s)
 
 static uint32_t id_hash(const char *id)
 {
-    uint32_t h = 2166136261u;
-
-    while (*id) {
-        h ^= (unsigned char)*id++;
-        h *= 16777619u;
-    }
-    return h;
+    return qt_hash_bytes(id, strlen(id));
 }
 
 /* Slot holding `id`, or the empty slot where it would go. */

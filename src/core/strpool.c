@@ -5,18 +5,6 @@
 
 #include "qtriage/util.h"
 
-static uint32_t hash_bytes(const char *s, size_t len)
-{
-    uint32_t h = 2166136261u;   /* FNV-1a */
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 16777619u;
-    }
-    return h ? h : 1;
-}
-
 void qt_strpool_init(struct qt_strpool *p)
 {
     memset(p, 0, sizeof(*p));
@@ -62,7 +50,7 @@ static void rehash(struct qt_strpool *p)
 
 qt_str qt_strpool_intern(struct qt_strpool *p, const char *s, size_t len)
 {
-    uint32_t h = hash_bytes(s, len);
+    uint32_t h = qt_hash_bytes(s, len);
     size_t mask = p->nslots - 1, i;
     uint32_t off, n32 = (uint32_t)len;
 

@@ -169,6 +169,19 @@ void qt_buf_free(struct qt_buf *b)
     b->len = b->cap = 0;
 }
 
+uint32_t qt_hash_bytes(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint32_t h = 2166136261u;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 16777619u;
+    }
+    return h ? h : 1;
+}
+
 bool qt_parse_long(const char *s, long *out)
 {
     char *end;
