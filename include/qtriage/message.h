@@ -10,6 +10,17 @@
 #include "qtriage/queue_file.h"
 #include "qtriage/spool.h"
 
+/* Attributes whose value differs for nearly every message.  They are kept
+ * apart from the other attributes, so that those are the same for all mail
+ * from one client and are stored once (create_time is kept as a number). */
+enum {
+    QT_ATTR_LOG_IDENT,
+    QT_ATTR_CLIENT_PORT,
+    QT_ATTR_LOG_CLIENT_PORT,
+    QT_ATTR_APART,
+};
+extern const char *const qt_attr_apart_names[QT_ATTR_APART];
+
 struct qt_rcpt_data {
     const char *address;        /* as postqueue shows it (quoted, printable) */
     const char *orig;           /* original address, NULL when the same */
@@ -28,14 +39,11 @@ struct qt_msg_data {
     const char *subject, *from; /* decoded, NULL when absent */
     const char *error;          /* unreadable: why; NULL when fine */
     /* Attributes as "name=value" strings separated by NUL, ending in an
-     * empty string; NULL when none.  The attributes that are different for
-     * almost every message are kept apart (create_time as a number,
-     * log_ident and client_port as strings), so that the rest is the same
-     * for all mail from one client and is stored once. */
+     * empty string; NULL when none.  Without create_time and those named
+     * in qt_attr_apart_names, whose values are in apart[]. */
     const char *attrs;
     size_t attrs_len;
-    const char *log_ident;
-    const char *client_port;
+    const char *apart[QT_ATTR_APART];
     struct qt_rcpt_data *rcpts; /* pending (postqueue -j order), then done */
     size_t nrcpts;
     int64_t arrival, create_time, mtime;

@@ -23,7 +23,7 @@ struct qt_rcpt {
 
 struct qt_msg {
     qt_str id, sender, subject, from, attrs, error;
-    qt_str log_ident, client_port;  /* attributes kept apart from attrs */
+    qt_str apart[QT_ATTR_APART];    /* see qt_attr_apart_names */
     qt_str reason;              /* first delay reason, for the list */
     uint32_t nrcpts;            /* all entries in rcpts[] */
     uint32_t npending;          /* of which still to deliver */
@@ -65,8 +65,8 @@ static inline const char *qt_store_str(const struct qt_store *s, qt_str ref)
     return qt_strpool_get(&s->pool, ref);
 }
 
-/* Iterate the shared attributes of m (all but create_time, log_ident and
- * client_port, which have fields of their own): returns the next
+/* Iterate the shared attributes of m (all but create_time and those in
+ * qt_attr_apart_names, which have fields of their own): returns the next
  * "name=value" after `prev` (NULL to start), or NULL at the end. */
 const char *qt_store_next_attr(const struct qt_store *s, const struct qt_msg *m,
                                const char *prev);

@@ -23,6 +23,7 @@ static struct json_object *message_json(const struct qt_store *s, const struct q
     struct json_object *attrs = json_object_new_object();
     const char *a;
     uint32_t i;
+    int k;
 
     json_object_object_add(o, "queue_id", json_object_new_string(qt_store_str(s, m->id)));
     json_object_object_add(o, "queue_name", json_object_new_string(qt_queue_name(m->queue)));
@@ -80,12 +81,10 @@ static struct json_object *message_json(const struct qt_store *s, const struct q
         snprintf(ct, sizeof(ct), "%lld", (long long)m->create_time);
         json_object_object_add(attrs, "create_time", json_object_new_string(ct));
     }
-    if (m->log_ident)
-        json_object_object_add(attrs, "log_ident",
-                               json_object_new_string(qt_store_str(s, m->log_ident)));
-    if (m->client_port)
-        json_object_object_add(attrs, "client_port",
-                               json_object_new_string(qt_store_str(s, m->client_port)));
+    for (k = 0; k < QT_ATTR_APART; k++)
+        if (m->apart[k])
+            json_object_object_add(attrs, qt_attr_apart_names[k],
+                                   json_object_new_string(qt_store_str(s, m->apart[k])));
     json_object_object_add(o, "attributes", attrs);
     json_object_object_add(o, "content_size", json_object_new_int64(m->content_size));
     json_object_object_add(o, "data_offset", json_object_new_int64(m->data_offset));
@@ -230,10 +229,17 @@ int cli_list(int argc, char **argv, struct cli_common *common)
     if (stats) {
         size_t bytes = qt_store_memory(&cq.store);
 
-        fprintf(stderr, "qtriage: %zu messages, store %zu bytes (%zu per message), "
-                "%zu distinct strings, backend %s\n", cq.store.n, bytes,
-                cq.store.n ? bytes / cq.store.n : 0, cq.store.pool.count,
-                cq.backend->ops->name);
+        size_t rcpts = 0;
+
+        for (i = 0; i < cq.store.n; i++)
+            rcpts += cq.store.msgs[i].nrcpts;
+        fprintf(stderr, "qtriage: %zu messages, store %zu bytes (%zu per message): "
+                "table %zu, index %zu, %zu recipients %zu, %zu distinct strings %zu + "
+                "their index %zu; backend %s\n", cq.store.n, bytes,
+                cq.store.n ? bytes / cq.store.n : 0, cq.store.cap * sizeof(struct qt_msg),
+                cq.store.index_slots * sizeof(uint32_t), rcpts,
+                rcpts * sizeof(struct qt_rcpt), cq.store.pool.count, cq.store.pool.len,
+                cq.store.pool.nslots * 8, cq.backend->ops->name);
     }
     cli_close_queue(&cq);
     if (fflush(stdout) != 0 || ferror(stdout)) {

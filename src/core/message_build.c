@@ -4,6 +4,12 @@
 
 #include "qtriage/util.h"
 
+const char *const qt_attr_apart_names[QT_ATTR_APART] = {
+    [QT_ATTR_LOG_IDENT] = "log_ident",
+    [QT_ATTR_CLIENT_PORT] = "client_port",
+    [QT_ATTR_LOG_CLIENT_PORT] = "log_client_port",
+};
+
 static bool is_dot_string(const char *start, const char *end)
 {
     const char *cp;
@@ -115,18 +121,18 @@ static void build_attrs(struct qt_arena *arena, struct qt_msg_data *out,
 {
     struct qt_buf b = {0};
     size_t i;
+    int k;
 
     for (i = 0; i < qf->nattrs; i++) {
         const struct qt_qf_attr *a = &qf->attrs[i];
 
         if (strcmp(a->name, "create_time") == 0)
             continue;           /* qf->create_time */
-        if (strcmp(a->name, "log_ident") == 0) {
-            out->log_ident = qt_arena_strdup(arena, a->value);
-            continue;
-        }
-        if (strcmp(a->name, "client_port") == 0) {
-            out->client_port = qt_arena_strdup(arena, a->value);
+        for (k = 0; k < QT_ATTR_APART; k++)
+            if (strcmp(a->name, qt_attr_apart_names[k]) == 0)
+                break;
+        if (k < QT_ATTR_APART) {
+            out->apart[k] = qt_arena_strdup(arena, a->value);
             continue;
         }
         qt_buf_printf(&b, "%s=%s", a->name, a->value);

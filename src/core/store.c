@@ -100,8 +100,8 @@ static void fill(struct qt_store *s, struct qt_msg *m, const struct qt_msg_data 
     m->from = intern(s, d->from);
     m->error = intern(s, d->error);
     m->attrs = d->attrs ? qt_strpool_intern(&s->pool, d->attrs, d->attrs_len) : 0;
-    m->log_ident = intern(s, d->log_ident);
-    m->client_port = intern(s, d->client_port);
+    for (i = 0; i < QT_ATTR_APART; i++)
+        m->apart[i] = intern(s, d->apart[i]);
     m->nrcpts = (uint32_t)d->nrcpts;
     m->rcpts = d->nrcpts ? xcalloc(d->nrcpts, sizeof(*m->rcpts)) : NULL;
     for (i = 0; i < d->nrcpts; i++) {
@@ -211,10 +211,11 @@ const char *qt_store_attr(const struct qt_store *s, const struct qt_msg *m, cons
     size_t nlen = strlen(name);
     const char *a;
 
-    if (strcmp(name, "log_ident") == 0)
-        return qt_store_str(s, m->log_ident);
-    if (strcmp(name, "client_port") == 0)
-        return qt_store_str(s, m->client_port);
+    int i;
+
+    for (i = 0; i < QT_ATTR_APART; i++)
+        if (strcmp(name, qt_attr_apart_names[i]) == 0)
+            return qt_store_str(s, m->apart[i]);
     for (a = qt_store_next_attr(s, m, NULL); a; a = qt_store_next_attr(s, m, a))
         if (strncmp(a, name, nlen) == 0 && a[nlen] == '=')
             return a + nlen + 1;
