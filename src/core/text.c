@@ -8,6 +8,10 @@
 
 static pthread_once_t text_once = PTHREAD_ONCE_INIT;
 static GMimeParserOptions *header_options;
+/* GMime fills its charset caches lazily without locking (ThreadSanitizer
+ * shows the race when scanner workers decode at once), so its decoder is
+ * entered by one thread at a time.  Plain headers never get that far. */
+static pthread_mutex_t gmime_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void text_init_once(void)
 {
@@ -86,6 +90,23 @@ void qt_text_sanitize(struct qt_buf *out, const char *in, size_t len)
     }
 }
 
+static bool utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len = strlen(s), i = 0, n;
+
+    while (i < len) {
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        if ((n = qt_utf8_seq_len(p + i, len - i)) == 0)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
 /* Cut `b` back to at most max bytes without splitting a character. */
 static void truncate_utf8(struct qt_buf *b, size_t max)
 {
@@ -109,7 +130,14 @@ char *qt_text_decode_header(const char *raw, size_t max_bytes)
     /* Skip the leading blank after "Subject:". */
     while (*raw == ' ' || *raw == '\t')
         raw++;
+    if (!strstr(raw, "=?") && utf8_valid(raw)) {
+        qt_text_sanitize(&out, raw, strlen(raw));
+        truncate_utf8(&out, max_bytes);
+        return out.data ? out.data : xstrdup("");
+    }
+    pthread_mutex_lock(&gmime_lock);
     decoded = g_mime_utils_header_decode_text(header_options, raw);
+    pthread_mutex_unlock(&gmime_lock);
     if (decoded) {
         qt_text_sanitize(&out, decoded, strlen(decoded));
         g_free(decoded);
