@@ -107,6 +107,66 @@ static bool utf8_valid(const char *s)
     return true;
 }
 
+/* GMime joins the payloads of adjacent B-encoded words in one charset
+ * before decoding them (to mend characters split across words), and its
+ * base64 decoder stops at the first '=' padding: "=?UTF-8?B?YQ==?=
+ * =?UTF-8?B?Yg==?=" came out as "a".  Real mailers pad the first word all
+ * the time.  B words are therefore rewritten as Q-encoded words with the
+ * same bytes, which GMime joins correctly (all of them, so that a character
+ * split across a padded and an unpadded word is still joined).  Returns
+ * NULL when there was no B word. */
+static char *requote_b_words(const char *s)
+{
+    struct qt_buf out = {0};
+    const char *p = s, *start;
+    bool changed = false;
+
+    while ((start = strstr(p, "=?"))) {
+        const char *cs_end = strchr(start + 2, '?');
+        const char *payload, *end;
+        guchar *bytes;
+        gsize n, i;
+        char *copy;
+
+        if (!cs_end || (cs_end[1] != 'B' && cs_end[1] != 'b') || cs_end[2] != '?') {
+            qt_buf_append(&out, p, (size_t)(start + 2 - p));
+            p = start + 2;
+            continue;
+        }
+        payload = cs_end + 3;
+        end = strstr(payload, "?=");
+        if (!end || end == payload ||
+            strspn(payload, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+                != (size_t)(end - payload)) {
+            qt_buf_append(&out, p, (size_t)(payload - p));
+            p = payload;
+            continue;
+        }
+        copy = g_strndup(payload, (gsize)(end - payload));
+        bytes = g_base64_decode(copy, &n);
+        g_free(copy);
+        qt_buf_append(&out, p, (size_t)(cs_end + 1 - p));
+        qt_buf_append(&out, "Q?", 2);
+        for (i = 0; i < n; i++) {
+            if ((bytes[i] >= 'A' && bytes[i] <= 'Z') || (bytes[i] >= 'a' && bytes[i] <= 'z') ||
+                (bytes[i] >= '0' && bytes[i] <= '9'))
+                qt_buf_putc(&out, (char)bytes[i]);
+            else
+                qt_buf_printf(&out, "=%02X", bytes[i]);
+        }
+        g_free(bytes);
+        qt_buf_append(&out, "?=", 2);
+        p = end + 2;
+        changed = true;
+    }
+    if (!changed) {
+        qt_buf_free(&out);
+        return NULL;
+    }
+    qt_buf_append(&out, p, strlen(p));
+    return out.data;
+}
+
 /* Cut `b` back to at most max bytes without splitting a character. */
 static void truncate_utf8(struct qt_buf *b, size_t max)
 {
@@ -124,7 +184,7 @@ static void truncate_utf8(struct qt_buf *b, size_t max)
 char *qt_text_decode_header(const char *raw, size_t max_bytes)
 {
     struct qt_buf out = {0};
-    char *decoded;
+    char *decoded, *requoted;
 
     qt_text_init();
     /* Skip the leading blank after "Subject:". */
@@ -135,9 +195,11 @@ char *qt_text_decode_header(const char *raw, size_t max_bytes)
         truncate_utf8(&out, max_bytes);
         return out.data ? out.data : xstrdup("");
     }
+    requoted = requote_b_words(raw);
     pthread_mutex_lock(&gmime_lock);
-    decoded = g_mime_utils_header_decode_text(header_options, raw);
+    decoded = g_mime_utils_header_decode_text(header_options, requoted ? requoted : raw);
     pthread_mutex_unlock(&gmime_lock);
+    free(requoted);
     if (decoded) {
         qt_text_sanitize(&out, decoded, strlen(decoded));
         g_free(decoded);

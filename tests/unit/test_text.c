@@ -28,6 +28,13 @@ static void test_charsets(void **state)
     /* Adjacent encoded words join without the blank between them. */
     check_decode("=?UTF-8?Q?a?= =?UTF-8?Q?b?=", "ab");
     check_decode("plain ascii", "plain ascii");
+    /* Adjacent B words whose first is padded: GMime alone dropped the rest. */
+    check_decode("=?UTF-8?B?YQ==?= =?UTF-8?B?Yg==?=", "ab");
+    check_decode(" =?UTF-8?B?Vm90cmUgY29saXMgbsKwIDMwNTE2MSBlc3QgZW4gYXR0ZW50ZSA=?=\t"
+                 "=?UTF-8?B?4pyI?=", "Votre colis n° 305161 est en attente ✈");
+    /* A multibyte character split across two padded words. */
+    check_decode("=?UTF-8?B?w6nD?= =?UTF-8?B?qQ==?=", "éé");
+    check_decode("=?GB2312?B?suLK1A==?= =?GB2312?B?08q8/g==?=", "测试邮件");
 }
 
 static void test_invalid_input(void **state)
