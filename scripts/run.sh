@@ -9,10 +9,15 @@ scripts/deps.sh
 scripts/build.sh
 QTRIAGE=build/src/qtriage
 
+# A local queue is one whose Postfix runs, or one that holds mail.  A Postfix
+# package that was installed but never configured has neither.
 local_queue() {
     local qd
     qd=$(postconf -h queue_directory 2>/dev/null) || return 1
-    [ -n "$qd" ] && [ -d "$qd/deferred" ]
+    [ -n "$qd" ] && [ -d "$qd/deferred" ] || return 1
+    postfix status >/dev/null 2>&1 && return 0
+    [ -n "$(find "$qd/active" "$qd/deferred" "$qd/hold" "$qd/incoming" "$qd/maildrop" \
+            -type f -print -quit 2>/dev/null)" ]
 }
 
 if [ "${1:-}" != --demo ] && local_queue; then

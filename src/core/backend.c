@@ -1,5 +1,6 @@
 #include "qtriage/backend.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -51,7 +52,9 @@ struct qt_backend *qt_spool_backend_new(const struct qt_spool_layout *layout,
     return b;
 }
 
-/* The spool is usable when we can list and read its message queues. */
+/* The spool is usable when we can list and read its message queues.  A
+ * queue directory that does not exist yet (Postfix creates hold/ when it
+ * first starts) is not a reason to go read-only. */
 static bool spool_readable(const struct qt_spool_layout *l, char *why, size_t size)
 {
     static const char *const dirs[] = {"deferred", "hold", "active", "incoming"};
@@ -59,11 +62,11 @@ static bool spool_readable(const struct qt_spool_layout *l, char *why, size_t si
     int qfd = open(l->queue_directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
     if (qfd < 0) {
-        snprintf(why, size, "cannot open %s", l->queue_directory);
+        snprintf(why, size, "cannot open %s: %s", l->queue_directory, strerror(errno));
         return false;
     }
     for (i = 0; i < QT_ARRAY_LEN(dirs); i++) {
-        if (faccessat(qfd, dirs[i], R_OK | X_OK, AT_EACCESS) != 0) {
+        if (faccessat(qfd, dirs[i], R_OK | X_OK, AT_EACCESS) != 0 && errno != ENOENT) {
             snprintf(why, size, "%s/%s is not readable by this user", l->queue_directory,
                      dirs[i]);
             close(qfd);

@@ -462,7 +462,7 @@ static void *coordinator_main(void *arg)
     struct worker *workers = xcalloc((size_t)sc->nworkers, sizeof(*workers));
     struct qt_event *ev;
     char **forget;
-    size_t nforget, i;
+    size_t nforget, i, missing = 0;
     int n;
 
     sc->gen++;
@@ -493,13 +493,16 @@ static void *coordinator_main(void *arg)
         workers[n].sc = sc;
         pthread_create(&threads[n], NULL, worker_main, &workers[n]);
     }
-    for (i = 0; i < QT_ARRAY_LEN(walk_order) && !atomic_load(&sc->stop); i++) {
+    for (i = 0, missing = 0; i < QT_ARRAY_LEN(walk_order) && !atomic_load(&sc->stop); i++) {
         const char *name = qt_queue_name(walk_order[i]);
         int dfd = openat(sc->qdir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
         if (dfd < 0) {
-            /* corrupt/ is created only when needed. */
-            if (errno != ENOENT || walk_order[i] != QT_Q_CORRUPT)
+            /* A queue Postfix has not created yet is empty (hold/ and
+             * corrupt/ appear when first needed). */
+            if (errno == ENOENT)
+                missing++;
+            else
                 walk_error(&wk, "cannot open queue %s: %s", name, strerror(errno));
             continue;
         }
@@ -507,6 +510,9 @@ static void *coordinator_main(void *arg)
         walk_push_pending(&wk);
         walk_flush(&wk);
     }
+    if (missing == QT_ARRAY_LEN(walk_order))
+        walk_error(&wk, "%s has none of Postfix's queues (%s): is it a queue directory?",
+                   sc->layout->queue_directory, "maildrop, active, incoming, deferred, hold");
     pthread_mutex_lock(&sc->lock);
     sc->closing = true;
     pthread_cond_broadcast(&sc->nonempty);
