@@ -206,10 +206,15 @@ static int find_moved(struct qt_scanner *sc, struct scan_item *it, struct stat *
                               rel, sizeof(rel)))
             continue;
         if ((fd = open_queue_file(sc, rel, st)) >= 0) {
+            if (q != QT_Q_CORRUPT && (st->st_mode & S_IRWXU) != S_IRWXU) {
+                close(fd);      /* not finished: the next scan will see it */
+                continue;
+            }
             it->queue = q;
             return fd;
         }
     }
+    errno = ENOENT;
     return -1;
 }
 
