@@ -28,8 +28,11 @@ struct qt_msg {
     uint32_t nrcpts;            /* all entries in rcpts[] */
     uint32_t npending;          /* of which still to deliver */
     struct qt_rcpt *rcpts;
-    int64_t arrival, create_time, mtime;
-    int64_t msg_size, file_size;
+    /* Seconds since the epoch (unsigned 32 bits last until 2106) and sizes
+     * (a queue file over 4 GiB is clamped): at a million messages every
+     * byte here is a megabyte. */
+    uint32_t arrival, create_time, mtime;
+    uint32_t msg_size, file_size;
     uint32_t content_size, data_offset;
     uint8_t queue;              /* enum qt_queue */
     uint8_t flags;

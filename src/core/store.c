@@ -88,6 +88,11 @@ static qt_str intern(struct qt_store *s, const char *str)
     return qt_strpool_intern_cstr(&s->pool, str);
 }
 
+static uint32_t clamp_u32(int64_t v)
+{
+    return v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
 static void fill(struct qt_store *s, struct qt_msg *m, const struct qt_msg_data *d)
 {
     size_t i;
@@ -119,15 +124,13 @@ static void fill(struct qt_store *s, struct qt_msg *m, const struct qt_msg_data 
         if (!m->reason && r->reason)
             m->reason = r->reason;
     }
-    m->arrival = d->arrival;
-    m->create_time = d->create_time;
-    m->mtime = d->mtime;
-    m->msg_size = d->msg_size;
-    m->file_size = d->file_size;
-    m->content_size = d->content_size > 0 && d->content_size < UINT32_MAX
-                      ? (uint32_t)d->content_size : 0;
-    m->data_offset = d->data_offset > 0 && d->data_offset < UINT32_MAX
-                     ? (uint32_t)d->data_offset : 0;
+    m->arrival = clamp_u32(d->arrival);
+    m->create_time = clamp_u32(d->create_time);
+    m->mtime = clamp_u32(d->mtime);
+    m->msg_size = clamp_u32(d->msg_size);
+    m->file_size = clamp_u32(d->file_size);
+    m->content_size = clamp_u32(d->content_size);
+    m->data_offset = clamp_u32(d->data_offset);
     m->queue = (uint8_t)d->queue;
     m->flags = (d->forced_expire ? QT_MSG_FORCED_EXPIRE : 0) |
                (d->null_sender ? QT_MSG_NULL_SENDER : 0) |
@@ -143,7 +146,11 @@ void qt_store_upsert(struct qt_store *s, const struct qt_msg_data *d)
         m = &s->msgs[s->index[slot] - 1];
         s->per_queue[m->queue]--;
     } else {
-        s->msgs = xgrow(s->msgs, &s->cap, s->n + 1, sizeof(*s->msgs));
+        if (s->n == s->cap) {
+            /* Grow by half, not double: less slack in the largest array. */
+            s->cap = s->cap < 64 ? 64 : s->cap + s->cap / 2;
+            s->msgs = xrealloc(s->msgs, s->cap * sizeof(*s->msgs));
+        }
         m = &s->msgs[s->n++];
         m->rcpts = NULL;
         s->index[slot] = (uint32_t)s->n;
@@ -167,7 +174,7 @@ bool qt_store_update(struct qt_store *s, const char *id, enum qt_queue queue, in
     s->per_queue[m->queue]--;
     m->queue = (uint8_t)queue;
     s->per_queue[m->queue]++;
-    m->mtime = mtime;
+    m->mtime = clamp_u32(mtime);
     m->flags = (uint8_t)((m->flags & ~QT_MSG_FORCED_EXPIRE) |
                          (forced_expire ? QT_MSG_FORCED_EXPIRE : 0));
     s->version++;

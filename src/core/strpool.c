@@ -14,37 +14,36 @@ void qt_strpool_init(struct qt_strpool *p)
     p->len = 8;                 /* offset 0 is "no string" */
     p->nslots = 1 << 12;
     p->slots = xcalloc(p->nslots, sizeof(*p->slots));
-    p->hashes = xcalloc(p->nslots, sizeof(*p->hashes));
 }
 
 void qt_strpool_free(struct qt_strpool *p)
 {
     free(p->bytes);
     free(p->slots);
-    free(p->hashes);
     memset(p, 0, sizeof(*p));
+}
+
+static uint32_t hash_of(const struct qt_strpool *p, qt_str ref)
+{
+    return qt_hash_bytes(p->bytes + ref, qt_strpool_len(p, ref));
 }
 
 static void rehash(struct qt_strpool *p)
 {
     size_t n = p->nslots * 2, i;
     uint32_t *slots = xcalloc(n, sizeof(*slots));
-    uint32_t *hashes = xcalloc(n, sizeof(*hashes));
 
     for (i = 0; i < p->nslots; i++) {
         size_t j;
 
         if (!p->slots[i])
             continue;
-        for (j = p->hashes[i] & (n - 1); slots[j]; j = (j + 1) & (n - 1))
+        for (j = hash_of(p, p->slots[i]) & (n - 1); slots[j]; j = (j + 1) & (n - 1))
             ;
         slots[j] = p->slots[i];
-        hashes[j] = p->hashes[i];
     }
     free(p->slots);
-    free(p->hashes);
     p->slots = slots;
-    p->hashes = hashes;
     p->nslots = n;
 }
 
@@ -55,7 +54,7 @@ qt_str qt_strpool_intern(struct qt_strpool *p, const char *s, size_t len)
     uint32_t off, n32 = (uint32_t)len;
 
     for (i = h & mask; p->slots[i]; i = (i + 1) & mask) {
-        if (p->hashes[i] == h && qt_strpool_len(p, p->slots[i]) == len &&
+        if (qt_strpool_len(p, p->slots[i]) == len &&
             memcmp(p->bytes + p->slots[i], s, len) == 0)
             return p->slots[i];
     }
@@ -69,7 +68,6 @@ qt_str qt_strpool_intern(struct qt_strpool *p, const char *s, size_t len)
     p->bytes[off + len] = 0;
     p->len = off + len + 1;
     p->slots[i] = off;
-    p->hashes[i] = h;
     if (++p->count * 4 > p->nslots * 3)
         rehash(p);
     return off;
@@ -82,5 +80,5 @@ qt_str qt_strpool_intern_cstr(struct qt_strpool *p, const char *s)
 
 size_t qt_strpool_memory(const struct qt_strpool *p)
 {
-    return p->cap + p->nslots * 8;
+    return p->cap + p->nslots * sizeof(*p->slots);
 }
