@@ -1,6 +1,7 @@
 /* qtriage list: one line or one JSON object per message. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,6 +207,22 @@ static void print_text(const struct qt_store *s, const struct qt_msg *m, time_t 
     putchar('\n');
 }
 
+/* A figure from /proc/self/status in KB, or -1. */
+static long rss_kb(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, field, strlen(field)) == 0)
+            kb = atol(line + strlen(field));
+    fclose(f);
+    return kb;
+}
+
 static int compare_msgs(const void *a, const void *b, void *ctx)
 {
     const struct qt_store *s = ctx;
@@ -299,9 +316,16 @@ int cli_list(int argc, char **argv, struct cli_common *common)
     free(order);
     qt_buf_free(&line);
     if (stats) {
-        size_t bytes = qt_store_memory(&cq.store);
+        size_t bytes = qt_store_memory(&cq.store), rcpts = 0;
+        long peak = rss_kb("VmHWM:"), now_kb;
 
-        size_t rcpts = 0;
+        /* What stays once the scan's batches are gone is what a long-running
+         * qtriage holds. */
+        malloc_trim(0);
+        now_kb = rss_kb("VmRSS:");
+        fprintf(stderr, "qtriage: resident %ld KB after loading (%ld B per message), "
+                "peak %ld KB\n", now_kb, cq.store.n ? now_kb * 1024 / (long)cq.store.n : 0,
+                peak);
 
         for (i = 0; i < cq.store.n; i++)
             rcpts += cq.store.msgs[i].nrcpts;
