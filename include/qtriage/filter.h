@@ -1,0 +1,80 @@
+/* The query language of the queue list's filter bar.
+ *
+ * A query is compiled once, as it is typed, and then evaluated against every
+ * message in the store; evaluation allocates nothing, so refiltering a
+ * million messages on each keystroke costs only the comparisons.
+ *
+ *   query   := [expr]                    empty or blank: every message
+ *   expr    := and ( ("or" | "||") and )*
+ *   and     := unary ( ["and" | "&&"] unary )*    adjacent terms: AND
+ *   unary   := ("not" | "!") unary | "(" expr ")" | term
+ *   term    := FIELD ":" VALUE           substring, ASCII case-insensitive
+ *            | FIELD "=" VALUE           whole value, ASCII case-insensitive
+ *            | FIELD "~" /REGEX/FLAGS    pcre2; flags i, x, s, m as in Perl
+ *            | FIELD ("!:" | "!=" | "!~") ...   negated (size!=0 too)
+ *            | NUMFIELD OP NUMBER[UNIT]  OP: < <= > >= =
+ *            | WORD | "QUOTED"           substring of id, sender, any
+ *            | /REGEX/FLAGS              recipient or subject
+ *
+ * Text fields: id, queue, sender, from, rcpt (also recipient, to: any
+ * recipient, pending or done), subject, reason (any recipient's delay
+ * reason), client, client_name, sasl (also sasl_username), helo.  The null
+ * sender shows as "MAILER-DAEMON"; sender:<> and sender=<> select it by its
+ * flag.  An absent value (no subject, no sasl_username) is the empty string.
+ * Numeric fields: size (bytes; k, M, G are powers of 1024), age (now minus
+ * arrival; s, m, h, d, w; seconds without a unit) and rcpts (pending
+ * recipients).  Field names and and/or/not are case-insensitive; "not" binds
+ * tighter than "and", "and" tighter than "or".
+ *
+ * A WORD or VALUE runs to the next blank or parenthesis.  "Quoted" values
+ * may hold blanks and parentheses; inside them \" is a quote and \\ a
+ * backslash.  In a regex, \/ is a slash.  Case folding of substrings and
+ * equality is ASCII only; use ~/.../i for Unicode case-insensitivity. */
+#ifndef QTRIAGE_FILTER_H
+#define QTRIAGE_FILTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qtriage/store.h"
+
+struct qt_filter;
+
+/* Why a query did not compile, and where: `pos` is a byte offset into the
+ * query (equal to its length when something is missing at the end), so the
+ * filter bar can put the cursor on it. */
+struct qt_filter_error {
+    size_t pos;
+    char msg[256];
+};
+
+/* Compile `query`.  Returns a filter the caller owns (free it with
+ * qt_filter_free), or NULL with `err` filled.  The query string is not
+ * referred to afterwards. */
+struct qt_filter *qt_filter_compile(const char *query, struct qt_filter_error *err);
+
+/* Whether message `m` of store `s` matches; `now` (seconds since the epoch)
+ * is what "age" is measured from.  Allocates nothing.  The filter keeps
+ * scratch space for regex matching and the runtime error below, so one
+ * filter must not be used by two threads at once. */
+bool qt_filter_match(struct qt_filter *f, const struct qt_store *s, const struct qt_msg *m,
+                     int64_t now);
+
+/* Non-NULL after a regex gave up on some message (pcre2's match, depth or
+ * heap limit, which stop patterns such as (a+)+$ from running for hours):
+ * says which regex and on how many messages.  Those messages did not match,
+ * even under a "not": a regex that gave up decided nothing.
+ * The text belongs to the filter and stays until the next clear or free. */
+const char *qt_filter_runtime_error(const struct qt_filter *f);
+void qt_filter_clear_runtime_error(struct qt_filter *f);
+
+/* True for the empty query, so a caller can skip evaluating it. */
+bool qt_filter_matches_all(const struct qt_filter *f);
+/* True when the query tests "age": its results change as time passes, not
+ * only when the store does. */
+bool qt_filter_uses_time(const struct qt_filter *f);
+
+void qt_filter_free(struct qt_filter *f);   /* NULL is fine */
+
+#endif

@@ -1,0 +1,984 @@
+/* The filter bar's query language (grammar in filter.h): a recursive-descent
+ * compiler into a tree of AND/OR/NOT nodes over terms, and an evaluator that
+ * walks the tree without allocating.  Needles are lowercased and regexes
+ * compiled (and JIT-compiled) once, here, so that per message only the
+ * comparisons remain. */
+#include "qtriage/filter.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "qtriage/spool.h"
+#include "qtriage/util.h"
+
+/* Limits for one pcre2_match(): far above what a sane pattern needs on a
+ * header-sized subject, low enough that catastrophic backtracking gives up
+ * within milliseconds instead of freezing the list. */
+#define MATCH_LIMIT 100000
+#define DEPTH_LIMIT 10000
+#define HEAP_LIMIT_KIB 8192
+/* JIT code keeps its backtracking state on a stack of its own; the default
+ * 32 KiB is used up by ^(a|b)+$ on a 1 KiB subject, a legitimate pattern. */
+#define JIT_STACK_START (32 * 1024)
+#define JIT_STACK_MAX (1024 * 1024)
+/* Nesting of parentheses and "not"; bounds the recursion of both the
+ * compiler and the evaluator, whatever is typed. */
+#define MAX_NESTING 64
+
+enum field {
+    F_ANY,                      /* bare word or regex: id, sender, rcpt, subject */
+    F_ID,
+    F_QUEUE,
+    F_SENDER,
+    F_FROM,
+    F_RCPT,
+    F_SUBJECT,
+    F_REASON,
+    F_ATTR,
+    F_SIZE,
+    F_AGE,
+    F_RCPTS,
+};
+
+enum value_kind { V_TEXT, V_COUNT, V_BYTES, V_SECONDS };
+
+struct field_def {
+    const char *name;
+    enum field field;
+    enum value_kind kind;
+    const char *attr;           /* F_ATTR: the queue file attribute */
+};
+
+static const struct field_def fields[] = {
+    {"id", F_ID, V_TEXT, NULL},
+    {"queue", F_QUEUE, V_TEXT, NULL},
+    {"sender", F_SENDER, V_TEXT, NULL},
+    {"from", F_FROM, V_TEXT, NULL},
+    {"rcpt", F_RCPT, V_TEXT, NULL},
+    {"recipient", F_RCPT, V_TEXT, NULL},
+    {"to", F_RCPT, V_TEXT, NULL},
+    {"subject", F_SUBJECT, V_TEXT, NULL},
+    {"reason", F_REASON, V_TEXT, NULL},
+    {"client", F_ATTR, V_TEXT, "client_address"},
+    {"client_name", F_ATTR, V_TEXT, "client_name"},
+    {"sasl", F_ATTR, V_TEXT, "sasl_username"},
+    {"sasl_username", F_ATTR, V_TEXT, "sasl_username"},
+    {"helo", F_ATTR, V_TEXT, "helo_name"},
+    {"size", F_SIZE, V_BYTES, NULL},
+    {"age", F_AGE, V_SECONDS, NULL},
+    {"rcpts", F_RCPTS, V_COUNT, NULL},
+};
+
+enum op {
+    OP_CONTAINS,
+    OP_EQUALS,
+    OP_REGEX,
+    OP_NULL_SENDER,             /* sender:<> and sender=<> */
+    OP_LT,
+    OP_LE,
+    OP_GT,
+    OP_GE,
+    OP_NUM_EQ,
+};
+
+struct term {
+    enum field field;
+    enum op op;
+    const char *attr;
+    char *text;                 /* lowercased needle; for a regex "/src/flags" */
+    size_t len;
+    pcre2_code *re;
+    int64_t number;
+};
+
+enum node_kind { N_TERM, N_NOT, N_AND, N_OR };
+
+struct node {
+    enum node_kind kind;
+    struct node **kids;         /* N_NOT: one; N_AND, N_OR: two or more */
+    size_t nkids;
+    struct term term;
+};
+
+struct qt_filter {
+    struct node *root;          /* NULL: the empty query */
+    bool uses_time;
+    /* One match at a time, so all regexes share one match block, context
+     * and JIT stack, made once: matching allocates nothing (pcre2 keeps the
+     * interpreter's backtracking frames in the match block between calls). */
+    pcre2_match_data *match_data;
+    pcre2_match_context *match_context;
+    pcre2_jit_stack *jit_stack;
+    size_t gave_up;             /* messages on which a regex gave up */
+    const struct term *gave_up_term;
+    char gave_up_id[QT_QUEUE_ID_MAX + 1];
+    char gave_up_why[128];
+    char runtime_error[384];
+};
+
+/* ---- compiling ---- */
+
+struct parser {
+    const char *q;
+    size_t pos;
+    struct qt_filter *f;
+    struct qt_filter_error *err;
+    bool failed;
+    int nesting;
+};
+
+enum token { T_END, T_LPAREN, T_RPAREN, T_AND, T_OR, T_NOT, T_TERM };
+
+static void fail(struct parser *p, size_t pos, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Only the first problem is reported: what follows it is usually noise. */
+static void fail(struct parser *p, size_t pos, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (p->failed)
+        return;
+    p->failed = true;
+    p->err->pos = pos;
+    va_start(ap, fmt);
+    vsnprintf(p->err->msg, sizeof(p->err->msg), fmt, ap);
+    va_end(ap);
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static bool ends_word(char c)
+{
+    return c == 0 || is_blank(c) || c == '(' || c == ')';
+}
+
+static bool is_ident(char c, bool first)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+           (!first && c >= '0' && c <= '9');
+}
+
+static unsigned char fold(unsigned char c)
+{
+    return (unsigned char)((unsigned)(c - 'A') < 26u ? c + ('a' - 'A') : c);
+}
+
+static size_t word_end(const char *q, size_t pos)
+{
+    while (!ends_word(q[pos]))
+        pos++;
+    return pos;
+}
+
+/* Length of the word at pos, capped for quoting it in a message. */
+static int quote_len(const char *q, size_t pos)
+{
+    size_t n = word_end(q, pos) - pos;
+
+    return n > 40 ? 40 : (int)n;
+}
+
+/* The token at the current position after blanks, and its length in *len. */
+static enum token peek(struct parser *p, size_t *len)
+{
+    const char *s;
+
+    while (is_blank(p->q[p->pos]))
+        p->pos++;
+    s = p->q + p->pos;
+    *len = 1;
+    switch (s[0]) {
+    case 0:
+        *len = 0;
+        return T_END;
+    case '(':
+        return T_LPAREN;
+    case ')':
+        return T_RPAREN;
+    case '!':
+        return T_NOT;
+    }
+    *len = 2;
+    if (s[0] == '&' && s[1] == '&')
+        return T_AND;
+    if (s[0] == '|' && s[1] == '|')
+        return T_OR;
+    *len = word_end(p->q, p->pos) - p->pos;
+    if (*len == 3 && strncasecmp(s, "and", 3) == 0)
+        return T_AND;
+    if (*len == 2 && strncasecmp(s, "or", 2) == 0)
+        return T_OR;
+    if (*len == 3 && strncasecmp(s, "not", 3) == 0)
+        return T_NOT;
+    return T_TERM;
+}
+
+static const char *token_name(enum token t)
+{
+    switch (t) {
+    case T_END:
+        return "the end of the query";
+    case T_RPAREN:
+        return "')'";
+    case T_AND:
+        return "'and'";
+    case T_OR:
+        return "'or'";
+    default:
+        return "this";
+    }
+}
+
+static void node_free(struct node *n)
+{
+    size_t i;
+
+    if (!n)
+        return;
+    for (i = 0; i < n->nkids; i++)
+        node_free(n->kids[i]);
+    free(n->kids);
+    free(n->term.text);
+    pcre2_code_free(n->term.re);
+    free(n);
+}
+
+static struct node *node_new(enum node_kind kind)
+{
+    struct node *n = xcalloc(1, sizeof(*n));
+
+    n->kind = kind;
+    return n;
+}
+
+static void node_add(struct node *n, struct node *kid, size_t *cap)
+{
+    n->kids = xgrow(n->kids, cap, n->nkids + 1, sizeof(*n->kids));
+    n->kids[n->nkids++] = kid;
+}
+
+/* An AND or OR of one is that one. */
+static struct node *node_collapse(struct node *n)
+{
+    struct node *kid;
+
+    if (n->nkids != 1)
+        return n;
+    kid = n->kids[0];
+    n->nkids = 0;
+    node_free(n);
+    return kid;
+}
+
+/* A "quoted string" at p->pos; returns it unescaped, NUL-terminated, with
+ * its length in *len. */
+static char *parse_quoted(struct parser *p, size_t *len)
+{
+    struct qt_buf b = {0};
+    size_t open = p->pos, i = open + 1;
+
+    qt_buf_reserve(&b, 16);
+    for (; p->q[i] != '"'; i++) {
+        if (!p->q[i]) {
+            fail(p, open, "unterminated quoted string: no closing '\"'");
+            qt_buf_free(&b);
+            return NULL;
+        }
+        if (p->q[i] == '\\' && (p->q[i + 1] == '"' || p->q[i + 1] == '\\'))
+            i++;
+        qt_buf_putc(&b, p->q[i]);
+    }
+    i++;
+    if (!ends_word(p->q[i])) {
+        fail(p, i, "unexpected text after the closing quote; put a blank before the next term");
+        qt_buf_free(&b);
+        return NULL;
+    }
+    p->pos = i;
+    *len = b.len;
+    return b.data;
+}
+
+/* The value after ':' or '=': a quoted string or a word. */
+static char *parse_value(struct parser *p, const char *field, const char *opname, size_t *len)
+{
+    size_t end;
+
+    if (p->q[p->pos] == '"')
+        return parse_quoted(p, len);
+    if (ends_word(p->q[p->pos])) {
+        fail(p, p->pos, "missing value after '%s%s'", field, opname);
+        return NULL;
+    }
+    end = word_end(p->q, p->pos);
+    *len = end - p->pos;
+    p->pos = end;
+    return xstrndup(p->q + end - *len, *len);
+}
+
+static void lowercase(char *s, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        s[i] = (char)fold((unsigned char)s[i]);
+}
+
+static bool ensure_match_blocks(struct qt_filter *f)
+{
+    if (!f->match_data)
+        f->match_data = pcre2_match_data_create(1, NULL);
+    if (!f->match_context) {
+        f->match_context = pcre2_match_context_create(NULL);
+        if (f->match_context) {
+            pcre2_set_match_limit(f->match_context, MATCH_LIMIT);
+            pcre2_set_depth_limit(f->match_context, DEPTH_LIMIT);
+            pcre2_set_heap_limit(f->match_context, HEAP_LIMIT_KIB);
+        }
+        /* Without a stack of our own the JIT uses its small default. */
+        f->jit_stack = pcre2_jit_stack_create(JIT_STACK_START, JIT_STACK_MAX, NULL);
+        if (f->match_context && f->jit_stack)
+            pcre2_jit_stack_assign(f->match_context, NULL, f->jit_stack);
+    }
+    return f->match_data && f->match_context;
+}
+
+/* "/REGEX/FLAGS" at p->pos, compiled into t; `after` is what came before
+ * it ("subject~"), for messages. */
+static bool parse_regex(struct parser *p, struct term *t, const char *after)
+{
+    uint32_t options = PCRE2_UTF | PCRE2_UCP;
+    size_t open = p->pos, i = open + 1, body_len;
+    PCRE2_SIZE erroff;
+    int errcode;
+    char why[160];
+
+#ifdef PCRE2_MATCH_INVALID_UTF
+    /* Addresses may carry raw 8-bit bytes: match around them rather than
+     * failing the whole subject. */
+    options |= PCRE2_MATCH_INVALID_UTF;
+#endif
+    if (p->q[open] != '/') {
+        if (ends_word(p->q[open]))
+            fail(p, open, "missing value after '%s': write %s/REGEX/", after, after);
+        else
+            fail(p, open, "a regex goes between slashes: %s/REGEX/FLAGS", after);
+        return false;
+    }
+    for (; p->q[i] != '/'; i++) {
+        if (!p->q[i]) {
+            fail(p, open, "unterminated regex: no closing '/' (write \\/ for a slash inside)");
+            return false;
+        }
+        if (p->q[i] == '\\' && p->q[i + 1])
+            i++;
+    }
+    body_len = i - open - 1;
+    for (i++; !ends_word(p->q[i]); i++) {
+        switch (p->q[i]) {
+        case 'i':
+            options |= PCRE2_CASELESS;
+            break;
+        case 'x':
+            options |= PCRE2_EXTENDED;
+            break;
+        case 's':
+            options |= PCRE2_DOTALL;
+            break;
+        case 'm':
+            options |= PCRE2_MULTILINE;
+            break;
+        default:
+            fail(p, i, "unknown regex flag: the flags are i, x, s and m");
+            return false;
+        }
+    }
+    t->re = pcre2_compile((PCRE2_SPTR)(p->q + open + 1), body_len, options, &errcode, &erroff,
+                          NULL);
+    if (!t->re) {
+        pcre2_get_error_message(errcode, (PCRE2_UCHAR *)why, sizeof(why));
+        fail(p, open + 1 + erroff, "bad regex: %s", why);
+        return false;
+    }
+    /* Without JIT support (or memory for it) the interpreter does the same
+     * work, only slower. */
+    pcre2_jit_compile(t->re, PCRE2_JIT_COMPLETE);
+    if (!ensure_match_blocks(p->f))
+        qt_die("out of memory creating a pcre2 match block");
+    t->op = OP_REGEX;
+    t->text = xstrndup(p->q + open, i - open);
+    t->len = i - open;
+    p->pos = i;
+    return true;
+}
+
+static int64_t unit_multiplier(enum value_kind kind, char c)
+{
+    switch (kind) {
+    case V_BYTES:
+        switch (c) {
+        case 'k': case 'K':
+            return 1024;
+        case 'm': case 'M':
+            return 1024 * 1024;
+        case 'g': case 'G':
+            return 1024 * 1024 * 1024;
+        }
+        return 0;
+    case V_SECONDS:
+        switch (c) {
+        case 's':
+            return 1;
+        case 'm':
+            return 60;
+        case 'h':
+            return 3600;
+        case 'd':
+            return 86400;
+        case 'w':
+            return 7 * 86400;
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static const char *unit_help(enum value_kind kind)
+{
+    switch (kind) {
+    case V_BYTES:
+        return "k, M or G (powers of 1024), or none for bytes";
+    case V_SECONDS:
+        return "s, m, h, d or w, or none for seconds";
+    default:
+        return "none: it is a plain count";
+    }
+}
+
+/* NUMBER[UNIT] after a comparison. */
+static bool parse_number(struct parser *p, const struct field_def *def, const char *opname,
+                         int64_t *out)
+{
+    size_t start = p->pos, i = start;
+    int64_t v = 0, mult = 1;
+
+    if (ends_word(p->q[i])) {
+        fail(p, i, "missing value after '%s%s'", def->name, opname);
+        return false;
+    }
+    if (p->q[i] < '0' || p->q[i] > '9') {
+        fail(p, i, "bad number '%.*s': %s wants digits, as in %s>%s", quote_len(p->q, i),
+             p->q + i, def->name, def->name,
+             def->kind == V_BYTES ? "5M" : def->kind == V_SECONDS ? "2d" : "10");
+        return false;
+    }
+    for (; p->q[i] >= '0' && p->q[i] <= '9'; i++) {
+        if (v > (INT64_MAX - (p->q[i] - '0')) / 10) {
+            fail(p, start, "number too large");
+            return false;
+        }
+        v = v * 10 + (p->q[i] - '0');
+    }
+    if (!ends_word(p->q[i])) {
+        mult = unit_multiplier(def->kind, p->q[i]);
+        if (!mult || !ends_word(p->q[i + 1])) {
+            fail(p, i, "bad unit '%.*s' for %s: use %s", quote_len(p->q, i), p->q + i,
+                 def->name, unit_help(def->kind));
+            return false;
+        }
+        i++;
+    }
+    if (v > INT64_MAX / mult) {
+        fail(p, start, "number too large");
+        return false;
+    }
+    *out = v * mult;
+    p->pos = i;
+    return true;
+}
+
+static const struct field_def *find_field(const char *name, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < QT_ARRAY_LEN(fields); i++)
+        if (strlen(fields[i].name) == len && strncasecmp(fields[i].name, name, len) == 0)
+            return &fields[i];
+    return NULL;
+}
+
+/* The comparison at q, its length in *len; false when there is none. */
+static bool parse_op(const char *q, enum op *op, size_t *len)
+{
+    *len = 1;
+    switch (q[0]) {
+    case ':':
+        *op = OP_CONTAINS;
+        return true;
+    case '=':
+        *op = OP_EQUALS;
+        return true;
+    case '~':
+        *op = OP_REGEX;
+        return true;
+    case '<':
+    case '>':
+        if (q[1] == '=') {
+            *len = 2;
+            *op = q[0] == '<' ? OP_LE : OP_GE;
+        } else {
+            *op = q[0] == '<' ? OP_LT : OP_GT;
+        }
+        return true;
+    }
+    return false;
+}
+
+/* FIELD OP VALUE, with p->pos on the field name, which ends at name_end;
+ * the comparison is at op_at (after the '!' of a negated one). */
+static bool parse_field_term(struct parser *p, struct term *t, size_t name_end, size_t op_at)
+{
+    size_t start = p->pos, oplen;
+    const struct field_def *def = find_field(p->q + start, name_end - start);
+    char opname[4] = {0}, label[32];
+    enum op op;
+
+    if (!def) {
+        fail(p, start, "unknown field '%.*s' (fields: id queue sender from rcpt subject reason "
+             "client client_name sasl helo size age rcpts)", (int)(name_end - start) > 40 ? 40
+             : (int)(name_end - start), p->q + start);
+        return false;
+    }
+    parse_op(p->q + op_at, &op, &oplen);
+    memcpy(opname, p->q + name_end, op_at - name_end + oplen);
+    p->pos = op_at + oplen;
+    t->field = def->field;
+    t->attr = def->attr;
+    if (def->kind != V_TEXT) {
+        if (op == OP_CONTAINS || op == OP_REGEX) {
+            fail(p, name_end, "%s is a number: compare it with <, <=, >, >= or =", def->name);
+            return false;
+        }
+        if (def->field == F_AGE)
+            p->f->uses_time = true;
+        t->op = op == OP_EQUALS ? OP_NUM_EQ : op;
+        return parse_number(p, def, opname, &t->number);
+    }
+    if (op != OP_CONTAINS && op != OP_EQUALS && op != OP_REGEX) {
+        fail(p, name_end, "%s is text: use %s:VALUE, %s=VALUE or %s~/REGEX/", def->name,
+             def->name, def->name, def->name);
+        return false;
+    }
+    if (op == OP_REGEX) {
+        snprintf(label, sizeof(label), "%s%s", def->name, opname);
+        return parse_regex(p, t, label);
+    }
+    t->op = op;
+    if (!(t->text = parse_value(p, def->name, opname, &t->len)))
+        return false;
+    if (def->field == F_SENDER && strcmp(t->text, "<>") == 0)
+        t->op = OP_NULL_SENDER;
+    return true;
+}
+
+static struct node *node_not(struct node *kid)
+{
+    struct node *n = node_new(N_NOT);
+
+    n->kids = xmalloc(sizeof(*n->kids));
+    n->kids[0] = kid;
+    n->nkids = 1;
+    return n;
+}
+
+static struct node *parse_term(struct parser *p)
+{
+    struct node *n = node_new(N_TERM);
+    struct term *t = &n->term;
+    size_t name_end = p->pos, op_at, end, oplen;
+    bool ok, negated = false;
+    enum op op;
+
+    while (is_ident(p->q[name_end], name_end == p->pos))
+        name_end++;
+    op_at = name_end;
+    /* FIELD!=VALUE, FIELD!:VALUE and FIELD!~/REGEX/ are "not" the term. */
+    if (name_end > p->pos && p->q[op_at] == '!' && p->q[op_at + 1] &&
+        strchr(":=~", p->q[op_at + 1])) {
+        negated = true;
+        op_at++;
+    }
+    t->field = F_ANY;
+    t->op = OP_CONTAINS;
+    if (name_end > p->pos && parse_op(p->q + op_at, &op, &oplen)) {
+        ok = parse_field_term(p, t, name_end, op_at);
+    } else if (p->q[p->pos] == '/') {
+        ok = parse_regex(p, t, "");
+    } else if (p->q[p->pos] == '"') {
+        ok = (t->text = parse_quoted(p, &t->len)) != NULL;
+    } else {
+        end = word_end(p->q, p->pos);
+        t->len = end - p->pos;
+        t->text = xstrndup(p->q + p->pos, t->len);
+        p->pos = end;
+        ok = true;
+    }
+    if (t->text && t->op != OP_REGEX)
+        lowercase(t->text, t->len);
+    if (!ok) {
+        node_free(n);
+        return NULL;
+    }
+    return negated ? node_not(n) : n;
+}
+
+static struct node *parse_or(struct parser *p);
+
+static struct node *parse_unary(struct parser *p)
+{
+    struct node *n = NULL, *kid;
+    size_t len, open;
+    enum token t = peek(p, &len);
+
+    if (++p->nesting > MAX_NESTING) {
+        fail(p, p->pos, "query nested too deeply (more than %d levels)", MAX_NESTING);
+        return NULL;
+    }
+    switch (t) {
+    case T_NOT:
+        p->pos += len;
+        if ((kid = parse_unary(p)))
+            n = node_not(kid);
+        break;
+    case T_LPAREN:
+        open = p->pos++;
+        if (peek(p, &len) == T_RPAREN) {
+            fail(p, open, "empty parentheses");
+            break;
+        }
+        n = parse_or(p);
+        if (n && peek(p, &len) != T_RPAREN) {
+            fail(p, open, "unbalanced parenthesis: this '(' is never closed");
+            node_free(n);
+            n = NULL;
+        }
+        p->pos++;
+        break;
+    case T_TERM:
+        n = parse_term(p);
+        break;
+    default:
+        fail(p, p->pos, "expected a term, found %s", token_name(t));
+        break;
+    }
+    p->nesting--;
+    return n;
+}
+
+static struct node *parse_and(struct parser *p)
+{
+    struct node *n = node_new(N_AND), *kid;
+    size_t cap = 0, len;
+    enum token t;
+
+    for (;;) {
+        if (!(kid = parse_unary(p))) {
+            node_free(n);
+            return NULL;
+        }
+        node_add(n, kid, &cap);
+        t = peek(p, &len);
+        if (t == T_AND)
+            p->pos += len;
+        else if (t != T_TERM && t != T_NOT && t != T_LPAREN)
+            break;              /* anything else ends the AND; a term continues it */
+    }
+    return node_collapse(n);
+}
+
+static struct node *parse_or(struct parser *p)
+{
+    struct node *n = node_new(N_OR), *kid;
+    size_t cap = 0, len;
+
+    for (;;) {
+        if (!(kid = parse_and(p))) {
+            node_free(n);
+            return NULL;
+        }
+        node_add(n, kid, &cap);
+        if (peek(p, &len) != T_OR)
+            break;
+        p->pos += len;
+    }
+    return node_collapse(n);
+}
+
+struct qt_filter *qt_filter_compile(const char *query, struct qt_filter_error *err)
+{
+    struct qt_filter_error ignored;
+    struct qt_filter *f = xcalloc(1, sizeof(*f));
+    struct parser p = {.q = query ? query : "", .f = f, .err = err ? err : &ignored};
+    size_t len;
+
+    p.err->pos = 0;
+    p.err->msg[0] = 0;
+    if (peek(&p, &len) == T_END)
+        return f;
+    f->root = parse_or(&p);
+    if (f->root && peek(&p, &len) != T_END)
+        fail(&p, p.pos, "unbalanced parenthesis: this ')' has no '('");
+    if (p.failed) {
+        qt_filter_free(f);
+        return NULL;
+    }
+    return f;
+}
+
+void qt_filter_free(struct qt_filter *f)
+{
+    if (!f)
+        return;
+    node_free(f->root);
+    pcre2_match_data_free(f->match_data);
+    pcre2_match_context_free(f->match_context);
+    pcre2_jit_stack_free(f->jit_stack);
+    free(f);
+}
+
+bool qt_filter_matches_all(const struct qt_filter *f)
+{
+    return !f->root;
+}
+
+bool qt_filter_uses_time(const struct qt_filter *f)
+{
+    return f->uses_time;
+}
+
+/* ---- matching ---- */
+
+struct eval {
+    struct qt_filter *f;
+    const struct qt_store *s;
+    const struct qt_msg *m;
+    int64_t now;
+    bool gave_up;
+};
+
+/* a[0..n) equals the lowercase b[0..n), ASCII case folded. */
+static bool equal_folded(const char *a, const char *b, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (fold((unsigned char)a[i]) != (unsigned char)b[i])
+            return false;
+    return true;
+}
+
+/* Scan for the needle's first byte in either case, then compare the rest
+ * folded: no copy of the haystack. */
+static bool contains_folded(const char *hay, size_t hlen, const char *needle, size_t nlen)
+{
+    unsigned char first, other;
+    size_t i;
+
+    if (nlen == 0)
+        return true;
+    if (nlen > hlen)
+        return false;
+    first = (unsigned char)needle[0];
+    other = (unsigned char)((unsigned)(first - 'a') < 26u ? first - ('a' - 'A') : first);
+    for (i = 0; i <= hlen - nlen; i++) {
+        unsigned char c = (unsigned char)hay[i];
+
+        if ((c == first || c == other) && equal_folded(hay + i + 1, needle + 1, nlen - 1))
+            return true;
+    }
+    return false;
+}
+
+static void record_give_up(struct eval *e, const struct term *t, int rc)
+{
+    struct qt_filter *f = e->f;
+
+    e->gave_up = true;
+    if (f->gave_up++ == 0) {
+        f->gave_up_term = t;
+        snprintf(f->gave_up_id, sizeof(f->gave_up_id), "%s",
+                 e->m->id ? qt_store_str(e->s, e->m->id) : "?");
+        if (pcre2_get_error_message(rc, (PCRE2_UCHAR *)f->gave_up_why,
+                                    sizeof(f->gave_up_why)) < 0)
+            snprintf(f->gave_up_why, sizeof(f->gave_up_why), "pcre2 error %d", rc);
+    }
+    snprintf(f->runtime_error, sizeof(f->runtime_error),
+             "regex %.60s%s gave up on %zu message%s (first %s: %s); they do not match",
+             f->gave_up_term->text, f->gave_up_term->len > 60 ? "..." : "", f->gave_up,
+             f->gave_up == 1 ? "" : "s", f->gave_up_id, f->gave_up_why);
+}
+
+static bool regex_match(struct eval *e, const struct term *t, const char *str, size_t len)
+{
+    int rc = pcre2_match(t->re, (PCRE2_SPTR)str, len, 0, 0, e->f->match_data,
+                         e->f->match_context);
+
+    if (rc >= 0)
+        return true;
+    if (rc == PCRE2_ERROR_NOMATCH)
+        return false;
+#ifndef PCRE2_MATCH_INVALID_UTF
+    /* Older pcre2 refuses invalid UTF-8 outright: such text cannot match. */
+    if (rc <= PCRE2_ERROR_UTF8_ERR1 && rc >= PCRE2_ERROR_UTF8_ERR21)
+        return false;
+#endif
+    record_give_up(e, t, rc);
+    return false;
+}
+
+static bool text_match(struct eval *e, const struct term *t, const char *str, size_t len)
+{
+    if (!str)
+        str = "";               /* absent is empty */
+    switch (t->op) {
+    case OP_CONTAINS:
+        return contains_folded(str, len, t->text, t->len);
+    case OP_EQUALS:
+        return len == t->len && equal_folded(str, t->text, len);
+    case OP_REGEX:
+        return regex_match(e, t, str, len);
+    default:
+        return false;
+    }
+}
+
+static bool ref_match(struct eval *e, const struct term *t, qt_str ref)
+{
+    return text_match(e, t, qt_store_str(e->s, ref), qt_strpool_len(&e->s->pool, ref));
+}
+
+/* Any recipient's address (or delay reason) matches. */
+static bool rcpts_match(struct eval *e, const struct term *t, bool reason)
+{
+    uint32_t i;
+
+    for (i = 0; i < e->m->nrcpts && !e->gave_up; i++)
+        if (ref_match(e, t, reason ? e->m->rcpts[i].reason : e->m->rcpts[i].address))
+            return true;
+    return false;
+}
+
+static bool compare(int64_t v, const struct term *t)
+{
+    switch (t->op) {
+    case OP_LT:
+        return v < t->number;
+    case OP_LE:
+        return v <= t->number;
+    case OP_GT:
+        return v > t->number;
+    case OP_GE:
+        return v >= t->number;
+    default:
+        return v == t->number;
+    }
+}
+
+static bool term_match(struct eval *e, const struct term *t)
+{
+    const struct qt_msg *m = e->m;
+    const char *v;
+
+    switch (t->field) {
+    case F_ANY:
+        return ref_match(e, t, m->id) || ref_match(e, t, m->sender) ||
+               rcpts_match(e, t, false) || ref_match(e, t, m->subject);
+    case F_ID:
+        return ref_match(e, t, m->id);
+    case F_QUEUE:
+        v = qt_queue_name((enum qt_queue)m->queue);
+        return text_match(e, t, v, strlen(v));
+    case F_SENDER:
+        if (t->op == OP_NULL_SENDER)
+            return (m->flags & QT_MSG_NULL_SENDER) != 0;
+        return ref_match(e, t, m->sender);
+    case F_FROM:
+        return ref_match(e, t, m->from);
+    case F_RCPT:
+        return rcpts_match(e, t, false);
+    case F_SUBJECT:
+        return ref_match(e, t, m->subject);
+    case F_REASON:
+        return rcpts_match(e, t, true);
+    case F_ATTR:
+        v = qt_store_attr(e->s, m, t->attr);
+        return text_match(e, t, v, v ? strlen(v) : 0);
+    case F_SIZE:
+        return compare(m->msg_size, t);
+    case F_AGE:
+        return compare(e->now - m->arrival, t);
+    case F_RCPTS:
+        return compare(m->npending, t);
+    }
+    return false;
+}
+
+static bool eval_node(struct eval *e, const struct node *n)
+{
+    size_t i;
+
+    switch (n->kind) {
+    case N_TERM:
+        return term_match(e, &n->term);
+    case N_NOT:
+        return !eval_node(e, n->kids[0]);
+    case N_AND:
+        for (i = 0; i < n->nkids && !e->gave_up; i++)
+            if (!eval_node(e, n->kids[i]))
+                return false;
+        return !e->gave_up;
+    case N_OR:
+        for (i = 0; i < n->nkids && !e->gave_up; i++)
+            if (eval_node(e, n->kids[i]))
+                return true;
+        return false;
+    }
+    return false;
+}
+
+bool qt_filter_match(struct qt_filter *f, const struct qt_store *s, const struct qt_msg *m,
+                     int64_t now)
+{
+    struct eval e = {.f = f, .s = s, .m = m, .now = now};
+    bool hit;
+
+    if (!f->root)
+        return true;
+    hit = eval_node(&e, f->root);
+    /* A regex that gave up decided nothing: even under a "not", a message it
+     * could not judge is not shown (and so not acted on in bulk). */
+    return hit && !e.gave_up;
+}
+
+const char *qt_filter_runtime_error(const struct qt_filter *f)
+{
+    return f->gave_up ? f->runtime_error : NULL;
+}
+
+void qt_filter_clear_runtime_error(struct qt_filter *f)
+{
+    f->gave_up = 0;
+    f->gave_up_term = NULL;
+    f->runtime_error[0] = 0;
+}
