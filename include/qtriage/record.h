@@ -87,8 +87,4 @@ int qt_record_next(struct qt_record_reader *r, bool follow_pointers);
  * offset lies outside the file. */
 bool qt_record_seek(struct qt_record_reader *r, off_t offset);
 
-/* Name of a record type as postcat prints it, or NULL when unknown.
- * `in_content` chooses between the two meanings of 'L'. */
-const char *qt_record_type_name(int type, bool in_content);
-
 #endif

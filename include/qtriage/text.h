@@ -23,6 +23,12 @@ void qt_text_sanitize(struct qt_buf *out, const char *in, size_t len);
  * whole characters (0 = no limit).  Returns a malloc'd string. */
 char *qt_text_decode_header(const char *raw, size_t max_bytes);
 
+/* GMime's charset caches are not thread-safe: code that drives GMime itself
+ * (the message viewer's MIME parser) holds this lock around it.  It is not
+ * recursive: qt_text_decode_header() must not be called while holding it. */
+void qt_text_gmime_lock(void);
+void qt_text_gmime_unlock(void);
+
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
 size_t qt_utf8_seq_len(const unsigned char *s, size_t avail);
 

@@ -29,6 +29,14 @@ static bool is_dot_string(const char *start, const char *end)
     return cp[-1] != '.';
 }
 
+static bool has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
 char *qt_address_display(struct qt_arena *arena, const char *addr)
 {
     struct qt_buf b = {0};
@@ -43,6 +51,10 @@ char *qt_address_display(struct qt_arena *arena, const char *addr)
     end = strrchr(start, '@');
     if (!end)
         end = start + strlen(start);
+    if (is_dot_string(start, end) && !has_control(end)) {
+        /* The common case: nothing to quote or replace. */
+        return qt_arena_strdup(arena, addr);
+    }
     if (is_dot_string(start, end)) {
         qt_buf_append(&b, addr, strlen(addr));
     } else {

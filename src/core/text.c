@@ -29,6 +29,16 @@ void qt_text_init(void)
     pthread_once(&text_once, text_init_once);
 }
 
+void qt_text_gmime_lock(void)
+{
+    pthread_mutex_lock(&gmime_lock);
+}
+
+void qt_text_gmime_unlock(void)
+{
+    pthread_mutex_unlock(&gmime_lock);
+}
+
 size_t qt_utf8_seq_len(const unsigned char *s, size_t avail)
 {
     unsigned c = s[0];
