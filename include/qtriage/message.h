@@ -10,16 +10,22 @@
 #include "qtriage/queue_file.h"
 #include "qtriage/spool.h"
 
-/* Attributes whose value differs for nearly every message.  They are kept
- * apart from the other attributes, so that those are the same for all mail
- * from one client and are stored once (create_time is kept as a number). */
-enum {
+/* Attributes with a field of their own instead of a place in the shared
+ * attribute blob: those whose value differs for nearly every message (in
+ * the blob they would make every blob unique; create_time is kept as a
+ * number), and those the filter and the statistics read for every message. */
+enum qt_attr_field {
     QT_ATTR_LOG_IDENT,
     QT_ATTR_CLIENT_PORT,
     QT_ATTR_LOG_CLIENT_PORT,
-    QT_ATTR_APART,
+    QT_ATTR_CLIENT_ADDRESS,
+    QT_ATTR_CLIENT_NAME,
+    QT_ATTR_HELO_NAME,
+    QT_ATTR_SASL_USERNAME,
+    QT_ATTR_SASL_METHOD,
+    QT_ATTR_NFIELDS,
 };
-extern const char *const qt_attr_apart_names[QT_ATTR_APART];
+extern const char *const qt_attr_field_names[QT_ATTR_NFIELDS];
 
 struct qt_rcpt_data {
     const char *address;        /* as postqueue shows it (quoted, printable) */
@@ -40,10 +46,10 @@ struct qt_msg_data {
     const char *error;          /* unreadable: why; NULL when fine */
     /* Attributes as "name=value" strings separated by NUL, ending in an
      * empty string; NULL when none.  Without create_time and those named
-     * in qt_attr_apart_names, whose values are in apart[]. */
+     * in qt_attr_field_names, whose values are in attr_fields[]. */
     const char *attrs;
     size_t attrs_len;
-    const char *apart[QT_ATTR_APART];
+    const char *attr_fields[QT_ATTR_NFIELDS];
     struct qt_rcpt_data *rcpts; /* pending (postqueue -j order), then done */
     size_t nrcpts;
     int64_t arrival, create_time, mtime;

@@ -23,7 +23,7 @@ struct qt_rcpt {
 
 struct qt_msg {
     qt_str id, sender, subject, from, attrs, error;
-    qt_str apart[QT_ATTR_APART];    /* see qt_attr_apart_names */
+    qt_str attr_fields[QT_ATTR_NFIELDS];    /* see qt_attr_field_names */
     qt_str reason;              /* first delay reason, for the list */
     uint32_t nrcpts;            /* all entries in rcpts[] */
     uint32_t npending;          /* of which still to deliver */
@@ -69,7 +69,7 @@ static inline const char *qt_store_str(const struct qt_store *s, qt_str ref)
 }
 
 /* Iterate the shared attributes of m (all but create_time and those in
- * qt_attr_apart_names, which have fields of their own): returns the next
+ * qt_attr_field_names, which have fields of their own): returns the next
  * "name=value" after `prev` (NULL to start), or NULL at the end. */
 const char *qt_store_next_attr(const struct qt_store *s, const struct qt_msg *m,
                                const char *prev);

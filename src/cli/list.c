@@ -158,9 +158,10 @@ static void print_json(struct qt_buf *out, const struct qt_store *s, const struc
         snprintf(ct, sizeof(ct), "%lld", (long long)m->create_time);
         json_key_str(out, "create_time", ct, &inner);
     }
-    for (k = 0; k < QT_ATTR_APART; k++)
-        if (m->apart[k])
-            json_key_str(out, qt_attr_apart_names[k], qt_store_str(s, m->apart[k]), &inner);
+    for (k = 0; k < QT_ATTR_NFIELDS; k++)
+        if (m->attr_fields[k])
+            json_key_str(out, qt_attr_field_names[k], qt_store_str(s, m->attr_fields[k]),
+                         &inner);
     qt_buf_putc(out, '}');
     json_key_int(out, "content_size", m->content_size, &first);
     json_key_int(out, "data_offset", m->data_offset, &first);

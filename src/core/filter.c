@@ -52,27 +52,27 @@ struct field_def {
     const char *name;
     enum field field;
     enum value_kind kind;
-    const char *attr;           /* F_ATTR: the queue file attribute */
+    int attr;                   /* F_ATTR: enum qt_attr_field */
 };
 
 static const struct field_def fields[] = {
-    {"id", F_ID, V_TEXT, NULL},
-    {"queue", F_QUEUE, V_TEXT, NULL},
-    {"sender", F_SENDER, V_TEXT, NULL},
-    {"from", F_FROM, V_TEXT, NULL},
-    {"rcpt", F_RCPT, V_TEXT, NULL},
-    {"recipient", F_RCPT, V_TEXT, NULL},
-    {"to", F_RCPT, V_TEXT, NULL},
-    {"subject", F_SUBJECT, V_TEXT, NULL},
-    {"reason", F_REASON, V_TEXT, NULL},
-    {"client", F_ATTR, V_TEXT, "client_address"},
-    {"client_name", F_ATTR, V_TEXT, "client_name"},
-    {"sasl", F_ATTR, V_TEXT, "sasl_username"},
-    {"sasl_username", F_ATTR, V_TEXT, "sasl_username"},
-    {"helo", F_ATTR, V_TEXT, "helo_name"},
-    {"size", F_SIZE, V_BYTES, NULL},
-    {"age", F_AGE, V_SECONDS, NULL},
-    {"rcpts", F_RCPTS, V_COUNT, NULL},
+    {"id", F_ID, V_TEXT, -1},
+    {"queue", F_QUEUE, V_TEXT, -1},
+    {"sender", F_SENDER, V_TEXT, -1},
+    {"from", F_FROM, V_TEXT, -1},
+    {"rcpt", F_RCPT, V_TEXT, -1},
+    {"recipient", F_RCPT, V_TEXT, -1},
+    {"to", F_RCPT, V_TEXT, -1},
+    {"subject", F_SUBJECT, V_TEXT, -1},
+    {"reason", F_REASON, V_TEXT, -1},
+    {"client", F_ATTR, V_TEXT, QT_ATTR_CLIENT_ADDRESS},
+    {"client_name", F_ATTR, V_TEXT, QT_ATTR_CLIENT_NAME},
+    {"sasl", F_ATTR, V_TEXT, QT_ATTR_SASL_USERNAME},
+    {"sasl_username", F_ATTR, V_TEXT, QT_ATTR_SASL_USERNAME},
+    {"helo", F_ATTR, V_TEXT, QT_ATTR_HELO_NAME},
+    {"size", F_SIZE, V_BYTES, -1},
+    {"age", F_AGE, V_SECONDS, -1},
+    {"rcpts", F_RCPTS, V_COUNT, -1},
 };
 
 enum op {
@@ -90,7 +90,7 @@ enum op {
 struct term {
     enum field field;
     enum op op;
-    const char *attr;
+    int attr;                   /* F_ATTR: enum qt_attr_field */
     char *text;                 /* lowercased needle; for a regex "/src/flags" */
     size_t len;
     pcre2_code *re;
@@ -922,8 +922,7 @@ static bool term_match(struct eval *e, const struct term *t)
     case F_REASON:
         return rcpts_match(e, t, true);
     case F_ATTR:
-        v = qt_store_attr(e->s, m, t->attr);
-        return text_match(e, t, v, v ? strlen(v) : 0);
+        return ref_match(e, t, m->attr_fields[t->attr]);
     case F_SIZE:
         return compare(m->msg_size, t);
     case F_AGE:

@@ -4,10 +4,15 @@
 
 #include "qtriage/util.h"
 
-const char *const qt_attr_apart_names[QT_ATTR_APART] = {
+const char *const qt_attr_field_names[QT_ATTR_NFIELDS] = {
     [QT_ATTR_LOG_IDENT] = "log_ident",
     [QT_ATTR_CLIENT_PORT] = "client_port",
     [QT_ATTR_LOG_CLIENT_PORT] = "log_client_port",
+    [QT_ATTR_CLIENT_ADDRESS] = "client_address",
+    [QT_ATTR_CLIENT_NAME] = "client_name",
+    [QT_ATTR_HELO_NAME] = "helo_name",
+    [QT_ATTR_SASL_USERNAME] = "sasl_username",
+    [QT_ATTR_SASL_METHOD] = "sasl_method",
 };
 
 static bool is_dot_string(const char *start, const char *end)
@@ -140,11 +145,11 @@ static void build_attrs(struct qt_arena *arena, struct qt_msg_data *out,
 
         if (strcmp(a->name, "create_time") == 0)
             continue;           /* qf->create_time */
-        for (k = 0; k < QT_ATTR_APART; k++)
-            if (strcmp(a->name, qt_attr_apart_names[k]) == 0)
+        for (k = 0; k < QT_ATTR_NFIELDS; k++)
+            if (strcmp(a->name, qt_attr_field_names[k]) == 0)
                 break;
-        if (k < QT_ATTR_APART) {
-            out->apart[k] = qt_arena_strdup(arena, a->value);
+        if (k < QT_ATTR_NFIELDS) {
+            out->attr_fields[k] = qt_arena_strdup(arena, a->value);
             continue;
         }
         qt_buf_printf(&b, "%s=%s", a->name, a->value);

@@ -105,8 +105,8 @@ static void fill(struct qt_store *s, struct qt_msg *m, const struct qt_msg_data 
     m->from = intern(s, d->from);
     m->error = intern(s, d->error);
     m->attrs = d->attrs ? qt_strpool_intern(&s->pool, d->attrs, d->attrs_len) : 0;
-    for (i = 0; i < QT_ATTR_APART; i++)
-        m->apart[i] = intern(s, d->apart[i]);
+    for (i = 0; i < QT_ATTR_NFIELDS; i++)
+        m->attr_fields[i] = intern(s, d->attr_fields[i]);
     m->nrcpts = (uint32_t)d->nrcpts;
     m->rcpts = d->nrcpts ? xcalloc(d->nrcpts, sizeof(*m->rcpts)) : NULL;
     for (i = 0; i < d->nrcpts; i++) {
@@ -220,9 +220,9 @@ const char *qt_store_attr(const struct qt_store *s, const struct qt_msg *m, cons
 
     int i;
 
-    for (i = 0; i < QT_ATTR_APART; i++)
-        if (strcmp(name, qt_attr_apart_names[i]) == 0)
-            return qt_store_str(s, m->apart[i]);
+    for (i = 0; i < QT_ATTR_NFIELDS; i++)
+        if (strcmp(name, qt_attr_field_names[i]) == 0)
+            return qt_store_str(s, m->attr_fields[i]);
     for (a = qt_store_next_attr(s, m, NULL); a; a = qt_store_next_attr(s, m, a))
         if (strncmp(a, name, nlen) == 0 && a[nlen] == '=')
             return a + nlen + 1;

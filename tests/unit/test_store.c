@@ -19,8 +19,10 @@ static void make_msg(struct qt_msg_data *d, struct qt_rcpt_data *r, const char *
     d->queue = q;
     d->sender = sender;
     d->subject = "Cheap meds";
-    d->attrs = "client_address=192.0.2.1\0sasl_username=bob\0";
+    d->attrs = "rewrite_context=remote\0protocol_name=ESMTP\0";
     d->attrs_len = 44;
+    d->attr_fields[QT_ATTR_CLIENT_ADDRESS] = "192.0.2.1";
+    d->attr_fields[QT_ATTR_SASL_USERNAME] = "bob";
     r[0].address = "a@x.example";
     r[0].reason = "connect to x: Connection refused";
     r[0].state = QT_RCPT_PENDING;
@@ -84,6 +86,7 @@ static void test_store_upsert_update_remove(void **state)
     assert_int_equal(m->npending, 1);
     assert_string_equal(qt_store_str(&s, m->reason), "connect to x: Connection refused");
     assert_string_equal(qt_store_attr(&s, m, "sasl_username"), "bob");
+    assert_string_equal(qt_store_attr(&s, m, "protocol_name"), "ESMTP");
     assert_null(qt_store_attr(&s, m, "sasl"));
     /* Upsert replaces. */
     make_msg(&d, r, "4ABC1", QT_Q_DEFERRED, "changed@spam.example");
