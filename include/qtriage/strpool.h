@@ -1,7 +1,13 @@
 /* Interned strings.  In a flood the same senders, domains, subjects and
  * delay reasons repeat hundreds of thousands of times; each distinct string
  * is stored once and referred to by a 32-bit reference.  Reference 0 means
- * "no string".  Strings may contain NUL bytes; lengths are kept. */
+ * "no string".  Strings may contain NUL bytes; lengths are kept.
+ *
+ * A reference stays valid, and keeps naming the same string, for the life
+ * of the pool: nothing is ever removed or moved to another reference.  With
+ * the pool's serial (never reused, unlike its address), a caller may
+ * remember facts about strings, e.g. a filter that matched each distinct
+ * subject once. */
 #ifndef QTRIAGE_STRPOOL_H
 #define QTRIAGE_STRPOOL_H
 
@@ -18,6 +24,7 @@ struct qt_strpool {
      * comparison (lengths are compared first). */
     uint32_t *slots;
     size_t nslots, count;
+    uint64_t serial;            /* unique per pool in this process */
 };
 
 void qt_strpool_init(struct qt_strpool *p);

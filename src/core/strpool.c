@@ -7,7 +7,10 @@
 
 void qt_strpool_init(struct qt_strpool *p)
 {
+    static _Atomic uint64_t next_serial = 1;
+
     memset(p, 0, sizeof(*p));
+    p->serial = next_serial++;
     p->cap = 1 << 16;
     p->bytes = xmalloc(p->cap);
     memset(p->bytes, 0, 8);
