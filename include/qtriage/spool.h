@@ -61,6 +61,10 @@ int qt_spool_tool_argv(const struct qt_spool_layout *l, const char *tool, const 
 bool qt_spool_relpath(const struct qt_spool_layout *l, const char *dir, bool hashed,
                       const char *id, char *buf, size_t size);
 
+/* Which queue holds `id` right now (an lstat per queue, so root or the
+ * mail owner only).  False when it is in none, or the ID is invalid. */
+bool qt_spool_locate(const struct qt_spool_layout *l, const char *id, enum qt_queue *where);
+
 /* A queue ID as postsuper accepts it: 1..63 characters of [0-9A-Za-z]. */
 bool qt_queue_id_valid(const char *id);
 

@@ -116,6 +116,11 @@ int cli_action(int argc, char **argv, struct cli_common *common)
         rc = 3;
         goto out;
     }
+    /* Batch by queue, one postsuper per queue, as the TUI does with what it
+     * has listed; an ID found nowhere goes to the all-queues pass. */
+    for (i = 0; i < n; i++)
+        if (!qt_spool_locate(&cq.layout, t[i].id, &t[i].queue))
+            t[i].queue = QT_Q_COUNT;
     ok = qt_action_run(&cq.layout, a, t, n, site, &res);
     printf("%s\n", res.message);
     for (i = 0; i < res.ngone; i++)

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "qtriage/idmap.h"
@@ -177,28 +176,6 @@ static void add_unacted(void *ctx, const char *id)
     qt_buf_printf(b, "%s\n", id);
 }
 
-/* Is `id` still somewhere in the spool?  Used to tell "gone" from "not
- * applicable" for IDs postsuper did not act on. */
-static bool still_queued(const struct qt_spool_layout *l, const char *id, enum qt_queue *where)
-{
-    int q;
-
-    for (q = 0; q < QT_Q_COUNT; q++) {
-        char rel[256], path[4096];
-        struct stat st;
-
-        if (!qt_spool_relpath(l, qt_queue_name((enum qt_queue)q), l->hashed[q], id, rel,
-                              sizeof(rel)))
-            return false;
-        snprintf(path, sizeof(path), "%s/%s", l->queue_directory, rel);
-        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-            *where = (enum qt_queue)q;
-            return true;
-        }
-    }
-    return false;
-}
-
 struct leftover_ctx {
     const struct qt_spool_layout *l;
     struct qt_action_result *res;
@@ -209,7 +186,7 @@ static void classify_leftover(void *ctx, const char *id)
     struct leftover_ctx *lc = ctx;
     enum qt_queue where;
 
-    if (still_queued(lc->l, id, &where))
+    if (qt_spool_locate(lc->l, id, &where))
         push(&lc->res->skipped, &lc->res->nskipped, id);
     else
         push(&lc->res->gone, &lc->res->ngone, id);
@@ -339,7 +316,7 @@ static bool run_deliver(const struct qt_spool_layout *l, const struct qt_action_
         if (!created)
             continue;
         res->requested++;
-        if (!still_queued(l, t[i].id, &where)) {
+        if (!qt_spool_locate(l, t[i].id, &where)) {
             push(&res->gone, &res->ngone, t[i].id);
             continue;
         }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "qtriage/proc.h"
 #include "qtriage/queue_file.h"
@@ -156,6 +157,26 @@ void qt_spool_layout_free(struct qt_spool_layout *l)
     free(l->postqueue);
     free(l->postkick);
     memset(l, 0, sizeof(*l));
+}
+
+bool qt_spool_locate(const struct qt_spool_layout *l, const char *id, enum qt_queue *where)
+{
+    int q;
+
+    for (q = 0; q < QT_Q_COUNT; q++) {
+        char rel[256], path[4096];
+        struct stat st;
+
+        if (!qt_spool_relpath(l, qt_queue_name((enum qt_queue)q), l->hashed[q], id, rel,
+                              sizeof(rel)))
+            return false;
+        snprintf(path, sizeof(path), "%s/%s", l->queue_directory, rel);
+        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+            *where = (enum qt_queue)q;
+            return true;
+        }
+    }
+    return false;
 }
 
 int qt_spool_tool_argv(const struct qt_spool_layout *l, const char *tool, const char **argv)
