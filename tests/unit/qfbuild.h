@@ -31,17 +31,39 @@ static inline void qfb_str(struct qt_buf *b, int type, const char *s)
     qfb_record(b, type, s, strlen(s));
 }
 
+/* A size record of zeros, to be filled in by qfb_size_patch() once the
+ * content is written.  Returns its offset. */
+static inline size_t qfb_size_placeholder(struct qt_buf *b)
+{
+    char size[128];
+    size_t pos = b->len;
+
+    snprintf(size, sizeof(size), "%15ld %15ld %15ld %15ld %15ld %15ld", 0L, 0L, 0L, 0L, 0L, 0L);
+    qfb_str(b, 'C', size);
+    return pos;
+}
+
+/* Fill in the size record at `pos`: the content runs from content_start to
+ * content_end (where the X record begins). */
+static inline void qfb_size_patch(struct qt_buf *b, size_t pos, size_t content_start,
+                                  size_t content_end, long nrcpt)
+{
+    char size[128];
+
+    snprintf(size, sizeof(size), "%15ld %15ld %15ld %15ld %15ld %15ld",
+             (long)(content_end - content_start), (long)content_start, nrcpt, 0L,
+             (long)(content_end - content_start), 0L);
+    memcpy(b->data + pos + 2, size, strlen(size));
+}
+
 /* A complete, typical queue file:  C T A... S O R R M <headers> <body> X R E.
  * The size record is patched once the content size is known. */
 static inline void qfb_typical(struct qt_buf *b, const char *subject_header)
 {
-    char size[128];
     size_t size_pos, content_start, content_end;
 
     qt_buf_reset(b);
-    size_pos = b->len;
-    snprintf(size, sizeof(size), "%15ld %15ld %15ld %15ld %15ld %15ld", 0L, 0L, 0L, 0L, 0L, 0L);
-    qfb_str(b, 'C', size);
+    size_pos = qfb_size_placeholder(b);
     qfb_str(b, 'T', "1795354822 123456");
     qfb_str(b, 'A', "create_time=1795354821");
     qfb_str(b, 'A', "client_address=192.0.2.7");
@@ -65,10 +87,7 @@ static inline void qfb_typical(struct qt_buf *b, const char *subject_header)
     qfb_str(b, 'X', "");
     qfb_str(b, 'R', "extracted@dest.example");
     qfb_str(b, 'E', "");
-    snprintf(size, sizeof(size), "%15ld %15ld %15ld %15ld %15ld %15ld",
-             (long)(content_end - content_start), (long)content_start, 3L, 0L,
-             (long)(content_end - content_start), 0L);
-    memcpy(b->data + size_pos + 2, size, strlen(size));
+    qfb_size_patch(b, size_pos, content_start, content_end, 3);
 }
 
 /* Write `len` bytes to a fresh temporary file; returns an fd at offset 0. */

@@ -18,33 +18,10 @@
 #include <unistd.h>
 
 #include "qfbuild.h"
+#include "testutil.h"
 #include "qtriage/defer_log.h"
 #include "qtriage/message_build.h"
 #include "qtriage/queue_file.h"
-
-static const char *data_dir(void)
-{
-    const char *d = getenv("QTRIAGE_TEST_DATA");
-
-    return d ? d : "tests/data";
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    struct qt_buf b = {0};
-    char chunk[65536];
-    ssize_t n;
-    int fd = open(path, O_RDONLY);
-
-    if (fd < 0)
-        return NULL;
-    while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-        qt_buf_append(&b, chunk, (size_t)n);
-    close(fd);
-    if (len)
-        *len = b.len;
-    return b.data ? b.data : xstrdup("");
-}
 
 /* Compare the reader's envelope and headers with postcat's rendering. */
 static void check_postcat(const struct qt_queue_file *qf, char *postcat, const char *name)
@@ -203,14 +180,14 @@ static void check_damage(const char *data, size_t len)
 
 static void test_fixtures(void **state)
 {
-    DIR *d = opendir(data_dir());
+    DIR *d = opendir(test_data_dir());
     struct dirent *de;
     int checked = 0;
 
     (void)state;
     assert_non_null(d);
     while ((de = readdir(d))) {
-        size_t nlen = strlen(de->d_name), qlen;
+        size_t nlen = strlen(de->d_name), qlen = 0;
         char base[512], path[1024], *postcat, *json, *data;
         struct qt_queue_file qf;
         struct json_object *o, *v;
@@ -220,9 +197,9 @@ static void test_fixtures(void **state)
 
         if (nlen < 4 || strcmp(de->d_name + nlen - 3, ".qf") != 0)
             continue;
-        snprintf(base, sizeof(base), "%s/%.*s", data_dir(), (int)(nlen - 3), de->d_name);
+        snprintf(base, sizeof(base), "%s/%.*s", test_data_dir(), (int)(nlen - 3), de->d_name);
         snprintf(path, sizeof(path), "%s.qf", base);
-        data = slurp(path, &qlen);
+        data = test_slurp(path, &qlen);
         assert_non_null(data);
         fd = open(path, O_RDONLY);
         assert_true(fd >= 0);
@@ -233,12 +210,12 @@ static void test_fixtures(void **state)
             fprintf(stderr, "%s: %s\n", path, qf.error);
         assert_true(ok);
         snprintf(path, sizeof(path), "%s.postcat", base);
-        if ((postcat = slurp(path, NULL))) {
+        if ((postcat = test_slurp(path, NULL))) {
             check_postcat(&qf, postcat, de->d_name);
             free(postcat);
         }
         snprintf(path, sizeof(path), "%s.json", base);
-        if ((json = slurp(path, NULL))) {
+        if ((json = test_slurp(path, NULL))) {
             o = json_tokener_parse(json);
             if (o && json_object_object_get_ex(o, "queue_name", &v))
                 snprintf(queue, sizeof(queue), "%s", json_object_get_string(v));
@@ -270,14 +247,14 @@ static void test_original_recipient(void **state)
     int fd;
 
     (void)state;
-    snprintf(path, sizeof(path), "%s/deferred-canonical-rcpt.qf", data_dir());
+    snprintf(path, sizeof(path), "%s/deferred-canonical-rcpt.qf", test_data_dir());
     fd = open(path, O_RDONLY);
     assert_true(fd >= 0);
     assert_int_equal(fstat(fd, &st), 0);
     qt_queue_file_init(&qf);
     assert_true(qt_queue_file_read(&qf, fd, "FIXTURE", false, NULL));
     close(fd);
-    snprintf(path, sizeof(path), "%s/deferred-canonical-rcpt.defer", data_dir());
+    snprintf(path, sizeof(path), "%s/deferred-canonical-rcpt.defer", test_data_dir());
     fd = open(path, O_RDONLY);
     assert_true(fd >= 0);
     assert_true(qt_defer_log_read_fd(&defer, fd));

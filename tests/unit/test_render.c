@@ -17,33 +17,10 @@
 #include <unistd.h>
 
 #include "qfbuild.h"
+#include "testutil.h"
 #include "qtriage/defer_log.h"
 #include "qtriage/render.h"
 #include "qtriage/text.h"
-
-static const char *data_dir(void)
-{
-    const char *d = getenv("QTRIAGE_TEST_DATA");
-
-    return d ? d : "tests/data";
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    struct qt_buf b = {0};
-    char chunk[65536];
-    ssize_t n;
-    int fd = open(path, O_RDONLY);
-
-    if (fd < 0)
-        return NULL;
-    while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-        qt_buf_append(&b, chunk, (size_t)n);
-    close(fd);
-    if (len)
-        *len = b.len;
-    return b.data ? b.data : xstrdup("");
-}
 
 /* ---- rendering a whole file ---- */
 
@@ -185,14 +162,11 @@ static void assert_all_safe(const struct rendered *out)
  * long ones L records first, as cleanup writes them. */
 static void build_qf(struct qt_buf *b, const char *message, size_t len)
 {
-    char size[128];
     size_t size_pos, content_start, content_end;
     const char *p = message, *end = message + len;
 
     qt_buf_reset(b);
-    size_pos = b->len;
-    snprintf(size, sizeof(size), "%15ld %15ld %15ld %15ld %15ld %15ld", 0L, 0L, 0L, 0L, 0L, 0L);
-    qfb_str(b, 'C', size);
+    size_pos = qfb_size_placeholder(b);
     qfb_str(b, 'T', "1795354822 123456");
     qfb_str(b, 'A', "create_time=1795354821");
     qfb_str(b, 'S', "sender@example.org");
@@ -215,10 +189,7 @@ static void build_qf(struct qt_buf *b, const char *message, size_t len)
     content_end = b->len;
     qfb_str(b, 'X', "");
     qfb_str(b, 'E', "");
-    snprintf(size, sizeof(size), "%15ld %15ld %15ld %15ld %15ld %15ld",
-             (long)(content_end - content_start), (long)content_start, 1L, 0L,
-             (long)(content_end - content_start), 0L);
-    memcpy(b->data + size_pos + 2, size, strlen(size));
+    qfb_size_patch(b, size_pos, content_start, content_end, 1);
 }
 
 static void render_message(const char *message, enum qt_render_mode mode, struct rendered *out)
@@ -247,7 +218,7 @@ typedef void (*fixture_fn)(const char *base, const char *name);
 
 static int each_fixture(fixture_fn fn)
 {
-    DIR *d = opendir(data_dir());
+    DIR *d = opendir(test_data_dir());
     struct dirent *de;
     int count = 0;
 
@@ -258,7 +229,7 @@ static int each_fixture(fixture_fn fn)
 
         if (nlen < 4 || strcmp(de->d_name + nlen - 3, ".qf") != 0)
             continue;
-        snprintf(base, sizeof(base), "%s/%.*s", data_dir(), (int)(nlen - 3), de->d_name);
+        snprintf(base, sizeof(base), "%s/%.*s", test_data_dir(), (int)(nlen - 3), de->d_name);
         fn(base, de->d_name);
         count++;
     }
@@ -274,7 +245,7 @@ static void check_postcat(const char *base, const char *name)
     size_t batch;
 
     snprintf(path, sizeof(path), "%s.postcat", base);
-    postcat = slurp(path, &postcat_len);
+    postcat = test_slurp(path, &postcat_len);
     assert_non_null(postcat);
     label = postcat_label(postcat);
     snprintf(path, sizeof(path), "%s.qf", base);
@@ -326,7 +297,7 @@ static void test_raw_folded_header_tabs(void **state)
     long i;
 
     (void)state;
-    snprintf(path, sizeof(path), "%s/deferred-plain.qf", data_dir());
+    snprintf(path, sizeof(path), "%s/deferred-plain.qf", test_data_dir());
     render_path(path, "deferred/5/501FBA72379", QT_RENDER_RAW, NULL, &out);
     assert_string_equal(out.lines[0].text, "*** ENVELOPE RECORDS deferred/5/501FBA72379 ***");
     assert_true(find_line(&out, QT_LINE_RECORD, "message_arrival_time: Sun Nov 22 14:05:57 2026") >= 0);
@@ -445,14 +416,11 @@ static void test_raw_long_line_pieces(void **state)
 
 static void build_big(struct qt_buf *b, size_t body_bytes)
 {
-    char size[128];
     size_t size_pos, content_start, content_end, written = 0;
     char line[80];
 
     qt_buf_reset(b);
-    size_pos = b->len;
-    snprintf(size, sizeof(size), "%15ld %15ld %15ld %15ld %15ld %15ld", 0L, 0L, 0L, 0L, 0L, 0L);
-    qfb_str(b, 'C', size);
+    size_pos = qfb_size_placeholder(b);
     qfb_str(b, 'T', "1795354822 0");
     qfb_str(b, 'S', "bulk@example.org");
     qfb_str(b, 'R', "victim@example.net");
@@ -471,10 +439,7 @@ static void build_big(struct qt_buf *b, size_t body_bytes)
     content_end = b->len;
     qfb_str(b, 'X', "");
     qfb_str(b, 'E', "");
-    snprintf(size, sizeof(size), "%15ld %15ld %15ld %15ld %15ld %15ld",
-             (long)(content_end - content_start), (long)content_start, 1L, 0L,
-             (long)(content_end - content_start), 0L);
-    memcpy(b->data + size_pos + 2, size, strlen(size));
+    qfb_size_patch(b, size_pos, content_start, content_end, 1);
 }
 
 static void test_raw_lazy_20mb(void **state)
@@ -566,14 +531,14 @@ static void render_fixture_decoded(const char *name, struct rendered *out, bool 
     int fd;
 
     if (with_log) {
-        snprintf(path, sizeof(path), "%s/%s.defer", data_dir(), name);
+        snprintf(path, sizeof(path), "%s/%s.defer", test_data_dir(), name);
         fd = open(path, O_RDONLY);
         assert_true(fd >= 0);
         assert_true(qt_defer_log_read_fd(&log, fd));
         close(fd);
         opt.defer = &log;
     }
-    snprintf(path, sizeof(path), "%s/%s.qf", data_dir(), name);
+    snprintf(path, sizeof(path), "%s/%s.qf", test_data_dir(), name);
     render_path(path, name, QT_RENDER_DECODED, &opt, out);
     qt_defer_log_free(&log);        /* read during open only */
     assert_all_safe(out);
@@ -951,7 +916,7 @@ static void check_truncated(const char *base, const char *name)
 
     (void)name;
     snprintf(path, sizeof(path), "%s.qf", base);
-    data = slurp(path, &len);
+    data = test_slurp(path, &len);
     assert_non_null(data);
     step = len / 97 + 1;
     for (cut = 0; cut < len; cut += step) {
@@ -989,7 +954,7 @@ static void check_corrupted(const char *base, const char *name)
 
     (void)name;
     snprintf(path, sizeof(path), "%s.qf", base);
-    data = slurp(path, &len);
+    data = test_slurp(path, &len);
     for (pos = 0; pos < len; pos += len / 23 + 1) {
         int fd;
 
