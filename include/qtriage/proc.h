@@ -5,7 +5,9 @@
  * is either streamed line by line to a callback or captured (bounded), and
  * standard error is captured (bounded).  Writes and reads are multiplexed
  * with poll(), so a child that writes a lot while we still feed it cannot
- * deadlock us. */
+ * deadlock us.  The first run sets SIGPIPE to be ignored for the whole
+ * process, so that a child exiting before it read all its input is an
+ * error return, not the death of qtriage. */
 #ifndef QTRIAGE_PROC_H
 #define QTRIAGE_PROC_H
 
