@@ -113,8 +113,14 @@ bool qt_backend_load(struct qt_backend *b, struct qt_store *store,
 {
     struct qt_feed_result res = {.on_error = on_error, .ctx = ctx};
 
-    while (!b->ops->start(b))
+    while (!b->ops->start(b)) {
+        if (!b->ops->running(b)) {
+            if (on_error)
+                on_error(ctx, "cannot start a scan (out of threads?)");
+            return false;
+        }
         b->ops->wait(b);        /* let a running scan finish first */
+    }
     while (res.scans_done == 0) {
         struct pollfd pfd = {.fd = b->feed->notify_fd, .events = POLLIN};
 
