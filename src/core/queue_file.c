@@ -295,8 +295,16 @@ static int read_content(struct qt_queue_file *qf, off_t content_start,
             qt_buf_reset(&qf->line);
             line_overflow = false;
             if (!hs.in_headers && qf->size_ok) {
-                off_t xtra = content_start + qf->content_size;
+                off_t xtra;
 
+                /* The size record may claim up to LONG_MAX bytes: compare
+                 * before adding, or the sum overflows. */
+                if (qf->content_size > r->file_size - content_start) {
+                    set_error(qf, "file is truncated: the size record claims more content "
+                              "than the file holds");
+                    return QT_REC_ERROR;
+                }
+                xtra = content_start + qf->content_size;
                 if (!qt_record_seek(r, xtra))
                     return QT_REC_ERROR;
                 type = qt_record_next(r, true);

@@ -533,7 +533,8 @@ static bool is_text_type(const char *t)
 static void emit_notes(struct qt_render *r, unsigned depth, const char *path,
                        const struct qt_buf *notes)
 {
-    const char *p = notes->data, *end = notes->data + notes->len;
+    /* No notes: data is NULL, and NULL + 0 is undefined behaviour. */
+    const char *p = notes->data, *end = p ? p + notes->len : NULL;
 
     while (p && p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
