@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "qfbuild.h"
 #include "qtriage/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -64,28 +65,6 @@ static inline int fuzz_memfd(const void *data, size_t len)
     return fd;
 }
 
-/* One Postfix record: type, length in little-endian base-128, payload. */
-static inline void fuzz_record(struct qt_buf *b, int type, const char *data, size_t len)
-{
-    size_t rest = len;
-
-    qt_buf_putc(b, (char)type);
-    do {
-        unsigned char byte = rest & 0x7f;
-
-        rest >>= 7;
-        if (rest)
-            byte |= 0x80;
-        qt_buf_putc(b, (char)byte);
-    } while (rest);
-    qt_buf_append(b, data, len);
-}
-
-static inline void fuzz_record_str(struct qt_buf *b, int type, const char *s)
-{
-    fuzz_record(b, type, s, strlen(s));
-}
-
 /* Building a well-formed queue file: fuzz_qf_begin() writes a size record
  * to be filled in; after the envelope, fuzz_qf_content() writes the M
  * record; after the content, fuzz_qf_extracted() writes X and fills in the
@@ -96,72 +75,48 @@ struct fuzz_qf {
     long rcpts;
 };
 
-#define FUZZ_SIZE_FORMAT "%15ld %15ld %15ld %15ld %15ld %15ld"
-
 static inline void fuzz_qf_begin(struct fuzz_qf *q, struct qt_buf *b, long rcpts)
 {
-    char size[128];
-
     q->b = b;
     q->rcpts = rcpts;
-    q->size_pos = b->len;
-    snprintf(size, sizeof(size), FUZZ_SIZE_FORMAT, 0L, 0L, 0L, 0L, 0L, 0L);
-    fuzz_record_str(b, 'C', size);
+    q->size_pos = qfb_size_placeholder(b);
 }
 
 static inline void fuzz_qf_content(struct fuzz_qf *q)
 {
-    fuzz_record_str(q->b, 'M', "");
+    qfb_str(q->b, 'M', "");
     q->content_start = q->b->len;
 }
 
 static inline void fuzz_qf_extracted(struct fuzz_qf *q)
 {
-    char size[128];
-    long content = (long)(q->b->len - q->content_start);
-
-    snprintf(size, sizeof(size), FUZZ_SIZE_FORMAT, content, (long)q->content_start, q->rcpts,
-             0L, content, 0L);
-    memcpy(q->b->data + q->size_pos + 2, size, strlen(size));
-    fuzz_record_str(q->b, 'X', "");
+    qfb_size_patch(q->b, q->size_pos, q->content_start, q->b->len, q->rcpts);
+    qfb_str(q->b, 'X', "");
 }
 
 /* A well-formed queue file whose message content is `msg` (an RFC 5322
  * message, lines ending in LF): each line an N record, long lines cut into
  * L records first as cleanup cuts them.  Lets the fuzzer work on MIME
  * without having to keep record lengths right. */
-#define FUZZ_WRAP_LINE 2048
 
 static inline void fuzz_wrap_message(struct qt_buf *b, const char *msg, size_t len)
 {
-    const char *p = msg, *end = msg + len;
     struct fuzz_qf q;
 
     qt_buf_reset(b);
     fuzz_qf_begin(&q, b, 2);
-    fuzz_record_str(b, 'T', "1795354822 123456");
-    fuzz_record_str(b, 'A', "create_time=1795354821");
-    fuzz_record_str(b, 'A', "client_address=192.0.2.7");
-    fuzz_record_str(b, 'S', "flooder@spam.example");
-    fuzz_record_str(b, 'O', "orig@dest.example");
-    fuzz_record_str(b, 'R', "rewritten@dest.example");
-    fuzz_record_str(b, 'D', "done@dest.example");
+    qfb_str(b, 'T', "1795354822 123456");
+    qfb_str(b, 'A', "create_time=1795354821");
+    qfb_str(b, 'A', "client_address=192.0.2.7");
+    qfb_str(b, 'S', "flooder@spam.example");
+    qfb_str(b, 'O', "orig@dest.example");
+    qfb_str(b, 'R', "rewritten@dest.example");
+    qfb_str(b, 'D', "done@dest.example");
     fuzz_qf_content(&q);
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = (size_t)((nl ? nl : end) - p);
-
-        while (n > FUZZ_WRAP_LINE) {
-            fuzz_record(b, 'L', p, FUZZ_WRAP_LINE);
-            p += FUZZ_WRAP_LINE;
-            n -= FUZZ_WRAP_LINE;
-        }
-        fuzz_record(b, 'N', p, n);
-        p = nl ? nl + 1 : end;
-    }
+    qfb_content_lines(b, msg, len);
     fuzz_qf_extracted(&q);
-    fuzz_record_str(b, 'R', "extracted@dest.example");
-    fuzz_record_str(b, 'E', "");
+    qfb_str(b, 'R', "extracted@dest.example");
+    qfb_str(b, 'E', "");
 }
 
 /* Length of the UTF-8 character at s that a terminal may safely be sent:

@@ -50,18 +50,18 @@ static int small_queue_file(void)
     int fd;
 
     fuzz_qf_begin(&q, &b, 3);
-    fuzz_record_str(&b, 'T', "1795354822 123456");
-    fuzz_record_str(&b, 'S', "sender@example.org");
-    fuzz_record_str(&b, 'O', "orig@example.net");
-    fuzz_record_str(&b, 'R', "rewritten@example.net");
-    fuzz_record_str(&b, 'R', "remote@mail.example");
-    fuzz_record_str(&b, 'D', "done@mail.example");
+    qfb_str(&b, 'T', "1795354822 123456");
+    qfb_str(&b, 'S', "sender@example.org");
+    qfb_str(&b, 'O', "orig@example.net");
+    qfb_str(&b, 'R', "rewritten@example.net");
+    qfb_str(&b, 'R', "remote@mail.example");
+    qfb_str(&b, 'D', "done@mail.example");
     fuzz_qf_content(&q);
-    fuzz_record_str(&b, 'N', "Subject: x");
-    fuzz_record_str(&b, 'N', "");
-    fuzz_record_str(&b, 'N', "body");
+    qfb_str(&b, 'N', "Subject: x");
+    qfb_str(&b, 'N', "");
+    qfb_str(&b, 'N', "body");
     fuzz_qf_extracted(&q);
-    fuzz_record_str(&b, 'E', "");
+    qfb_str(&b, 'E', "");
     fd = fuzz_memfd(b.data, b.len);
     qt_buf_free(&b);
     return fd;

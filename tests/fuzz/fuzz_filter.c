@@ -72,7 +72,7 @@ static void header_record(struct qt_buf *qf, struct qt_buf *scratch, const char 
     qt_buf_reset(scratch);
     qt_buf_printf(scratch, "%s: ", name);
     qt_buf_append(scratch, value->text, value->len);
-    fuzz_record(qf, 'N', scratch->data, scratch->len);
+    qfb_record(qf, 'N', scratch->data, scratch->len);
 }
 
 /* A well-formed message from six lines (see the top of the file). */
@@ -87,26 +87,26 @@ static void add_synthetic(struct qt_store *store, struct qt_arena *arena, int k,
     snprintf(id, sizeof(id), "SYN%dABC", k);
     fuzz_qf_begin(&q, &qf, 2);
     qt_buf_printf(&scratch, "%ld 0", NOW - ages[k]);
-    fuzz_record(&qf, 'T', scratch.data, scratch.len);
+    qfb_record(&qf, 'T', scratch.data, scratch.len);
     qt_buf_reset(&scratch);
     qt_buf_printf(&scratch, "create_time=%ld", NOW - ages[k]);
-    fuzz_record(&qf, 'A', scratch.data, scratch.len);
+    qfb_record(&qf, 'A', scratch.data, scratch.len);
     qt_buf_reset(&scratch);
     qt_buf_printf(&scratch, "client_address=");
     qt_buf_append(&scratch, f[4].text, f[4].len);
-    fuzz_record(&qf, 'A', scratch.data, scratch.len);
-    fuzz_record_str(&qf, 'A', "helo_name=fuzz.example");
-    fuzz_record_str(&qf, 'A', "sasl_username=fuzz");
-    fuzz_record(&qf, 'S', f[0].text, f[0].len);
-    fuzz_record(&qf, 'R', f[1].text, f[1].len);
-    fuzz_record_str(&qf, 'D', "done@example.net");
+    qfb_record(&qf, 'A', scratch.data, scratch.len);
+    qfb_str(&qf, 'A', "helo_name=fuzz.example");
+    qfb_str(&qf, 'A', "sasl_username=fuzz");
+    qfb_record(&qf, 'S', f[0].text, f[0].len);
+    qfb_record(&qf, 'R', f[1].text, f[1].len);
+    qfb_str(&qf, 'D', "done@example.net");
     fuzz_qf_content(&q);
     header_record(&qf, &scratch, "Subject", &f[2]);
     header_record(&qf, &scratch, "From", &f[3]);
-    fuzz_record_str(&qf, 'N', "");
-    fuzz_record_str(&qf, 'N', "Body.");
+    qfb_str(&qf, 'N', "");
+    qfb_str(&qf, 'N', "Body.");
     fuzz_qf_extracted(&q);
-    fuzz_record_str(&qf, 'E', "");
+    qfb_str(&qf, 'E', "");
 
     qt_buf_printf(&defer, "recipient=");
     qt_buf_append(&defer, f[1].text, f[1].len);

@@ -31,6 +31,27 @@ static inline void qfb_str(struct qt_buf *b, int type, const char *s)
     qfb_record(b, type, s, strlen(s));
 }
 
+/* The lines of `msg` (LF-terminated) as content records, as cleanup writes
+ * them: each line an N record, a line longer than 2048 bytes cut into L
+ * records first. */
+static inline void qfb_content_lines(struct qt_buf *b, const char *msg, size_t len)
+{
+    const char *p = msg, *end = msg + len;
+
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = (size_t)((nl ? nl : end) - p);
+
+        while (n > 2048) {
+            qfb_record(b, 'L', p, 2048);
+            p += 2048;
+            n -= 2048;
+        }
+        qfb_record(b, 'N', p, n);
+        p += n + (nl ? 1 : 0);
+    }
+}
+
 /* A size record of zeros, to be filled in by qfb_size_patch() once the
  * content is written.  Returns its offset. */
 static inline size_t qfb_size_placeholder(struct qt_buf *b)

@@ -163,7 +163,6 @@ static void assert_all_safe(const struct rendered *out)
 static void build_qf(struct qt_buf *b, const char *message, size_t len)
 {
     size_t size_pos, content_start, content_end;
-    const char *p = message, *end = message + len;
 
     qt_buf_reset(b);
     size_pos = qfb_size_placeholder(b);
@@ -174,18 +173,7 @@ static void build_qf(struct qt_buf *b, const char *message, size_t len)
     qfb_str(b, 'R', "rcpt@example.net");
     qfb_str(b, 'M', "");
     content_start = b->len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = (size_t)((nl ? nl : end) - p);
-
-        while (n > 2048) {
-            qfb_record(b, 'L', p, 2048);
-            p += 2048;
-            n -= 2048;
-        }
-        qfb_record(b, 'N', p, n);
-        p += n + (nl ? 1 : 0);
-    }
+    qfb_content_lines(b, message, len);
     content_end = b->len;
     qfb_str(b, 'X', "");
     qfb_str(b, 'E', "");
