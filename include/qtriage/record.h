@@ -56,6 +56,10 @@
 
 /* Postfix gives up on a file after this many backward pointer jumps. */
 #define QT_REC_REVERSE_JUMP_LIMIT 10000
+/* A sound file's records are each parsed once, pointers or not; parsing
+ * more than twice the file plus this means the pointers go round in a loop
+ * (which the jump limit alone would let run 10000 times over the file). */
+#define QT_REC_LOOP_SLACK (64 * 1024)
 
 struct qt_record_reader {
     int fd;
@@ -63,6 +67,7 @@ struct qt_record_reader {
     off_t pos;                  /* offset of the next unread byte */
     off_t rec_offset;           /* offset where the last record started */
     size_t max_payload;         /* records larger than this are an error */
+    off_t parsed;               /* bytes of records parsed (pointer loops) */
     unsigned char window[16384];
     off_t window_start;
     size_t window_len;

@@ -56,7 +56,9 @@ char *qt_address_display(struct qt_arena *arena, const char *addr)
     end = strrchr(start, '@');
     if (!end)
         end = start + strlen(start);
-    if (is_dot_string(start, end) && !has_control(end)) {
+    /* has_control(addr), not (end): a source route before `start`
+     * ("@a,@b:user@c") may hold control characters too. */
+    if (is_dot_string(start, end) && !has_control(addr)) {
         /* The common case: nothing to quote or replace. */
         return qt_arena_strdup(arena, addr);
     }

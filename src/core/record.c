@@ -166,6 +166,11 @@ int qt_record_next(struct qt_record_reader *r, bool follow_pointers)
                      (long long)r->rec_offset);
             return QT_REC_ERROR;
         }
+        r->parsed += r->pos - r->rec_offset;
+        if (r->parsed > 2 * r->file_size + QT_REC_LOOP_SLACK) {
+            fail(r, "pointer records loop: more than twice the file parsed");
+            return QT_REC_ERROR;
+        }
         if (type == QT_REC_DTXT)
             continue;
         if (type == QT_REC_PTR && follow_pointers) {

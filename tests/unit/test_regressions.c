@@ -12,10 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "qtriage/message_build.h"
 #include "qtriage/queue_file.h"
 #include "qtriage/render.h"
+#include "qtriage/util.h"
 
 /* `len` bytes in a fresh unlinked temporary file, at offset 0. */
 static int file_with(const void *data, size_t len)
@@ -85,11 +88,82 @@ static void test_text_part_without_notes(void **state)
     close(fd);
 }
 
+/* fuzz_queue_file (its slowest inputs): a pointer record leading back to an
+ * earlier record made the reader go round the loop until Postfix's limit of
+ * 10000 backward jumps, parsing the looped records 10000 times: 41 s for a
+ * 48 MB file, in a scanner worker or when the viewer opens the message.
+ * Now parsing more than twice the file is an error. */
+static void test_pointer_loop_over_big_records(void **state)
+{
+    struct qt_buf b = {0};
+    struct qt_queue_file qf;
+    char ptr[32];
+    size_t loop_start;
+    int fd;
+
+    (void)state;
+    qt_buf_append(&b, "S\x03" "a@b", 5);
+    loop_start = b.len;
+    /* 40000 bytes of padding (w), more than the reader's window. */
+    qt_buf_append(&b, "w\xc0\xb8\x02", 4);
+    qt_buf_reserve(&b, 40000);
+    memset(b.data + b.len, 'x', 40000);
+    b.len += 40000;
+    snprintf(ptr, sizeof(ptr), "%15zu", loop_start);
+    qt_buf_putc(&b, 'p');
+    qt_buf_putc(&b, 15);
+    qt_buf_append(&b, ptr, 15);
+    fd = file_with(b.data, b.len);
+
+    qt_queue_file_init(&qf);
+    assert_false(qt_queue_file_read(&qf, fd, "4F2A1B3C5D", false, NULL));
+    assert_non_null(strstr(qf.error, "pointer"));
+    assert_true(qf.bytes_read < 10 * (off_t)b.len);
+    qt_queue_file_free(&qf);
+    assert_true(render_count(fd, QT_RENDER_RAW, "pointer records loop") >= 1);
+    assert_true(render_count(fd, QT_RENDER_DECODED, "pointer records loop") >= 1);
+    close(fd);
+    qt_buf_free(&b);
+}
+
+/* fuzz_queue_file: a recipient with a source route ("@route:user") whose
+ * route held a control character (here 0x13) came out of
+ * qt_address_display unchanged, into the list and the viewer: the fast
+ * path checked the local part and the domain but not the route. */
+static void test_control_in_source_route(void **state)
+{
+    static const char qf_bytes[] =
+        "R=@C-\x13" "prcoblcaldtESMTPt71habaldtct:heiheintabaldtaldtabaldtaldt";
+    struct qt_queue_file qf;
+    struct qt_arena arena = {0};
+    struct qt_msg_data d;
+    struct stat st;
+    int fd = file_with(qf_bytes, sizeof(qf_bytes) - 1);
+
+    (void)state;
+    qt_queue_file_init(&qf);
+    qt_queue_file_read(&qf, fd, "4F2A1B3C5D", false, NULL);
+    assert_int_equal(qf.nrcpts, 1);
+    assert_int_equal(fstat(fd, &st), 0);
+    qt_msg_data_build(&arena, &d, &qf, QT_Q_DEFERRED, &st, NULL, NULL);
+    assert_int_equal(d.nrcpts, 1);
+    assert_string_equal(d.rcpts[0].address,
+                        "@C-?prcoblcaldtESMTPt71habaldtct:heiheintabaldtaldtabaldtaldt");
+    /* As showq prints it: the whole address made printable. */
+    assert_string_equal(qt_address_display(&arena, "@a\x1b[31m,@b:user@example.org"),
+                        "@a?[31m,@b:user@example.org");
+    qt_arena_free(&arena);
+    qt_queue_file_free(&qf);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_size_record_overflow),
         cmocka_unit_test(test_text_part_without_notes),
+        cmocka_unit_test(test_pointer_loop_over_big_records),
+        cmocka_unit_test(test_control_in_source_route),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
