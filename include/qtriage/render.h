@@ -101,4 +101,13 @@ off_t qt_render_bytes_read(const struct qt_render *r);
 
 void qt_render_close(struct qt_render *r);
 
+struct qt_spool_layout;
+/* Open the queued message `id` for rendering: look for it in `hint` first
+ * (QT_Q_COUNT: no idea), then in every queue (it may have moved since it
+ * was listed), and read its defer and bounce logs for the delivery status.
+ * NULL with `err` set when the message is not in the queue (any more) or
+ * cannot be read. */
+struct qt_render *qt_render_open_queued(const struct qt_spool_layout *l, const char *id,
+                                        int hint, enum qt_render_mode mode, struct qt_error *err);
+
 #endif

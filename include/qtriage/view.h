@@ -1,0 +1,78 @@
+/* The queue list as the admin sees it: which messages (the filter), in what
+ * order (the sort column), and what each column shows.  Curses-free, so the
+ * TUI draws it and the tests check it.
+ *
+ * Rows are message numbers of a store, valid until the store next changes:
+ * the owner rebuilds the view after applying a feed batch.  The row the
+ * cursor is on is remembered by queue ID by the caller, never by number. */
+#ifndef QTRIAGE_VIEW_H
+#define QTRIAGE_VIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qtriage/filter.h"
+#include "qtriage/store.h"
+#include "qtriage/util.h"
+
+enum qt_col {
+    QT_COL_ID,          /* queue ID with Postfix's marker: * active, ! hold, # expired */
+    QT_COL_QUEUE,
+    QT_COL_AGE,         /* since arrival */
+    QT_COL_RETRY,       /* deferred: time to the next retry (the file's mtime) */
+    QT_COL_SIZE,
+    QT_COL_SENDER,
+    QT_COL_RCPT,        /* first pending recipient, "+N" for the others */
+    QT_COL_SUBJECT,
+    QT_COL_REASON,      /* first delay reason, shortened */
+    QT_COL_CLIENT,      /* client_address */
+    QT_COL_SASL,        /* sasl_username */
+    QT_COL_HELO,
+    QT_COL_COUNT,
+};
+
+struct qt_col_info {
+    const char *name;           /* as typed in a column list: "sender" */
+    const char *title;          /* header text: "SENDER" */
+    int width;                  /* fixed width, or 0: shares what is left */
+    int weight;                 /* share of the space left (width 0 only) */
+    int min_width;
+    bool right_align;
+};
+
+extern const struct qt_col_info qt_col_info[QT_COL_COUNT];
+bool qt_col_from_name(const char *name, enum qt_col *col);
+
+/* Parse a column list ("id,age,sender,subject"; blanks or commas between
+ * names).  Fills cols (at most QT_COL_COUNT, no repeats); returns the count,
+ * or 0 with `err` set. */
+size_t qt_cols_parse(const char *spec, enum qt_col *cols, struct qt_error *err);
+/* The inverse, for editing the current list: "id,age,...". */
+void qt_cols_format(const enum qt_col *cols, size_t n, struct qt_buf *out);
+
+struct qt_view {
+    uint32_t *rows;             /* message numbers in the store */
+    size_t n, cap;
+    enum qt_col sort;
+    bool reverse;
+};
+
+void qt_view_init(struct qt_view *v);
+void qt_view_free(struct qt_view *v);
+/* Select the messages of `s` that `f` matches (NULL: all) and sort them. */
+void qt_view_rebuild(struct qt_view *v, const struct qt_store *s, struct qt_filter *f,
+                     int64_t now);
+/* Row of message number `msg`, or -1 when it is not shown. */
+long qt_view_row_of(const struct qt_view *v, uint32_t msg);
+
+/* The text of one cell, appended to `out`: UTF-8, free of control
+ * characters (the caller cuts it to its column width). */
+void qt_view_cell(const struct qt_store *s, const struct qt_msg *m, enum qt_col col,
+                  int64_t now, struct qt_buf *out);
+/* "3d4h", "12m", "45s": the two largest units of `secs` (>= 0). */
+void qt_format_duration(int64_t secs, char *buf, size_t size);
+/* "512", "12K", "3.4M": sizes in 1024s, as ls -h. */
+void qt_format_size(uint64_t bytes, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,503 @@
+/* The TUI's main loop: one place blocks (poll on the terminal and the
+ * backend's feed), handlers return what changed, and one doupdate() per
+ * pass puts it on the screen. */
+#include <errno.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "qtriage/text.h"
+#include "qtriage/util.h"
+
+#define DEFAULT_REFRESH_MS 2000
+/* Rows are rebuilt at most this often while a big queue streams in. */
+#define MIN_REBUILD_INTERVAL_MS 150
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+int64_t app_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void app_message(struct app *a, bool error, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(a->message, sizeof(a->message), fmt, ap);
+    va_end(ap);
+    a->message_is_error = error;
+}
+
+const struct qt_msg *app_current(const struct app *a)
+{
+    if (a->cursor >= a->view.n)
+        return NULL;
+    return &a->store.msgs[a->view.rows[a->cursor]];
+}
+
+void app_set_cursor(struct app *a, size_t row)
+{
+    const struct qt_msg *m;
+
+    a->cursor = row;
+    m = app_current(a);
+    snprintf(a->cursor_id, sizeof(a->cursor_id), "%s",
+             m ? qt_store_str(&a->store, m->id) : "");
+}
+
+void app_bench(struct app *a, const char *name)
+{
+    const char *path = getenv("QTRIAGE_BENCH_LOG");
+    FILE *f;
+
+    if (!path || !*path)
+        return;
+    f = fopen(path, "a");
+    if (!f)
+        return;
+    fprintf(f, "%s %.3f %zu\n", name, (double)(app_now_ms() - a->start_ms) / 1000.0,
+            a->store.n);
+    fclose(f);
+}
+
+/* Recompute the rows, keeping the cursor on the message it was on (by
+ * queue ID) and on the same screen line. */
+void app_rebuild(struct app *a)
+{
+    int64_t t0 = app_now_ms();
+    size_t screen_line = a->cursor >= a->top ? a->cursor - a->top : 0;
+    long msg = a->cursor_id[0] ? qt_store_find(&a->store, a->cursor_id) : -1;
+    long row = -1;
+    size_t i;
+    int idw = 8;
+
+    qt_view_rebuild(&a->view, &a->store, a->filter, (int64_t)time(NULL));
+    /* Until the admin moves, the cursor stays on the first row while the
+     * queue streams in. */
+    if (msg >= 0 && a->cursor_pinned)
+        row = qt_view_row_of(&a->view, (uint32_t)msg);
+    else if (!a->cursor_pinned)
+        row = 0, screen_line = 0;
+    if (row < 0)    /* gone or filtered out: stay on the same row number */
+        row = a->cursor < a->view.n ? (long)a->cursor : (long)a->view.n - 1;
+    if (row < 0)
+        row = 0;
+    app_set_cursor(a, (size_t)row);
+    a->top = a->cursor >= screen_line ? a->cursor - screen_line : 0;
+    if (a->range_anchor >= (long)a->view.n)
+        a->range_anchor = -1;
+    /* The ID column fits the longest ID on screen and a marker. */
+    for (i = 0; i < a->view.n && i < 4096; i++) {
+        size_t len = qt_strpool_len(&a->store.pool, a->store.msgs[a->view.rows[i]].id);
+
+        if ((int)len + 2 > idw)
+            idw = (int)len + 2;
+    }
+    a->id_width = idw > 20 ? 20 : idw;
+    a->rows_stale = false;
+    a->rebuild_now = false;
+    a->last_rebuild_ms = app_now_ms();
+    a->rebuild_cost_ms = a->last_rebuild_ms - t0;
+    if (a->show_count) {
+        const char *rt = a->filter ? qt_filter_runtime_error(a->filter) : NULL;
+
+        if (rt)
+            app_message(a, true, "%s", rt);
+        else if (!a->filter_error)
+            app_message(a, false, "%zu of %zu messages match", a->view.n, a->store.n);
+        a->show_count = false;
+    }
+}
+
+static bool tag_still_queued(void *ctx, const char *id)
+{
+    return qt_store_find(ctx, id) >= 0;
+}
+
+static void on_scan_error(void *ctx, const char *msg)
+{
+    struct app *a = ctx;
+
+    app_message(a, true, "%s", msg);
+}
+
+static void apply_feed(struct app *a)
+{
+    struct qt_feed_result res = {.on_error = on_scan_error, .ctx = a};
+    uint64_t version = a->store.version;
+
+    qt_feed_apply(&a->feed, &a->store, &res);
+    if (a->store.version != version)
+        a->rows_stale = true;
+    if (res.scans_done) {
+        if (!a->first_scan_done) {
+            a->first_scan_done = true;
+            a->rebuild_now = true;
+            app_bench(a, "load_done");
+            if (!a->message[0] || !a->message_is_error)
+                app_message(a, false, "%zu messages loaded in %.1f s%s%s", a->store.n,
+                            (double)(app_now_ms() - a->start_ms) / 1000.0,
+                            res.scan_summary[0] ? ": " : "", res.scan_summary);
+        } else if (res.scan_summary[0] && !a->message[0]) {
+            app_message(a, true, "%s", res.scan_summary);
+        }
+        a->scans_done += res.scans_done;
+        /* A completed scan knows every message: tags of the ones that are
+         * gone (delivered, deleted, requeued under a new ID) go too. */
+        if (qt_selection_prune(&a->tags, tag_still_queued, &a->store))
+            a->rows_stale = true;
+        a->next_scan_ms = app_now_ms() + (a->opt->refresh_ms > 0 ? a->opt->refresh_ms
+                                                                  : DEFAULT_REFRESH_MS);
+    }
+}
+
+static void maybe_start_scan(struct app *a)
+{
+    if (a->backend->ops->running(a->backend))
+        return;
+    if (a->scan_wanted || app_now_ms() >= a->next_scan_ms) {
+        if (a->backend->ops->start(a->backend)) {
+            a->scan_wanted = false;
+            a->next_scan_ms = INT64_MAX;
+        }
+    }
+}
+
+static void init_colors(struct app *a)
+{
+    const char *no_color = getenv("NO_COLOR");
+
+    a->colors = has_colors() && !(no_color && *no_color);
+    if (!a->colors)
+        return;
+    start_color();
+    use_default_colors();
+    init_pair(COLOR_PAIR_TITLE, COLOR_BLACK, COLOR_CYAN);
+    init_pair(COLOR_PAIR_DEMO, COLOR_WHITE, COLOR_MAGENTA);
+    init_pair(COLOR_PAIR_HEADER, COLOR_CYAN, -1);
+    init_pair(COLOR_PAIR_CURSOR, COLOR_BLACK, COLOR_WHITE);
+    init_pair(COLOR_PAIR_TAGGED, COLOR_YELLOW, -1);
+    init_pair(COLOR_PAIR_MATCH, COLOR_BLACK, COLOR_YELLOW);
+    init_pair(COLOR_PAIR_ERROR, COLOR_RED, -1);
+    init_pair(COLOR_PAIR_HOLD, COLOR_MAGENTA, -1);
+    init_pair(COLOR_PAIR_SEPARATOR, COLOR_BLUE, -1);
+    init_pair(COLOR_PAIR_NAME, COLOR_GREEN, -1);
+    init_pair(COLOR_PAIR_WARNING, COLOR_RED, -1);
+    init_pair(COLOR_PAIR_ATTACH, COLOR_YELLOW, -1);
+    init_pair(COLOR_PAIR_STATUS, COLOR_BLACK, COLOR_CYAN);
+}
+
+static void restore_terminal(void)
+{
+    if (!isendwin())
+        endwin();
+}
+
+static bool curses_up;
+
+static void fatal_hook(void)
+{
+    if (curses_up)
+        restore_terminal();
+}
+
+static void default_columns(struct app *a)
+{
+    static const enum qt_col narrow[] = {QT_COL_ID,     QT_COL_AGE,  QT_COL_RETRY,
+                                         QT_COL_SIZE,   QT_COL_SENDER, QT_COL_RCPT,
+                                         QT_COL_SUBJECT, QT_COL_REASON};
+    static const enum qt_col wide[] = {QT_COL_ID,     QT_COL_QUEUE,  QT_COL_AGE,
+                                       QT_COL_RETRY,  QT_COL_SIZE,   QT_COL_SENDER,
+                                       QT_COL_RCPT,   QT_COL_SUBJECT, QT_COL_REASON,
+                                       QT_COL_CLIENT, QT_COL_SASL};
+
+    if (a->cols_set)
+        return;
+    if (COLS >= 200) {
+        memcpy(a->cols, wide, sizeof(wide));
+        a->ncols = sizeof(wide) / sizeof(wide[0]);
+    } else if (COLS >= 130) {
+        memcpy(a->cols, wide, 9 * sizeof(wide[0]));
+        a->ncols = 9;
+    } else {
+        memcpy(a->cols, narrow, sizeof(narrow));
+        a->ncols = sizeof(narrow) / sizeof(narrow[0]);
+    }
+}
+
+/* Read every key waiting; returns what changed. */
+static unsigned read_input(struct app *a)
+{
+    unsigned r = R_NONE;
+    wint_t wc;
+    int rc;
+
+    while ((rc = wget_wch(a->title_win, &wc)) != ERR) {
+        int key = rc == KEY_CODE_YES ? KEY_FN((int)wc) : (int)wc;
+
+        if (rc == KEY_CODE_YES && wc == KEY_RESIZE) {
+            r |= R_LAYOUT | R_REDRAW;
+            continue;
+        }
+        if (rc == KEY_CODE_YES && wc == KEY_MOUSE) {
+            r |= commands_mouse(a);
+            continue;
+        }
+        if (a->prompt != PROMPT_NONE)
+            r |= prompt_key(a, key);
+        else
+            r |= commands_dispatch(a, key);
+        if (r & R_QUIT)
+            break;
+        /* Actions need the rescan they asked for before the next key. */
+        if (r & R_RESCAN)
+            break;
+    }
+    return r;
+}
+
+static int loop_timeout(struct app *a)
+{
+    int64_t now = app_now_ms(), wake = now + 1000;
+
+    if (!a->first_scan_done)
+        wake = now + 250;   /* the spinner */
+    if (a->rows_stale) {
+        int64_t interval = a->rebuild_cost_ms * 4 > MIN_REBUILD_INTERVAL_MS
+                               ? a->rebuild_cost_ms * 4
+                               : MIN_REBUILD_INTERVAL_MS;
+
+        if (a->last_rebuild_ms + interval < wake)
+            wake = a->last_rebuild_ms + interval;
+    }
+    if (a->next_scan_ms < wake)
+        wake = a->next_scan_ms;
+    return wake <= now ? 0 : (int)(wake - now);
+}
+
+static void run_loop(struct app *a)
+{
+    unsigned r = R_LAYOUT | R_REDRAW;
+    int64_t last_clock = 0;
+
+    for (;;) {
+        struct pollfd pfd[2] = {{0, POLLIN, 0}, {a->feed.notify_fd, POLLIN, 0}};
+        int64_t now;
+
+        if (stop_signal)
+            return;
+        if (r & R_QUIT)
+            return;
+        if (r & R_RESCAN)
+            a->scan_wanted = true;
+        maybe_start_scan(a);
+        if (r & R_REBUILD)
+            a->rebuild_now = true;
+        now = app_now_ms();
+        if (a->rows_stale &&
+            (a->rebuild_now ||
+             now - a->last_rebuild_ms >= (a->rebuild_cost_ms * 4 > MIN_REBUILD_INTERVAL_MS
+                                              ? a->rebuild_cost_ms * 4
+                                              : MIN_REBUILD_INTERVAL_MS))) {
+            app_rebuild(a);
+            r |= R_REDRAW;
+        }
+        if (r & R_LAYOUT) {
+            default_columns(a);
+            draw_layout(a);
+            r |= R_REDRAW;
+        }
+        if (now - last_clock >= 1000 || !a->first_scan_done)
+            r |= R_REDRAW;  /* ages and the spinner move */
+        if (r & R_REDRAW) {
+            draw_all(a);
+            doupdate();
+            last_clock = now;
+            if (!a->bench_first_rows_logged && a->view.n) {
+                a->bench_first_rows_logged = true;
+                app_bench(a, "first_rows");
+            }
+        }
+        r = R_NONE;
+        if (poll(pfd, 2, loop_timeout(a)) < 0 && errno != EINTR)
+            return;
+        if (pfd[1].revents & POLLIN)
+            apply_feed(a);
+        /* Always try the terminal: a signal (SIGWINCH) interrupts poll and
+         * curses may hold keys it already read. */
+        r |= read_input(a);
+    }
+}
+
+static bool open_queue(struct app *a, char *err, size_t size)
+{
+    struct qt_error e = {""};
+
+    if (!qt_spool_layout_load(&a->layout, a->opt->config_dir, &e)) {
+        snprintf(err, size, "cannot read the Postfix configuration%s%s: %s",
+                 a->opt->config_dir ? " in " : "", a->opt->config_dir ? a->opt->config_dir : "",
+                 e.msg);
+        return false;
+    }
+    qt_feed_init(&a->feed);
+    a->backend = qt_backend_open(&a->layout, &a->feed, a->opt->backend, &e);
+    if (!a->backend) {
+        snprintf(err, size, "%s", e.msg);
+        qt_feed_destroy(&a->feed);
+        qt_spool_layout_free(&a->layout);
+        return false;
+    }
+    qt_store_init(&a->store);
+    a->config_label = xasprintf("%s [%s]", a->layout.queue_directory, a->backend->ops->name);
+    return true;
+}
+
+static void close_queue(struct app *a)
+{
+    qt_backend_close(a->backend);
+    qt_store_free(&a->store);
+    qt_feed_destroy(&a->feed);
+    qt_spool_layout_free(&a->layout);
+    free(a->config_label);
+}
+
+static void setup_options(struct app *a)
+{
+    struct qt_error err = {""};
+
+    qt_view_init(&a->view);
+    if (a->opt->columns) {
+        a->ncols = qt_cols_parse(a->opt->columns, a->cols, &err);
+        a->cols_set = a->ncols > 0;
+        if (!a->ncols)
+            app_message(a, true, "--columns: %s", err.msg);
+    }
+    if (a->opt->sort) {
+        const char *name = a->opt->sort;
+        enum qt_col c;
+
+        if (*name == '-')
+            a->view.reverse = true, name++;
+        if (qt_col_from_name(name, &c))
+            a->view.sort = c;
+        else
+            app_message(a, true, "--sort: unknown column \"%s\"", a->opt->sort);
+    }
+    /* A bad --filter: the message says why and the list shows everything. */
+    if (a->opt->filter)
+        app_apply_filter(a, a->opt->filter, false);
+}
+
+int tui_run(const struct tui_options *opt)
+{
+    struct app app;
+    struct app *a = &app;
+    struct sigaction sa;
+    char err[600];
+    const char *cs;
+
+    memset(a, 0, sizeof(*a));
+    a->opt = opt;
+    a->range_anchor = -1;
+    a->start_ms = app_now_ms();
+    a->next_scan_ms = 0;
+    setlocale(LC_ALL, "");
+    cs = nl_langinfo(CODESET);
+    a->utf8 = cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "qtriage: the interactive view needs a terminal; for scripts use "
+                        "\"qtriage list\" (see qtriage --help)\n");
+        return 2;
+    }
+    qt_text_init();
+    if (!open_queue(a, err, sizeof(err))) {
+        fprintf(stderr, "qtriage: %s\n", err);
+        return 1;
+    }
+    qt_selection_init(&a->tags);
+    setup_options(a);
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    a->stop_signal = &stop_signal;
+
+    if (!getenv("ESCDELAY"))
+        set_escdelay(25);
+    qt_fatal_hook = fatal_hook;
+    if (!initscr()) {
+        fprintf(stderr, "qtriage: cannot start the terminal (TERM=%s)\n",
+                getenv("TERM") ? getenv("TERM") : "");
+        close_queue(a);
+        return 1;
+    }
+    curses_up = true;
+    cbreak();
+    noecho();
+    nonl();
+    curs_set(0);
+    init_colors(a);
+    if (!opt->no_mouse)
+        mousemask(BUTTON1_CLICKED | BUTTON1_DOUBLE_CLICKED | BUTTON4_PRESSED
+#ifdef BUTTON5_PRESSED
+                      | BUTTON5_PRESSED
+#endif
+                  ,
+                  NULL);
+    draw_layout(a);
+    nodelay(a->title_win, TRUE);
+    keypad(a->title_win, TRUE);
+
+    run_loop(a);
+
+    restore_terminal();
+    curses_up = false;
+    qt_fatal_hook = NULL;
+    if (stop_signal)
+        fprintf(stderr, "qtriage: stopped by signal %d; the queue was not changed by it\n",
+                (int)stop_signal);
+    if (a->prompt != PROMPT_NONE)
+        prompt_close(a);
+    viewer_free(&a->viewer);
+    qt_search_free(a->search);
+    qt_filter_free(a->filter);
+    qt_filter_free(a->saved_filter);
+    free(a->filter_text);
+    free(a->saved_filter_text);
+    free(a->pending_site);
+    lineedit_free(&a->edit);
+    lineedit_free(&a->filter_edit);
+    lineedit_free(&a->search_edit);
+    lineedit_free(&a->command_edit);
+    qt_selection_free(&a->tags);
+    qt_view_free(&a->view);
+    delwin(a->title_win);
+    delwin(a->list_win);
+    delwin(a->msg_win);
+    delwin(a->status_win);
+    if (a->viewer_win)
+        delwin(a->viewer_win);
+    close_queue(a);
+    return stop_signal ? 128 + (int)stop_signal : 0;
+}

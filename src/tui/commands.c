@@ -1,0 +1,525 @@
+/* Command handlers, the command table and the key table. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "commands.h"
+#include "qtriage/util.h"
+
+static size_t page(const struct app *a)
+{
+    int h = a->focus == FOCUS_VIEWER ? viewer_height(a) : a->list_rows;
+
+    return h > 2 ? (size_t)h - 1 : 1;
+}
+
+static unsigned move_cursor(struct app *a, long delta)
+{
+    long row = (long)a->cursor + delta;
+
+    if (a->view.n == 0)
+        return R_NONE;
+    if (row < 0)
+        row = 0;
+    if (row >= (long)a->view.n)
+        row = (long)a->view.n - 1;
+    a->cursor_pinned = true;
+    app_set_cursor(a, (size_t)row);
+    return R_REDRAW;
+}
+
+/* Navigation commands act on the focused pane. */
+static unsigned scroll_by(struct app *a, long delta)
+{
+    if (a->focus == FOCUS_HELP) {
+        long top = (long)a->help_top + delta;
+
+        a->help_top = top < 0 ? 0 : (size_t)top;
+        return R_REDRAW;
+    }
+    if (a->focus == FOCUS_VIEWER) {
+        viewer_scroll(a, delta);
+        return R_REDRAW;
+    }
+    return move_cursor(a, delta);
+}
+
+static unsigned cmd_down(struct app *a) { return scroll_by(a, 1); }
+static unsigned cmd_up(struct app *a) { return scroll_by(a, -1); }
+static unsigned cmd_page_down(struct app *a) { return scroll_by(a, (long)page(a)); }
+static unsigned cmd_page_up(struct app *a) { return scroll_by(a, -(long)page(a)); }
+static unsigned cmd_half_down(struct app *a) { return scroll_by(a, (long)page(a) / 2 + 1); }
+static unsigned cmd_half_up(struct app *a) { return scroll_by(a, -((long)page(a) / 2 + 1)); }
+
+static unsigned cmd_top(struct app *a)
+{
+    if (a->focus == FOCUS_VIEWER) {
+        viewer_goto(a, false);
+        return R_REDRAW;
+    }
+    if (a->focus == FOCUS_HELP) {
+        a->help_top = 0;
+        return R_REDRAW;
+    }
+    return move_cursor(a, -(long)a->view.n);
+}
+
+static unsigned cmd_bottom(struct app *a)
+{
+    if (a->focus == FOCUS_VIEWER) {
+        viewer_goto(a, true);
+        return R_REDRAW;
+    }
+    if (a->focus == FOCUS_HELP) {
+        a->help_top = (size_t)-1 / 2;
+        return R_REDRAW;
+    }
+    return move_cursor(a, (long)a->view.n);
+}
+
+static unsigned cmd_open(struct app *a)
+{
+    const struct qt_msg *m = app_current(a);
+
+    viewer_open(a, qt_store_str(&a->store, m->id), m->queue);
+    return R_LAYOUT | R_REDRAW;
+}
+
+static unsigned cmd_close(struct app *a)
+{
+    if (a->focus == FOCUS_HELP) {
+        a->focus = a->viewer.open ? FOCUS_VIEWER : FOCUS_LIST;
+        return R_REDRAW;
+    }
+    if (a->focus == FOCUS_VIEWER) {
+        viewer_close(a);
+        return R_LAYOUT | R_REDRAW;
+    }
+    /* In the list, Esc forgets a range start and the search highlight. */
+    a->range_anchor = -1;
+    if (a->search) {
+        qt_search_free(a->search);
+        a->search = NULL;
+    }
+    a->message[0] = '\0';
+    return R_REDRAW;
+}
+
+static unsigned cmd_quit(struct app *a)
+{
+    (void)a;
+    return R_QUIT;
+}
+
+static unsigned cmd_toggle_split(struct app *a)
+{
+    a->viewer.full = !a->viewer.full;
+    if (!a->viewer.open) {
+        app_message(a, false, "the viewer will open %s", a->viewer.full ? "full screen" : "split");
+        return R_REDRAW;
+    }
+    return R_LAYOUT | R_REDRAW;
+}
+
+static unsigned cmd_view_mode(struct app *a)
+{
+    a->viewer.mode = a->viewer.mode == QT_RENDER_DECODED ? QT_RENDER_RAW : QT_RENDER_DECODED;
+    viewer_reload(a);
+    return R_REDRAW;
+}
+
+static unsigned step_message(struct app *a, long delta)
+{
+    const struct qt_msg *m;
+
+    move_cursor(a, delta);
+    m = app_current(a);
+    if (m && strcmp(qt_store_str(&a->store, m->id), a->viewer.id) != 0)
+        viewer_open(a, qt_store_str(&a->store, m->id), m->queue);
+    return R_REDRAW;
+}
+
+static unsigned cmd_next_message(struct app *a) { return step_message(a, 1); }
+static unsigned cmd_prev_message(struct app *a) { return step_message(a, -1); }
+
+static unsigned cmd_filter(struct app *a)
+{
+    prompt_open(a, PROMPT_FILTER, "filter: ", a->filter_text ? a->filter_text : "");
+    return R_REDRAW;
+}
+
+static unsigned cmd_clear_filter(struct app *a)
+{
+    app_apply_filter(a, "", false);
+    app_message(a, false, "filter cleared: all %zu messages shown", a->store.n);
+    return R_REBUILD | R_REDRAW;
+}
+
+static unsigned cmd_search(struct app *a)
+{
+    if (a->focus == FOCUS_VIEWER)
+        prompt_open(a, PROMPT_VIEWER_SEARCH, "search message: ", "");
+    else
+        prompt_open(a, PROMPT_SEARCH, "search rows (regex): ", "");
+    return R_REDRAW;
+}
+
+static unsigned cmd_search_next(struct app *a)
+{
+    if (a->focus == FOCUS_VIEWER) {
+        viewer_search_next(a, false);
+        return R_REDRAW;
+    }
+    return list_search_next(a, false);
+}
+
+static unsigned cmd_search_prev(struct app *a)
+{
+    if (a->focus == FOCUS_VIEWER) {
+        viewer_search_next(a, true);
+        return R_REDRAW;
+    }
+    return list_search_next(a, true);
+}
+
+static unsigned cmd_tag(struct app *a)
+{
+    const struct qt_msg *m = app_current(a);
+
+    qt_selection_toggle(&a->tags, qt_store_str(&a->store, m->id));
+    if (a->focus == FOCUS_LIST)
+        move_cursor(a, 1);
+    return R_REDRAW;
+}
+
+static unsigned cmd_tag_range(struct app *a)
+{
+    size_t from, to, i, added = 0;
+
+    if (a->range_anchor < 0) {
+        a->range_anchor = (long)a->cursor;
+        app_message(a, false, "range starts here: move, then press v again to tag the rows "
+                              "between (Esc cancels)");
+        return R_REDRAW;
+    }
+    from = (size_t)a->range_anchor < a->cursor ? (size_t)a->range_anchor : a->cursor;
+    to = (size_t)a->range_anchor < a->cursor ? a->cursor : (size_t)a->range_anchor;
+    if (to >= a->view.n)
+        to = a->view.n - 1;
+    for (i = from; i <= to && i < a->view.n; i++)
+        added += qt_selection_add(&a->tags,
+                                  qt_store_str(&a->store, a->store.msgs[a->view.rows[i]].id));
+    a->range_anchor = -1;
+    app_message(a, false, "tagged %zu rows (%zu newly)", to - from + 1, added);
+    return R_REDRAW;
+}
+
+static unsigned cmd_tag_all(struct app *a)
+{
+    size_t i, added = 0;
+
+    for (i = 0; i < a->view.n; i++)
+        added += qt_selection_add(&a->tags,
+                                  qt_store_str(&a->store, a->store.msgs[a->view.rows[i]].id));
+    app_message(a, false, "tagged all %zu shown messages (%zu newly); %zu tagged in all",
+                a->view.n, added, a->tags.count);
+    return R_REDRAW;
+}
+
+static unsigned cmd_untag_all(struct app *a)
+{
+    size_t n = a->tags.count;
+
+    qt_selection_clear(&a->tags);
+    app_message(a, false, "untagged %zu messages", n);
+    return R_REDRAW;
+}
+
+static unsigned cmd_invert_tags(struct app *a)
+{
+    size_t i, now_tagged = 0;
+
+    for (i = 0; i < a->view.n; i++)
+        now_tagged += qt_selection_toggle(
+            &a->tags, qt_store_str(&a->store, a->store.msgs[a->view.rows[i]].id));
+    app_message(a, false, "inverted the tags of the %zu shown messages: %zu of them tagged",
+                a->view.n, now_tagged);
+    return R_REDRAW;
+}
+
+static unsigned cmd_hold(struct app *a) { return bulk_request(a, QT_ACT_HOLD); }
+static unsigned cmd_release(struct app *a) { return bulk_request(a, QT_ACT_RELEASE); }
+static unsigned cmd_requeue(struct app *a) { return bulk_request(a, QT_ACT_REQUEUE); }
+static unsigned cmd_delete(struct app *a) { return bulk_request(a, QT_ACT_DELETE); }
+static unsigned cmd_expire(struct app *a) { return bulk_request(a, QT_ACT_EXPIRE); }
+static unsigned cmd_deliver(struct app *a) { return bulk_request(a, QT_ACT_DELIVER); }
+static unsigned cmd_flush(struct app *a) { return bulk_request(a, QT_ACT_FLUSH); }
+
+static unsigned cmd_flush_site(struct app *a)
+{
+    prompt_open(a, PROMPT_FLUSH_SITE, "flush mail for site (domain): ", "");
+    return R_REDRAW;
+}
+
+static unsigned cmd_sort(struct app *a)
+{
+    char label[200];
+
+    snprintf(label, sizeof(label),
+             "sort by (id queue age retry size sender rcpt subject reason client sasl helo): ");
+    prompt_open(a, PROMPT_SORT, label, qt_col_info[a->view.sort].name);
+    return R_REDRAW;
+}
+
+static unsigned cmd_sort_reverse(struct app *a)
+{
+    a->view.reverse = !a->view.reverse;
+    return R_REBUILD | R_REDRAW;
+}
+
+static unsigned cmd_columns(struct app *a)
+{
+    struct qt_buf b = {0};
+
+    qt_cols_format(a->cols, a->ncols, &b);
+    qt_buf_putc(&b, '\0');
+    prompt_open(a, PROMPT_COLUMNS, "columns: ", b.data);
+    qt_buf_free(&b);
+    return R_REDRAW;
+}
+
+static unsigned cmd_rescan(struct app *a)
+{
+    app_message(a, false, "rescanning the queue");
+    return R_RESCAN | R_REDRAW;
+}
+
+static unsigned cmd_redraw(struct app *a)
+{
+    (void)a;
+    clearok(curscr, TRUE);
+    return R_LAYOUT | R_REDRAW;
+}
+
+static unsigned cmd_help(struct app *a)
+{
+    a->focus = FOCUS_HELP;
+    a->help_top = 0;
+    return R_REDRAW;
+}
+
+static unsigned cmd_command(struct app *a)
+{
+    prompt_open(a, PROMPT_COMMAND, ":", "");
+    return R_REDRAW;
+}
+
+const struct command commands[] = {
+    {"down", "Moving", "next row (in the viewer: scroll down)", 0, cmd_down},
+    {"up", "Moving", "previous row (in the viewer: scroll up)", 0, cmd_up},
+    {"page-down", "Moving", "one page down", 0, cmd_page_down},
+    {"page-up", "Moving", "one page up", 0, cmd_page_up},
+    {"half-down", "Moving", "half a page down", 0, cmd_half_down},
+    {"half-up", "Moving", "half a page up", 0, cmd_half_up},
+    {"top", "Moving", "first row (top of the message)", 0, cmd_top},
+    {"bottom", "Moving", "last row (end of the message)", 0, cmd_bottom},
+    {"open", "Viewing", "open the message in the viewer", NEEDS_MESSAGE, cmd_open},
+    {"close", "Viewing", "close the viewer or help; in the list: forget range and search", 0,
+     cmd_close},
+    {"toggle-split", "Viewing", "viewer split under the list or full screen", 0,
+     cmd_toggle_split},
+    {"view-mode", "Viewing", "viewer: decoded MIME or raw postcat -q view", 0, cmd_view_mode},
+    {"next-message", "Viewing", "viewer: next message of the list", NEEDS_MESSAGE,
+     cmd_next_message},
+    {"prev-message", "Viewing", "viewer: previous message of the list", NEEDS_MESSAGE,
+     cmd_prev_message},
+    {"filter", "Filtering and searching",
+     "filter bar: show only matching messages (Up/Down: history, Esc: cancel)", 0, cmd_filter},
+    {"clear-filter", "Filtering and searching", "show every message again", 0, cmd_clear_filter},
+    {"search", "Filtering and searching",
+     "search bar: regex over the rows (or the message), keeps other rows", 0, cmd_search},
+    {"search-next", "Filtering and searching", "next match", 0, cmd_search_next},
+    {"search-prev", "Filtering and searching", "previous match", 0, cmd_search_prev},
+    {"sort", "Filtering and searching", "choose the sort column", 0, cmd_sort},
+    {"sort-reverse", "Filtering and searching", "reverse the sort order", 0, cmd_sort_reverse},
+    {"columns", "Filtering and searching", "choose and order the columns", 0, cmd_columns},
+    {"tag", "Tagging", "tag or untag the current message (and move down)", NEEDS_MESSAGE,
+     cmd_tag},
+    {"tag-range", "Tagging", "start a range; again: tag every row between", NEEDS_MESSAGE,
+     cmd_tag_range},
+    {"tag-all", "Tagging", "tag every message the filter shows", 0, cmd_tag_all},
+    {"untag-all", "Tagging", "clear all tags", 0, cmd_untag_all},
+    {"invert-tags", "Tagging", "invert the tags of the shown messages", 0, cmd_invert_tags},
+    {"hold", "Acting (on the tagged messages, else the current one)",
+     "put on hold (postsuper -h)", NEEDS_WRITE | NEEDS_MESSAGE, cmd_hold},
+    {"release", "Acting (on the tagged messages, else the current one)",
+     "release from hold (postsuper -H)", NEEDS_WRITE | NEEDS_MESSAGE, cmd_release},
+    {"requeue", "Acting (on the tagged messages, else the current one)",
+     "requeue (postsuper -r; they get new IDs)", NEEDS_WRITE | NEEDS_MESSAGE, cmd_requeue},
+    {"delete", "Acting (on the tagged messages, else the current one)",
+     "delete, after confirmation (postsuper -d)", NEEDS_WRITE | NEEDS_MESSAGE, cmd_delete},
+    {"expire", "Acting (on the tagged messages, else the current one)",
+     "force-expire: bounce at the next attempt (postsuper -e)", NEEDS_WRITE | NEEDS_MESSAGE,
+     cmd_expire},
+    {"deliver", "Acting (on the tagged messages, else the current one)",
+     "attempt delivery now (postqueue -i)", NEEDS_WRITE | NEEDS_MESSAGE, cmd_deliver},
+    {"flush", "Acting (on the tagged messages, else the current one)",
+     "flush the whole queue, after confirmation (postqueue -f)", NEEDS_WRITE, cmd_flush},
+    {"flush-site", "Acting (on the tagged messages, else the current one)",
+     "flush the mail for one site (postqueue -s)", NEEDS_WRITE, cmd_flush_site},
+    {"rescan", "Other", "rescan the queue now (it rescans by itself every few seconds)", 0,
+     cmd_rescan},
+    {"redraw", "Other", "redraw the screen", 0, cmd_redraw},
+    {"command", "Other", "run a command by name", 0, cmd_command},
+    {"help", "Other", "this help", 0, cmd_help},
+    {"quit", "Other", "quit qtriage", 0, cmd_quit},
+};
+const size_t ncommands = sizeof(commands) / sizeof(commands[0]);
+
+const struct key_binding key_bindings[] = {
+    {'j', CTX_ANY, "down"},
+    {KEY_FN(KEY_DOWN), CTX_ANY, "down"},
+    {'k', CTX_ANY, "up"},
+    {KEY_FN(KEY_UP), CTX_ANY, "up"},
+    {KEY_FN(KEY_NPAGE), CTX_ANY, "page-down"},
+    {KEY_CTRL('f'), CTX_ANY, "page-down"},
+    {' ', CTX_VIEWER, "page-down"},
+    {KEY_FN(KEY_PPAGE), CTX_ANY, "page-up"},
+    {KEY_CTRL('b'), CTX_ANY, "page-up"},
+    {'b', CTX_VIEWER, "page-up"},
+    {KEY_CTRL('d'), CTX_ANY, "half-down"},
+    {KEY_CTRL('u'), CTX_ANY, "half-up"},
+    {'g', CTX_ANY, "top"},
+    {KEY_FN(KEY_HOME), CTX_ANY, "top"},
+    {'G', CTX_ANY, "bottom"},
+    {KEY_FN(KEY_END), CTX_ANY, "bottom"},
+    {'\n', CTX_LIST, "open"},
+    {'\r', CTX_LIST, "open"},
+    {KEY_FN(KEY_ENTER), CTX_LIST, "open"},
+    {'q', CTX_VIEWER, "close"},
+    {27, CTX_ANY, "close"},
+    {'z', CTX_ANY, "toggle-split"},
+    {'m', CTX_VIEWER, "view-mode"},
+    {'\t', CTX_VIEWER, "view-mode"},
+    {'J', CTX_VIEWER, "next-message"},
+    {'K', CTX_VIEWER, "prev-message"},
+    {'f', CTX_ANY, "filter"},
+    {'\\', CTX_ANY, "filter"},
+    {'F', CTX_LIST, "clear-filter"},
+    {'/', CTX_ANY, "search"},
+    {'n', CTX_ANY, "search-next"},
+    {'N', CTX_ANY, "search-prev"},
+    {'o', CTX_LIST, "sort"},
+    {'O', CTX_LIST, "sort-reverse"},
+    {'c', CTX_LIST, "columns"},
+    {'t', CTX_ANY, "tag"},
+    {' ', CTX_LIST, "tag"},
+    {'v', CTX_LIST, "tag-range"},
+    {'T', CTX_LIST, "tag-all"},
+    {'U', CTX_LIST, "untag-all"},
+    {'~', CTX_LIST, "invert-tags"},
+    {'h', CTX_ANY, "hold"},
+    {'H', CTX_ANY, "release"},
+    {'r', CTX_ANY, "requeue"},
+    {'d', CTX_ANY, "delete"},
+    {'e', CTX_ANY, "expire"},
+    {'i', CTX_ANY, "deliver"},
+    {'R', CTX_ANY, "rescan"},
+    {KEY_CTRL('l'), CTX_ANY, "redraw"},
+    {':', CTX_ANY, "command"},
+    {'?', CTX_ANY, "help"},
+    {KEY_FN(KEY_F(1)), CTX_ANY, "help"},
+    {'q', CTX_LIST, "quit"},
+    {'Q', CTX_ANY, "quit"},
+};
+const size_t nkey_bindings = sizeof(key_bindings) / sizeof(key_bindings[0]);
+
+static const struct command *find_command(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < ncommands; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static unsigned run_command(struct app *a, const struct command *c)
+{
+    if ((c->flags & NEEDS_WRITE) && a->backend->read_only) {
+        app_message(a, true, "%s: read-only mode: %s", c->name, a->backend->read_only_reason);
+        return R_REDRAW;
+    }
+    if ((c->flags & NEEDS_MESSAGE) && !app_current(a)) {
+        app_message(a, true, "%s: no message here", c->name);
+        return R_REDRAW;
+    }
+    return c->run(a);
+}
+
+unsigned commands_run_named(struct app *a, const char *name)
+{
+    const struct command *c = find_command(name);
+
+    if (!c) {
+        app_message(a, true, "no command \"%s\" (? lists them)", name);
+        return R_REDRAW;
+    }
+    return run_command(a, c);
+}
+
+unsigned commands_dispatch(struct app *a, int key)
+{
+    enum context ctx = a->focus == FOCUS_VIEWER ? CTX_VIEWER
+                       : a->focus == FOCUS_HELP ? CTX_HELP
+                                                : CTX_LIST;
+    size_t i;
+
+    if (ctx == CTX_HELP) {
+        /* Help scrolls like a viewer and closes on q too. */
+        if (key == 'q')
+            return commands_run_named(a, "close");
+        ctx = CTX_VIEWER;
+    }
+    for (i = 0; i < nkey_bindings; i++) {
+        const struct key_binding *k = &key_bindings[i];
+
+        if (k->key == key && (k->ctx == ctx || k->ctx == CTX_ANY))
+            return commands_run_named(a, k->command);
+    }
+    {
+        char name[32];
+
+        describe_key(key, name, sizeof(name));
+        app_message(a, true, "%s: no command on this key (? for help)", name);
+    }
+    return R_REDRAW;
+}
+
+unsigned commands_mouse(struct app *a)
+{
+    MEVENT ev;
+
+    if (getmouse(&ev) != OK)
+        return R_NONE;
+    if (ev.bstate & BUTTON4_PRESSED)
+        return scroll_by(a, -3);
+#ifdef BUTTON5_PRESSED
+    if (ev.bstate & BUTTON5_PRESSED)
+        return scroll_by(a, 3);
+#endif
+    if (ev.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_DOUBLE_CLICKED)) {
+        int y = ev.y - 2;   /* title and list header */
+
+        if (a->focus == FOCUS_LIST && y >= 0 && y < a->list_rows &&
+            a->top + (size_t)y < a->view.n) {
+            a->cursor_pinned = true;
+            app_set_cursor(a, a->top + (size_t)y);
+            if (ev.bstate & BUTTON1_DOUBLE_CLICKED)
+                return commands_run_named(a, "open");
+            return R_REDRAW;
+        }
+    }
+    return R_NONE;
+}

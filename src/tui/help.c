@@ -1,0 +1,125 @@
+/* The help screen, generated from the command and key tables. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "commands.h"
+#include "qtriage/util.h"
+
+void describe_key(int key, char *buf, size_t size)
+{
+    static const struct {
+        int key;
+        const char *name;
+    } names[] = {
+        {KEY_FN(KEY_UP), "Up"},       {KEY_FN(KEY_DOWN), "Down"},   {KEY_FN(KEY_LEFT), "Left"},
+        {KEY_FN(KEY_RIGHT), "Right"}, {KEY_FN(KEY_PPAGE), "PgUp"},  {KEY_FN(KEY_NPAGE), "PgDn"},
+        {KEY_FN(KEY_HOME), "Home"},   {KEY_FN(KEY_END), "End"},     {KEY_FN(KEY_F(1)), "F1"},
+        {KEY_FN(KEY_ENTER), "Enter"}, {'\n', "Enter"},              {'\r', "Enter"},
+        {' ', "Space"},               {27, "Esc"},                  {'\t', "Tab"},
+        {KEY_FN(KEY_BTAB), "S-Tab"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (names[i].key == key) {
+            snprintf(buf, size, "%s", names[i].name);
+            return;
+        }
+    if (key > 0 && key < 32)
+        snprintf(buf, size, "C-%c", key + 'a' - 1);
+    else if (key >= 32 && key < 127)
+        snprintf(buf, size, "%c", key);
+    else
+        snprintf(buf, size, "key %d", key);
+}
+
+static const char *const ctx_label[] = {"", "list", "viewer", "help"};
+
+/* The help text, one line per entry, built once per draw (it is small). */
+static size_t help_lines(struct qt_buf *lines, size_t **starts)
+{
+    const char *group = NULL;
+    size_t i, j, n = 0, cap = 0;
+
+    *starts = NULL;
+#define LINE_START()                                                   \
+    do {                                                               \
+        *starts = xgrow(*starts, &cap, n + 1, sizeof(**starts));       \
+        (*starts)[n++] = lines->len;                                   \
+    } while (0)
+    LINE_START();
+    qt_buf_printf(lines, "qtriage keys   (q or Esc closes this help; j/k scroll)");
+    qt_buf_putc(lines, '\0');
+    for (i = 0; i < ncommands; i++) {
+        const struct command *c = &commands[i];
+        char keys[96] = "";
+        size_t klen = 0;
+
+        if (!group || strcmp(group, c->group) != 0) {
+            group = c->group;
+            LINE_START();
+            qt_buf_putc(lines, '\0');
+            LINE_START();
+            qt_buf_printf(lines, "%s", group);
+            qt_buf_putc(lines, '\0');
+        }
+        for (j = 0; j < nkey_bindings; j++) {
+            const struct key_binding *k = &key_bindings[j];
+            char name[32];
+
+            if (strcmp(k->command, c->name) != 0 || k->key == '\r')
+                continue;
+            describe_key(k->key, name, sizeof(name));
+            if (k->ctx == CTX_LIST || k->ctx == CTX_VIEWER)
+                klen += (size_t)snprintf(keys + klen, sizeof(keys) - klen, "%s%s(%s)",
+                                         klen ? " " : "", name, ctx_label[k->ctx]);
+            else
+                klen += (size_t)snprintf(keys + klen, sizeof(keys) - klen, "%s%s",
+                                         klen ? " " : "", name);
+            if (klen >= sizeof(keys))
+                klen = sizeof(keys) - 1;
+        }
+        LINE_START();
+        qt_buf_printf(lines, "  %-22s %-16s %s%s", keys[0] ? keys : "-", c->name, c->help,
+                      c->flags & NEEDS_WRITE ? " [root]" : "");
+        qt_buf_putc(lines, '\0');
+    }
+    LINE_START();
+    qt_buf_putc(lines, '\0');
+    LINE_START();
+    qt_buf_printf(lines, "Every command also runs by name: press : and type it (e.g. :flush-site).");
+    qt_buf_putc(lines, '\0');
+    LINE_START();
+    qt_buf_printf(lines, "Filter language: sender:spam.example and age>2d, subject~/viagra/i, "
+                         "not queue=hold, size>5M, rcpt:@gmail.com or sasl=bob");
+    qt_buf_putc(lines, '\0');
+#undef LINE_START
+    return n;
+}
+
+void help_draw(struct app *a)
+{
+    struct qt_buf lines = {0};
+    size_t *starts, n = help_lines(&lines, &starts), i;
+    int h = LINES - 3, y;
+    WINDOW *w;
+
+    if (h < 1)
+        h = 1;
+    w = newwin(h, COLS, 1, 0);
+    if (a->help_top + (size_t)h > n)
+        a->help_top = n > (size_t)h ? n - (size_t)h : 0;
+    for (y = 0, i = a->help_top; y < h && i < n; y++, i++) {
+        const char *s = lines.data + starts[i];
+        bool heading = i == 0 || (s[0] && s[0] != ' ' && i + 1 < n && lines.data[starts[i + 1]] == ' ');
+
+        wmove(w, y, 0);
+        draw_text(a, w, s, strlen(s), COLS, heading ? A_BOLD | A_UNDERLINE : A_NORMAL, NULL, 0);
+    }
+    wnoutrefresh(w);
+    delwin(w);
+    free(starts);
+    qt_buf_free(&lines);
+}

@@ -1,0 +1,24 @@
+/* The interactive program: what main.c needs to start it. */
+#ifndef QTRIAGE_TUI_H
+#define QTRIAGE_TUI_H
+
+#include <stdbool.h>
+
+#include "qtriage/backend.h"
+
+struct tui_options {
+    const char *config_dir;     /* -c DIR, or NULL */
+    enum qt_backend_kind backend;
+    const char *demo_dir;       /* non-NULL: this is a demo queue, say so */
+    const char *columns;        /* "id,age,..."; NULL: the default */
+    const char *sort;           /* column name, "-name" for reversed; NULL: age */
+    const char *filter;         /* initial filter; NULL: none */
+    int refresh_ms;             /* rescan interval; 0: 2000 */
+    bool confirm_all;           /* confirm every action, not only delete and flush */
+    bool no_mouse;
+};
+
+/* Runs until the admin quits; returns the exit status. */
+int tui_run(const struct tui_options *opt);
+
+#endif
