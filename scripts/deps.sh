@@ -8,6 +8,7 @@ PACKAGES=(
     libncurses-dev libpcre2-dev libmagic-dev libgmime-3.0-dev libjson-c-dev
     libcmocka-dev
     postfix python3 procps util-linux
+    tmux
 )
 
 missing=()

@@ -243,22 +243,63 @@ static void default_columns(struct app *a)
     }
 }
 
+/* A key from the terminal, or ERR. */
+static int next_key(struct app *a, int *key)
+{
+    wint_t wc;
+    int rc = wget_wch(a->title_win, &wc);
+
+    if (rc == ERR)
+        return ERR;
+    *key = rc == KEY_CODE_YES ? KEY_FN((int)wc) : (int)wc;
+    return OK;
+}
+
+/* An escape sequence curses did not recognise (a terminal whose TERM is
+ * wrong sends them for End, F5, ...) must not turn into commands: its bytes
+ * would otherwise be read as '[', '4', '~' and so on.  Swallow it up to its
+ * final byte.  A lone Esc is a key of its own. */
+static bool swallow_escape_sequence(struct app *a, int *pending)
+{
+    int k, n = 0;
+
+    if (next_key(a, &k) == ERR)
+        return false;
+    if (k != '[' && k != 'O') {
+        *pending = k;       /* Esc then another key: both are keys */
+        return false;
+    }
+    while (n++ < 32 && next_key(a, &k) == OK) {
+        if ((k >= 0x40 && k <= 0x7e && !(n == 1 && k == '[')) || k > 0x7e)
+            break;
+    }
+    app_message(a, true, "an unknown key sequence was ignored (is TERM right?)");
+    return true;
+}
+
 /* Read every key waiting; returns what changed. */
 static unsigned read_input(struct app *a)
 {
     unsigned r = R_NONE;
-    wint_t wc;
-    int rc;
+    int key, pending = -1;
 
-    while ((rc = wget_wch(a->title_win, &wc)) != ERR) {
-        int key = rc == KEY_CODE_YES ? KEY_FN((int)wc) : (int)wc;
-
-        if (rc == KEY_CODE_YES && wc == KEY_RESIZE) {
+    for (;;) {
+        if (pending >= 0) {
+            key = pending;
+            pending = -1;
+        } else if (next_key(a, &key) == ERR) {
+            break;
+        }
+        if (key == KEY_FN(KEY_RESIZE)) {
             r |= R_LAYOUT | R_REDRAW;
             continue;
         }
-        if (rc == KEY_CODE_YES && wc == KEY_MOUSE) {
+        if (key == KEY_FN(KEY_MOUSE)) {
             r |= commands_mouse(a);
+            continue;
+        }
+        if (key == 27 && swallow_escape_sequence(a, &pending)) {
+            r |= R_REDRAW;
             continue;
         }
         if (a->prompt != PROMPT_NONE)

@@ -122,8 +122,10 @@ static unsigned run(struct app *a, enum qt_action act)
 
 unsigned bulk_request(struct app *a, enum qt_action act)
 {
-    bool confirm = act == QT_ACT_DELETE || act == QT_ACT_FLUSH || act == QT_ACT_FLUSH_SITE ||
-                   a->opt->confirm_all;
+    /* Deleting and force-expiring (which bounces the mail to its senders)
+     * cannot be undone; flushing hits every destination at once. */
+    bool confirm = act == QT_ACT_DELETE || act == QT_ACT_EXPIRE || act == QT_ACT_FLUSH ||
+                   act == QT_ACT_FLUSH_SITE || a->opt->confirm_all;
     struct targets t;
 
     if (a->backend->read_only) {

@@ -360,7 +360,7 @@ const struct command commands[] = {
     {"delete", "Acting (on the tagged messages, else the current one)",
      "delete, after confirmation (postsuper -d)", NEEDS_WRITE | NEEDS_MESSAGE, cmd_delete},
     {"expire", "Acting (on the tagged messages, else the current one)",
-     "force-expire: bounce at the next attempt (postsuper -e)", NEEDS_WRITE | NEEDS_MESSAGE,
+     "force-expire, after confirmation: bounce at the next attempt (postsuper -e)", NEEDS_WRITE | NEEDS_MESSAGE,
      cmd_expire},
     {"deliver", "Acting (on the tagged messages, else the current one)",
      "attempt delivery now (postqueue -i)", NEEDS_WRITE | NEEDS_MESSAGE, cmd_deliver},

@@ -386,9 +386,29 @@ void draw_message_line(struct app *a)
     wmove(w, 0, 0);
     if (a->prompt != PROMPT_NONE && a->prompt != PROMPT_CONFIRM) {
         int lw = text_width(a, a->prompt_label, strlen(a->prompt_label));
+        int mw = 0, ew;
 
+        /* The filter bar keeps its count or error in view at the right. */
+        if (a->message[0] && COLS >= 60) {
+            mw = text_width(a, a->message, strlen(a->message)) + 2;
+            if (mw > COLS / 2)
+                mw = COLS / 2;
+        }
+        ew = COLS - lw - mw;
+        if (ew < 10) {
+            ew = COLS - lw;
+            mw = 0;
+        }
         draw_text(a, w, a->prompt_label, strlen(a->prompt_label), lw, A_BOLD, NULL, 0);
-        lineedit_draw(a, w, &a->edit, lw, COLS - lw, a->filter_error ? a->filter_error_pos : -1);
+        if (mw) {
+            wmove(w, 0, lw + ew);
+            draw_text(a, w, "  ", 2, 2, A_NORMAL, NULL, 0);
+            draw_text(a, w, a->message, strlen(a->message), mw - 2,
+                      a->message_is_error ? pair_attr(a, COLOR_PAIR_ERROR, A_BOLD) | A_BOLD
+                                          : A_DIM,
+                      NULL, 0);
+        }
+        lineedit_draw(a, w, &a->edit, lw, ew, a->filter_error ? a->filter_error_pos : -1);
         return;
     }
     if (a->prompt == PROMPT_CONFIRM) {

@@ -86,8 +86,8 @@ bool app_apply_filter(struct app *a, const char *text, bool live)
 
     if (!f) {
         a->filter_error = true;
-        app_message(a, true, "filter: %s (at character %ld)", err.msg,
-                    char_index(text, err.pos) + 1);
+        app_message(a, true, "error at character %ld: %s", char_index(text, err.pos) + 1,
+                    err.msg);
         a->filter_error_pos = char_index(text, err.pos);
         (void)live;
         return false;
