@@ -72,6 +72,8 @@ static size_t help_lines(struct qt_buf *lines, size_t **starts)
             if (strcmp(k->command, c->name) != 0 || k->key == '\r')
                 continue;
             describe_key(k->key, name, sizeof(name));
+            if (strstr(keys, name))    /* '\n' and KEY_ENTER are both "Enter" */
+                continue;
             if (k->ctx == CTX_LIST || k->ctx == CTX_VIEWER)
                 klen += (size_t)snprintf(keys + klen, sizeof(keys) - klen, "%s%s(%s)",
                                          klen ? " " : "", name, ctx_label[k->ctx]);
