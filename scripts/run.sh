@@ -2,7 +2,8 @@
 # Install what is missing, build, and start qtriage on the local Postfix queue.
 # On a machine with no Postfix queue, start a throwaway demo instance (a real
 # Postfix in /tmp/qtriage-demo, filled with realistic flood mail) instead.
-# Arguments are passed to qtriage (default: list the queue).
+# Arguments are passed to qtriage (default: the interactive view; when
+# standard output is not a terminal, a listing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -24,16 +25,6 @@ if [ "${1:-}" != --demo ] && local_queue; then
     exec "$QTRIAGE" "$@"
 fi
 [ "${1:-}" = --demo ] && shift
-DEMO=${QTRIAGE_DEMO_DIR:-/tmp/qtriage-demo}
-if [ ! -f "$DEMO/etc/main.cf" ]; then
-    echo "No local Postfix queue: starting a DEMO instance in $DEMO (a real Postfix," >&2
-    echo "no network; all its mail stays queued).  Stop it with:" >&2
-    echo "    tests/testbed/testbed.sh down $DEMO --purge" >&2
-    tests/testbed/testbed.sh up "$DEMO"
-    tests/testbed/testbed.sh inject-corpus "$DEMO" 400
-    tests/testbed/testbed.sh settle "$DEMO"
-elif ! postfix -c "$DEMO/etc" status >/dev/null 2>&1; then
-    postfix -c "$DEMO/etc" start >/dev/null 2>&1 || true
-fi
-echo "=== DEMO queue ($DEMO/etc) ===" >&2
-exec "$QTRIAGE" -c "$DEMO/etc" "$@"
+# qtriage --demo sets the instance up (tests/testbed/testbed.sh) the first
+# time, restarts it later, and says on screen that it is a demo queue.
+exec "$QTRIAGE" --demo="${QTRIAGE_DEMO_DIR:-/tmp/qtriage-demo}" "$@"

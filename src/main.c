@@ -40,6 +40,7 @@ void cli_usage(FILE *out)
           "  -c DIR            use the Postfix instance whose main.cf is in DIR\n"
           "  --backend B       spool (read queue files; root), postqueue (read-only), auto\n"
           "  --version         print the version\n"
+          "  --keys            print the interactive view's keys (a Markdown table)\n"
           "TUI options:\n"
           "  --demo[=DIR]      open a throwaway demo Postfix queue (default " DEFAULT_DEMO_DIR
           "),\n"
@@ -58,7 +59,7 @@ int main(int argc, char **argv)
 {
     enum {
         OPT_DEMO = 256, OPT_FILTER, OPT_SORT, OPT_COLUMNS, OPT_REFRESH, OPT_CONFIRM_ALL,
-        OPT_NO_MOUSE,
+        OPT_NO_MOUSE, OPT_KEYS,
     };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -72,6 +73,7 @@ int main(int argc, char **argv)
         {"refresh", required_argument, NULL, OPT_REFRESH},
         {"confirm-all", no_argument, NULL, OPT_CONFIRM_ALL},
         {"no-mouse", no_argument, NULL, OPT_NO_MOUSE},
+        {"keys", no_argument, NULL, OPT_KEYS},
         {NULL, 0, NULL, 0},
     };
     struct cli_common common = {0};
@@ -125,6 +127,9 @@ int main(int argc, char **argv)
         case OPT_NO_MOUSE:
             tui.no_mouse = true;
             break;
+        case OPT_KEYS:
+            tui_print_keys(stdout);
+            return 0;
         default:
             cli_usage(stderr);
             return 2;

@@ -37,11 +37,59 @@ void describe_key(int key, char *buf, size_t size)
 
 static const char *const ctx_label[] = {"", "list", "viewer", "help"};
 
+/* "j Down", "q(viewer) Esc": the keys bound to command `name`. */
+static void keys_of(const char *name, char *keys, size_t size)
+{
+    size_t j, klen = 0;
+
+    keys[0] = '\0';
+    for (j = 0; j < nkey_bindings; j++) {
+        const struct key_binding *k = &key_bindings[j];
+        char kn[32], entry[48];
+
+        if (strcmp(k->command, name) != 0)
+            continue;
+        describe_key(k->key, kn, sizeof(kn));
+        if (k->ctx == CTX_LIST || k->ctx == CTX_VIEWER)
+            snprintf(entry, sizeof(entry), "%s(%s)", kn, ctx_label[k->ctx]);
+        else
+            snprintf(entry, sizeof(entry), "%s", kn);
+        if (strstr(keys, entry))    /* '\n' and KEY_ENTER are both "Enter" */
+            continue;
+        klen += (size_t)snprintf(keys + klen, size - klen, "%s%s", klen ? " " : "", entry);
+        if (klen >= size) {
+            keys[size - 1] = '\0';
+            return;
+        }
+    }
+    if (!klen)      /* no key of its own: it runs from the ':' prompt */
+        snprintf(keys, size, ":%s", name);
+}
+
+void tui_print_keys(FILE *out)
+{
+    const char *group = NULL;
+    size_t i;
+
+    for (i = 0; i < ncommands; i++) {
+        const struct command *c = &commands[i];
+        char keys[96];
+
+        if (!group || strcmp(group, c->group) != 0) {
+            group = c->group;
+            fprintf(out, "| **%s** | | |\n", group);
+        }
+        keys_of(c->name, keys, sizeof(keys));
+        fprintf(out, "| %s | `%s` | %s%s |\n", keys, c->name, c->help,
+                c->flags & NEEDS_WRITE ? " (root)" : "");
+    }
+}
+
 /* The help text, one line per entry, built once per draw (it is small). */
 static size_t help_lines(struct qt_buf *lines, size_t **starts)
 {
     const char *group = NULL;
-    size_t i, j, n = 0, cap = 0;
+    size_t i, n = 0, cap = 0;
 
     *starts = NULL;
 #define LINE_START()                                                   \
@@ -54,8 +102,7 @@ static size_t help_lines(struct qt_buf *lines, size_t **starts)
     qt_buf_putc(lines, '\0');
     for (i = 0; i < ncommands; i++) {
         const struct command *c = &commands[i];
-        char keys[96] = "";
-        size_t klen = 0;
+        char keys[96];
 
         if (!group || strcmp(group, c->group) != 0) {
             group = c->group;
@@ -65,26 +112,9 @@ static size_t help_lines(struct qt_buf *lines, size_t **starts)
             qt_buf_printf(lines, "%s", group);
             qt_buf_putc(lines, '\0');
         }
-        for (j = 0; j < nkey_bindings; j++) {
-            const struct key_binding *k = &key_bindings[j];
-            char name[32];
-
-            if (strcmp(k->command, c->name) != 0 || k->key == '\r')
-                continue;
-            describe_key(k->key, name, sizeof(name));
-            if (strstr(keys, name))    /* '\n' and KEY_ENTER are both "Enter" */
-                continue;
-            if (k->ctx == CTX_LIST || k->ctx == CTX_VIEWER)
-                klen += (size_t)snprintf(keys + klen, sizeof(keys) - klen, "%s%s(%s)",
-                                         klen ? " " : "", name, ctx_label[k->ctx]);
-            else
-                klen += (size_t)snprintf(keys + klen, sizeof(keys) - klen, "%s%s",
-                                         klen ? " " : "", name);
-            if (klen >= sizeof(keys))
-                klen = sizeof(keys) - 1;
-        }
+        keys_of(c->name, keys, sizeof(keys));
         LINE_START();
-        qt_buf_printf(lines, "  %-22s %-16s %s%s", keys[0] ? keys : "-", c->name, c->help,
+        qt_buf_printf(lines, "  %-22s %-16s %s%s", keys, c->name, c->help,
                       c->flags & NEEDS_WRITE ? " [root]" : "");
         qt_buf_putc(lines, '\0');
     }

@@ -3,6 +3,7 @@
 #define QTRIAGE_TUI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "qtriage/backend.h"
 
@@ -17,6 +18,9 @@ struct tui_options {
     bool confirm_all;           /* confirm every action, not only delete and flush */
     bool no_mouse;
 };
+
+/* The key table as Markdown rows (the README's table is this output). */
+void tui_print_keys(FILE *out);
 
 /* Runs until the admin quits; returns the exit status. */
 int tui_run(const struct tui_options *opt);
