@@ -22,17 +22,36 @@ struct qt_search {
     char error[200];
 };
 
+/* Smart case: does the pattern hold an upper-case letter, in any script
+ * ("Été", "ПРИВЕТ")?  Escapes (\W, \S, \D) are not letters to match.
+ * pcre2's Unicode properties decide, so the answer does not depend on the
+ * locale. */
 static bool has_upper(const char *p)
 {
+    static const char prop[] = "[\\p{Lu}\\p{Lt}]";
+    struct qt_buf plain = {0};
+    pcre2_code *re;
+    pcre2_match_data *md;
+    int code, rc = -1;
+    PCRE2_SIZE off;
+
     for (; *p; p++) {
-        if (*p == '\\' && p[1]) {   /* \W, \S, \D are not letters to match */
+        if (*p == '\\' && p[1]) {
             p++;
             continue;
         }
-        if (*p >= 'A' && *p <= 'Z')
-            return true;
+        qt_buf_putc(&plain, *p);
     }
-    return false;
+    re = pcre2_compile((PCRE2_SPTR)prop, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_MATCH_INVALID_UTF,
+                       &code, &off, NULL);
+    if (re && plain.len) {
+        md = pcre2_match_data_create(1, NULL);
+        rc = pcre2_match(re, (PCRE2_SPTR)plain.data, plain.len, 0, 0, md, NULL);
+        pcre2_match_data_free(md);
+    }
+    pcre2_code_free(re);
+    qt_buf_free(&plain);
+    return rc >= 0;
 }
 
 struct qt_search *qt_search_compile(const char *pattern, char *err, size_t err_size,

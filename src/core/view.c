@@ -202,7 +202,8 @@ void qt_view_rebuild(struct qt_view *v, const struct qt_store *s, struct qt_filt
     for (i = 0; i < s->n; i++)
         if (!f || qt_filter_match(f, s, &s->msgs[i], now))
             v->rows[v->n++] = (uint32_t)i;
-    qsort_r(v->rows, v->n, sizeof(*v->rows), compare_msgs, &ctx);
+    if (v->n > 1)   /* rows is still NULL for an empty store */
+        qsort_r(v->rows, v->n, sizeof(*v->rows), compare_msgs, &ctx);
 }
 
 long qt_view_row_of(const struct qt_view *v, uint32_t msg)
@@ -230,7 +231,9 @@ void qt_format_duration(int64_t secs, char *buf, size_t size)
             int64_t big = secs / units[i].secs;
             int64_t small = secs % units[i].secs / units[i + 1].secs;
 
-            if (big >= 100 || small == 0)
+            /* Two units only while they fit the list's 5 columns: "9h59m",
+             * then "10h". */
+            if (big >= 10 || small == 0)
                 snprintf(buf, size, "%" PRId64 "%c", big, units[i].unit);
             else
                 snprintf(buf, size, "%" PRId64 "%c%" PRId64 "%c", big, units[i].unit, small,
@@ -254,7 +257,13 @@ void qt_format_size(uint64_t bytes, char *buf, size_t size)
         v /= 1024;
         u++;
     }
-    if (v < 10)
+    /* Round as printed, so 1023.9K shows as "1.0M" and 9.99K as "10K"
+     * (never "1024K" or "10.0K", which do not fit 4 columns). */
+    if (v >= 1023.5 && u < 3) {
+        v /= 1024;
+        u++;
+    }
+    if (v < 9.95)
         snprintf(buf, size, "%.1f%c", v, units[u]);
     else
         snprintf(buf, size, "%.0f%c", v, units[u]);
