@@ -164,8 +164,17 @@ static void apply_feed(struct app *a)
          * gone (delivered, deleted, requeued under a new ID) go too. */
         if (qt_selection_prune(&a->tags, tag_still_queued, &a->store))
             a->rows_stale = true;
-        a->next_scan_ms = app_now_ms() + (a->opt->refresh_ms > 0 ? a->opt->refresh_ms
-                                                                  : DEFAULT_REFRESH_MS);
+        {
+            /* A rescan of a huge queue costs CPU: wait at least four times
+             * as long as the last one took, so qtriage never spends more
+             * than a fifth of a core on watching. */
+            int64_t now = app_now_ms(), took = now - a->scan_started_ms;
+            int64_t wait = a->opt->refresh_ms > 0 ? a->opt->refresh_ms : DEFAULT_REFRESH_MS;
+
+            if (took * 4 > wait)
+                wait = took * 4;
+            a->next_scan_ms = now + wait;
+        }
     }
 }
 
@@ -175,6 +184,7 @@ static void maybe_start_scan(struct app *a)
         return;
     if (a->scan_wanted || app_now_ms() >= a->next_scan_ms) {
         if (a->backend->ops->start(a->backend)) {
+            a->scan_started_ms = app_now_ms();
             a->scan_wanted = false;
             a->next_scan_ms = INT64_MAX;
         }

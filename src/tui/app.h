@@ -128,6 +128,7 @@ struct app {
     bool first_scan_done;
     uint64_t scans_done;
     int64_t next_scan_ms;       /* when to start the next rescan */
+    int64_t scan_started_ms;
     bool scan_wanted;           /* rescan as soon as the running one ends */
     bool rows_stale;            /* the store changed since the last rebuild */
     int64_t last_rebuild_ms, rebuild_cost_ms;
