@@ -877,13 +877,12 @@ static void test_size_rounding_at_unit_steps(void **state)
     }
 }
 
-/* Regression (qt_format_duration vs qt_col_info): AGE and RETRY
- * are 5 columns wide, but two units with a two-digit first one take six
- * characters: 610 s is "10m10s", 86340 s is "23h59m".  The list cuts them
- * to "10m10" and "23h59", which reads as a different time (seen on screen
- * in the RETRY column of freshly deferred mail: "49m29").  Either the
- * columns need 6 or the format has to drop the second unit when the first
- * has two digits ("10m", "23h"). */
+/* Regression (qt_format_duration vs qt_col_info): AGE and RETRY are 5
+ * columns wide, but two units with a two-digit first one took six
+ * characters: 610 s was "10m10s", 86340 s "23h59m", which the list cut to
+ * "10m10" and "23h59" (seen on screen in the RETRY column of freshly
+ * deferred mail: "49m29").  Now the second unit goes when it would not fit
+ * ("10m", "23h"); every duration must fit both columns. */
 static void test_duration_fits_its_column(void **state)
 {
     char buf[64];
