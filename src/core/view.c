@@ -335,7 +335,7 @@ void qt_view_cell(const struct qt_store *s, const struct qt_msg *m, enum qt_col 
     case QT_COL_RETRY:
         /* Only deferred mail waits for a retry; qmgr sets the file's mtime
          * to the time of the next attempt. */
-        if (m->queue == QT_Q_DEFERRED) {
+        if (m->queue == QT_Q_DEFERRED && m->mtime) {    /* postqueue -j does not say */
             if ((int64_t)m->mtime <= now)
                 qt_buf_printf(out, "due");
             else {

@@ -360,8 +360,8 @@ static void run_loop(struct app *a)
         if (r & R_RESCAN)
             a->scan_wanted = true;
         maybe_start_scan(a);
-        if (r & R_REBUILD)
-            a->rebuild_now = true;
+        if (r & R_REBUILD)     /* the sort or filter changed, not the store */
+            a->rows_stale = a->rebuild_now = true;
         now = app_now_ms();
         if (a->rows_stale &&
             (a->rebuild_now ||

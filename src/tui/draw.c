@@ -365,6 +365,10 @@ void draw_list(struct app *a)
         a->top = a->cursor;
     if (a->cursor >= a->top + (size_t)a->list_rows)
         a->top = a->cursor - (size_t)a->list_rows + 1;
+    /* No blank rows at the bottom while there are rows above (the pane may
+     * just have grown back when the viewer closed). */
+    if (a->top + (size_t)a->list_rows > a->view.n)
+        a->top = a->view.n > (size_t)a->list_rows ? a->view.n - (size_t)a->list_rows : 0;
     for (y = 0, row = a->top; y < a->list_rows && row < a->view.n; y++, row++)
         draw_row(a, y + 1, row, widths, n, now, &cell);
     if (a->view.n == 0) {

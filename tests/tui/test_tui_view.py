@@ -140,6 +140,33 @@ def body(c):
             c.check(re.search(r"QUEUE ID +QUEUE +AGE", scr),
                     "a wide terminal shows more columns (queue)", scr)
             t.resize(120, 30)
+            time.sleep(0.5)
+
+            def first_row():
+                m = re.search(r"(?m)^[ +] ([0-9A-F]{6,})", t.screen())
+                return m.group(1) if m else None
+
+            def row_ids():
+                return re.findall(r"(?m)^[ +] ([0-9A-F]{6,})", t.screen())
+
+            # O reverses the order at once (not only at the next rescan).
+            t.keys("g")
+            top = first_row()
+            t.keys("O", "g")
+            time.sleep(0.5)
+            c.check(first_row() != top and re.search(r"AGEv", t.screen()),
+                    "O reverses the sort at once", t.screen())
+            t.keys("O", "g")
+            time.sleep(0.5)
+            c.eq(first_row(), top, "O again restores the order")
+
+            # Closing a split viewer at the end of the list leaves no blank rows.
+            t.keys("G", "Enter")
+            t.wait_for(r"\[decoded view")
+            t.keys("q")
+            time.sleep(0.5)
+            c.check(len(row_ids()) == 30 - 4, "after the viewer closes the list fills its pane",
+                    t.screen())
             t.keys("q")
             c.eq(t.exit_status(), 0, "q quits cleanly")
 
