@@ -5,6 +5,8 @@
 #   - all of them again under AddressSanitizer + UBSan, in build-asan/
 #     (the integration tests then drive the sanitizer build of qtriage);
 #   - the live scanner test under ThreadSanitizer, in build-tsan/;
+#   - the unit tests under valgrind (memcheck, definite leaks are errors),
+#     in build/;
 #   - each libFuzzer harness for 30 s (QTRIAGE_FUZZ_SECONDS), in build-fuzz/
 #     (clang, ASan + UBSan); a crash fails it and its input stays in
 #     build-fuzz/fuzz-ci/TARGET/artifacts/.
@@ -13,7 +15,7 @@
 # and act on them with postsuper).
 #
 # Arguments go to `meson test` in build/ and build-asan/ (e.g. a test name);
-# with arguments the fuzzing stage is left out.
+# with arguments the valgrind and fuzzing stages are left out.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh || exit 1
@@ -48,6 +50,14 @@ run_meson_test build-asan testlog "$@"
 TSAN_OPTIONS=halt_on_error=1 run_meson_test build-tsan testlog rescan
 
 if [ $# -eq 0 ]; then
+    # The core's unit tests under memcheck: any error, or a block definitely
+    # lost, fails the test (exit 99).  tests/valgrind.supp says what is
+    # suppressed and why.
+    run_meson_test build testlog-valgrind --suite unit --timeout-multiplier 10 \
+        --wrapper "valgrind -q --error-exitcode=99 --leak-check=full \
+--errors-for-leak-kinds=definite --show-leak-kinds=definite --num-callers=30 \
+--suppressions=$PWD/tests/valgrind.supp"
+
     # The fuzzers, briefly, one at a time (tests/fuzz/meson.build).
     if CC=clang BUILD_DIR=build-fuzz scripts/build.sh -Dfuzz=true \
             -Db_sanitize=address,undefined -Db_lundef=false; then

@@ -5,8 +5,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "qtriage/backend.h"
 #include "qtriage/defer_log.h"
@@ -203,6 +207,56 @@ static void test_proc(void **state)
     free(fls);
 }
 
+/* A program that cannot be started is reported with the errno, whatever
+ * posix_spawn does with a failed exec: glibc reports it only when it can
+ * share memory with the child, and under valgrind (or another libc) the
+ * child exited with 127 and the error read "exited with status 127".
+ * Found running the unit tests under valgrind. */
+static void test_proc_cannot_run(void **state)
+{
+    char script[] = "/tmp/qtriage-test-noexec-XXXXXX";
+    const char *argv[] = {script, NULL};
+    const char *argv_dir[] = {"/tmp", NULL};
+    const char *argv_missing[] = {"/nonexistent/postsuper", NULL};
+    struct qt_proc_spec spec = {.argv = argv};
+    struct qt_proc_result res;
+    char how[256];
+    int fd;
+
+    (void)state;
+    fd = mkstemp(script);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "#!/bin/sh\nexit 0\n", 18), 18);
+    close(fd);
+    /* Not executable (0644): not even root may run it. */
+    assert_int_equal(chmod(script, 0644), 0);
+    assert_false(qt_proc_run(&spec, &res));
+    assert_int_equal(res.spawn_errno, EACCES);
+    qt_proc_describe(&spec, &res, how, sizeof(how));
+    assert_non_null(strstr(how, "cannot run"));
+    assert_non_null(strstr(how, strerror(EACCES)));
+    qt_proc_result_free(&res);
+    /* Once it is, it runs. */
+    assert_int_equal(chmod(script, 0755), 0);
+    assert_true(qt_proc_run(&spec, &res));
+    qt_proc_result_free(&res);
+    unlink(script);
+
+    spec.argv = argv_dir;
+    assert_false(qt_proc_run(&spec, &res));
+    assert_int_equal(res.spawn_errno, EISDIR);
+    qt_proc_result_free(&res);
+
+    spec.argv = argv_missing;
+    assert_false(qt_proc_run(&spec, &res));
+    assert_int_equal(res.spawn_errno, ENOENT);
+    assert_false(res.signaled);
+    assert_int_equal(res.exit_status, 0);
+    qt_proc_describe(&spec, &res, how, sizeof(how));
+    assert_string_equal(how, "cannot run /nonexistent/postsuper: No such file or directory");
+    qt_proc_result_free(&res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -212,6 +266,7 @@ int main(void)
         cmocka_unit_test(test_address_display),
         cmocka_unit_test(test_postqueue_json),
         cmocka_unit_test(test_proc),
+        cmocka_unit_test(test_proc_cannot_run),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
