@@ -227,7 +227,8 @@ void qt_proc_describe(const struct qt_proc_spec *spec, const struct qt_proc_resu
     if (res->spawn_errno)
         snprintf(buf, size, "cannot run %s: %s", spec->argv[0], strerror(res->spawn_errno));
     else if (res->signaled)
-        snprintf(buf, size, "%s was killed by signal %d", spec->argv[0], res->term_signal);
+        snprintf(buf, size, "%s was killed by signal %d (%s)", spec->argv[0],
+                 res->term_signal, strsignal(res->term_signal));
     else
         snprintf(buf, size, "%s exited with status %d", spec->argv[0], res->exit_status);
     if (!res->spawn_errno && res->err.len) {

@@ -257,6 +257,36 @@ static void test_proc_cannot_run(void **state)
     qt_proc_result_free(&res);
 }
 
+/* A queue directory that does not exist is a wrong configuration: no
+ * backend, whatever the kind, and the error names queue_directory.  (It used
+ * to fall back to read-only postqueue -j, which then failed too, so the
+ * user got two lines and the wrong idea.) */
+static void test_backend_missing_queue_directory(void **state)
+{
+    char missing[] = "/nonexistent/qtriage-spool";
+    char file[] = "/etc/passwd";
+    char *dirs[] = {missing, file};
+    static const enum qt_backend_kind kinds[] = {QT_BACKEND_AUTO, QT_BACKEND_SPOOL,
+                                                 QT_BACKEND_POSTQUEUE};
+    struct qt_spool_layout l;
+    struct qt_feed feed;
+    struct qt_error err;
+    size_t d, k;
+
+    (void)state;
+    qt_feed_init(&feed);
+    for (d = 0; d < QT_ARRAY_LEN(dirs); d++)
+        for (k = 0; k < QT_ARRAY_LEN(kinds); k++) {
+            memset(&l, 0, sizeof(l));
+            l.queue_directory = dirs[d];
+            memset(&err, 0, sizeof(err));
+            assert_null(qt_backend_open(&l, &feed, kinds[k], &err));
+            assert_non_null(strstr(err.msg, "queue_directory"));
+            assert_non_null(strstr(err.msg, dirs[d]));
+        }
+    qt_feed_destroy(&feed);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,6 +297,7 @@ int main(void)
         cmocka_unit_test(test_postqueue_json),
         cmocka_unit_test(test_proc),
         cmocka_unit_test(test_proc_cannot_run),
+        cmocka_unit_test(test_backend_missing_queue_directory),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
