@@ -393,7 +393,7 @@ bool qt_action_run(const struct qt_spool_layout *l, enum qt_action a,
                      actions[a].name, how);
         else
             snprintf(res->message, sizeof(res->message),
-                     "%s: %.400s; %zu of %zu acted on before that, the rest left as it was",
+                     "%s: %.400s; %zu of %zu acted on before that, nothing more was run",
                      actions[a].name, how, res->acted, res->requested);
     }
     if (ok) {

@@ -40,7 +40,7 @@ messages written by tests/bench/qgen for the kill case).
                     nothing done; and half way: releasing 6 held messages
                     where the 3rd one's hashed deferred/ subdirectory is mode
                     000 -> the first 2 released, "2 of 6 acted on before
-                    that", the rest still on hold.
+                    that, nothing more was run", the rest still on hold.
                     Killed: `qtriage hold -` of 3000 messages; once postsuper
                     has moved some, the test SIGKILLs it (a child of the
                     qtriage it started) -> "killed by signal 9", exit 1, and
@@ -290,7 +290,7 @@ def postsuper_fails(c, tb):
         p = qt(["release", "-c", tb.etc] + ids)
         one_line(c, p, "release with the 3rd message's deferred/%s at mode 000" % blocked, 1,
                  "release:", "rename", "Permission denied",
-                 "2 of 6 acted on before that, the rest left as it was")
+                 "2 of 6 acted on before that, nothing more was run")
     finally:
         os.chmod(sub, smode)
     want = dict(held)
@@ -367,7 +367,7 @@ def killed_mid_batch(c, tb, qgen):
         returncode = proc.returncode
         stderr = err.encode()
     one_line(c, P, "hold with postsuper killed half way", 1, "hold:", "postsuper",
-             "killed by signal 9", "acted on before that, the rest left as it was")
+             "killed by signal 9", "acted on before that, nothing more was run")
     m = re.search(r"; (\d+) of (\d+) acted on before that", err)
     if c.check(m is not None, "the message says how many were acted on", err):
         reported, asked = int(m.group(1)), int(m.group(2))
