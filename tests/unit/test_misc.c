@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "qtriage/actions.h"
 #include "qtriage/backend.h"
 #include "qtriage/defer_log.h"
 #include "qtriage/message_build.h"
@@ -287,6 +288,36 @@ static void test_backend_missing_queue_directory(void **state)
     qt_feed_destroy(&feed);
 }
 
+/* A tool that cannot run or fails: the action fails with one line that
+ * names the action and the tool, and says nothing was done. */
+static void test_action_tool_failure(void **state)
+{
+    char missing[] = "/nonexistent/postsuper", fls[] = "/bin/false", qdir[] = "/nonexistent";
+    struct qt_action_target t[] = {{"ABCDEF123", QT_Q_DEFERRED}, {"BCDEF1234", QT_Q_HOLD}};
+    struct qt_spool_layout l;
+    struct qt_action_result res;
+
+    (void)state;
+    memset(&l, 0, sizeof(l));
+    l.queue_directory = qdir;
+    l.hash_depth = 1;
+    l.postsuper = missing;
+    assert_false(qt_action_run(&l, QT_ACT_DELETE, t, 2, NULL, &res));
+    assert_true(res.failed);
+    assert_string_equal(res.message, "delete: cannot run /nonexistent/postsuper: "
+                        "No such file or directory; nothing done");
+    assert_int_equal(res.acted, 0);
+    assert_int_equal(res.ngone, 0);     /* nothing is "gone" when nothing ran */
+    qt_action_result_free(&res);
+
+    if (access(fls, X_OK) != 0)
+        return;
+    l.postsuper = fls;
+    assert_false(qt_action_run(&l, QT_ACT_HOLD, t, 2, NULL, &res));
+    assert_string_equal(res.message, "hold: /bin/false exited with status 1; nothing done");
+    qt_action_result_free(&res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_proc),
         cmocka_unit_test(test_proc_cannot_run),
         cmocka_unit_test(test_backend_missing_queue_directory),
+        cmocka_unit_test(test_action_tool_failure),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
