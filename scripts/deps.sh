@@ -7,6 +7,7 @@ PACKAGES=(
     gcc libc6-dev meson ninja-build pkg-config
     libncurses-dev libpcre2-dev libmagic-dev libgmime-3.0-dev libjson-c-dev
     libcmocka-dev
+    clang libclang-rt-14-dev valgrind
     postfix python3 procps util-linux
     tmux
 )

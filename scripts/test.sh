@@ -4,9 +4,18 @@
 #     Postfix instance, in build/;
 #   - all of them again under AddressSanitizer + UBSan, in build-asan/
 #     (the integration tests then drive the sanitizer build of qtriage);
-#   - the live scanner test under ThreadSanitizer, in build-tsan/.
-# Ends with a line "N passed, N failed".  Needs root (the integration tests
-# run their own Postfix instances and act on them with postsuper).
+#   - the live scanner test under ThreadSanitizer, in build-tsan/;
+#   - the unit tests under valgrind (memcheck, definite leaks are errors),
+#     in build/;
+#   - each libFuzzer harness for 30 s (QTRIAGE_FUZZ_SECONDS), in build-fuzz/
+#     (clang, ASan + UBSan); a crash fails it and its input stays in
+#     build-fuzz/fuzz-ci/TARGET/artifacts/.
+# Ends with a line "N passed, N failed" that counts every test of every
+# stage.  Needs root (the integration tests run their own Postfix instances
+# and act on them with postsuper).
+#
+# Arguments go to `meson test` in build/ and build-asan/ (e.g. a test name);
+# with arguments the valgrind and fuzzing stages are left out.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh || exit 1
@@ -16,31 +25,70 @@ BUILD_DIR=build-asan scripts/build.sh -Db_sanitize=address,undefined -Db_lundef=
 BUILD_DIR=build-tsan scripts/build.sh -Db_sanitize=thread -Db_lundef=false \
     || { echo "thread sanitizer build failed"; echo "0 passed, 1 failed"; exit 1; }
 
+# Test logs the summary reads (meson's JSON lines), and stages that failed
+# before they could run a test, in the same format.
+logs=()
+stage_log=$(mktemp)
+trap 'rm -f "$stage_log"' EXIT
+stage_failed() {
+    echo "$1" >&2
+    printf '{"name": "%s", "result": "FAIL"}\n' "$1" >>"$stage_log"
+}
+run_meson_test() {   # BUILD_DIR LOGBASE MESON_TEST_ARGS...
+    local dir=$1 base=$2
+    shift 2
+    rm -f "$dir/meson-logs/$base.json"
+    meson test -C "$dir" --print-errorlogs "$@"
+    logs+=("$dir/meson-logs/$base.json")
+}
+
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-meson test -C build --print-errorlogs "$@"
-meson test -C build-asan --print-errorlogs "$@"
+run_meson_test build testlog "$@"
+run_meson_test build-asan testlog "$@"
 # The scanner's threads against a real queue, under ThreadSanitizer.
-TSAN_OPTIONS=halt_on_error=1 meson test -C build-tsan --print-errorlogs rescan
+TSAN_OPTIONS=halt_on_error=1 run_meson_test build-tsan testlog rescan
 
-python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
-    build-tsan/meson-logs/testlog.json <<'PY'
+if [ $# -eq 0 ]; then
+    # The core's unit tests under memcheck: any error, or a block definitely
+    # lost, fails the test (exit 99).  tests/valgrind.supp says what is
+    # suppressed and why.
+    run_meson_test build testlog-valgrind --suite unit --timeout-multiplier 10 \
+        --wrapper "valgrind -q --error-exitcode=99 --leak-check=full \
+--errors-for-leak-kinds=definite --show-leak-kinds=definite --num-callers=30 \
+--suppressions=$PWD/tests/valgrind.supp"
+
+    # The fuzzers, briefly, one at a time (tests/fuzz/meson.build).
+    if CC=clang BUILD_DIR=build-fuzz scripts/build.sh -Dfuzz=true \
+            -Db_sanitize=address,undefined -Db_lundef=false; then
+        ASAN_OPTIONS= UBSAN_OPTIONS= run_meson_test build-fuzz testlog --suite fuzz
+    else
+        stage_failed "fuzz build (clang, -Dfuzz=true) failed"
+    fi
+fi
+
+python3 - "$stage_log" "${logs[@]}" <<'PY'
 import json, os, sys
 passed = failed = 0
 for path in sys.argv[1:]:
+    if not os.path.exists(path):
+        failed += 1
+        print("FAILED: no test log", path)
+        continue
     for line in open(path):
         r = json.loads(line)
+        where = os.path.relpath(path) if "meson-logs" in path else "stage"
         if r.get("result") in ("OK", "EXPECTEDFAIL"):
             passed += 1
         elif r.get("result") == "SKIP":
             # Skipped means "not root": in CI that would hide the real tests.
             if os.environ.get("CI") == "true":
                 failed += 1
-                print("SKIPPED in CI:", path.split("/")[0], r.get("name"))
+                print("SKIPPED in CI:", where, r.get("name"))
             continue
         else:
             failed += 1
-            print("FAILED:", path.split("/")[0], r.get("name"))
+            print("FAILED:", where, r.get("name"))
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
 PY

@@ -40,10 +40,14 @@ struct qt_backend {
     struct qt_feed *feed;                   /* borrowed */
     bool read_only;
     char read_only_reason[256];             /* why actions are refused */
+    char read_only_why[200];                /* why the spool was not readable
+                                               ("" when postqueue was asked for) */
     void *priv;
 };
 
-/* `layout` and `feed` must outlive the backend. */
+/* `layout` and `feed` must outlive the backend.  A queue directory that does
+ * not exist is an error whatever the kind (postqueue -j could not list it
+ * either); one this user may not read makes AUTO choose postqueue. */
 struct qt_backend *qt_backend_open(const struct qt_spool_layout *layout, struct qt_feed *feed,
                                    enum qt_backend_kind kind, struct qt_error *err);
 void qt_backend_close(struct qt_backend *b);

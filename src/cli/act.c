@@ -122,7 +122,10 @@ int cli_action(int argc, char **argv, struct cli_common *common)
         if (!qt_spool_locate(&cq.layout, t[i].id, &t[i].queue))
             t[i].queue = QT_Q_COUNT;
     ok = qt_action_run(&cq.layout, a, t, n, site, &res);
-    printf("%s\n", res.message);
+    if (ok)
+        printf("%s\n", res.message);
+    else
+        fprintf(stderr, "qtriage: %s\n", res.message);
     for (i = 0; i < res.ngone; i++)
         printf("gone: %s\n", res.gone[i]);
     for (i = 0; i < res.nskipped; i++)

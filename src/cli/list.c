@@ -224,6 +224,19 @@ static long rss_kb(const char *field)
     return kb;
 }
 
+/* A read-only listing that fails has two reasons: why the spool could not
+ * be read, and why postqueue -j failed.  One line says both. */
+static void print_error(void *ctx, const char *msg)
+{
+    const struct qt_backend *b = ctx;
+
+    if (b->read_only && b->read_only_why[0])
+        fprintf(stderr, "qtriage: cannot list the queue: %s, and postqueue -j failed: %s\n",
+                b->read_only_why, msg);
+    else
+        fprintf(stderr, "qtriage: %s\n", msg);
+}
+
 static int compare_msgs(const void *a, const void *b, void *ctx)
 {
     const struct qt_store *s = ctx;
@@ -292,9 +305,10 @@ int cli_list(int argc, char **argv, struct cli_common *common)
     }
     if (!cli_open_queue(&cq, common, false))
         return 3;
-    if (cq.backend->read_only)
+    ok = qt_backend_load(cq.backend, &cq.store, print_error, cq.backend);
+    /* Said after the listing worked; when it did not, the error says it. */
+    if (ok && cq.backend->read_only)
         fprintf(stderr, "qtriage: %s\n", cq.backend->read_only_reason);
-    ok = cli_load_queue(&cq);
     order = xcalloc(cq.store.n ? cq.store.n : 1, sizeof(*order));
     for (i = 0; i < cq.store.n; i++)
         order[i] = i;

@@ -87,7 +87,7 @@ static void push(char ***v, size_t *n, const char *s)
 struct run_state {
     const struct action_info *info;
     struct qt_idmap *pending;   /* IDs asked for and not yet acted on */
-    size_t acted_lines;         /* per-ID confirmations seen */
+    size_t acted_lines;         /* per-ID confirmations seen in this run */
     long summary;               /* "Placed on hold: N messages", -1 if absent */
     struct qt_buf errors;       /* lines that are neither */
 };
@@ -154,9 +154,14 @@ static bool run_postsuper(const struct qt_spool_layout *l, const struct action_i
     }
     argv[argc] = NULL;
     rs->summary = -1;
+    rs->acted_lines = 0;
     ok = qt_proc_run(&spec, &pr);
-    if (rs->summary > 0)
+    /* postsuper sums up at the end; one that failed or was killed half way
+     * did not, and then its per-ID lines are all there is. */
+    if (rs->summary >= 0)
         res->acted += (size_t)rs->summary;
+    else
+        res->acted += rs->acted_lines;
     if (!ok) {
         char how[256];
 
@@ -227,7 +232,10 @@ static bool run_postsuper_action(const struct qt_spool_layout *l, enum qt_action
         q = (unsigned)tq < QT_Q_COUNT && info->from[tq] ? (int)tq : QT_Q_COUNT;
         qt_buf_printf(&ids[q], "%s\n", t[i].id);
     }
-    for (q = 0; q < QT_Q_COUNT; q++)
+    /* After a failure nothing more runs: what failed once (a missing or
+     * broken postsuper, a queue it cannot write) would fail again, and the
+     * admin should find the rest of the queue as it was. */
+    for (q = 0; q < QT_Q_COUNT && ok; q++)
         if (ids[q].len && !run_postsuper(l, info, qt_queue_name((enum qt_queue)q), &ids[q],
                                          &rs, res))
             ok = false;
@@ -374,6 +382,19 @@ bool qt_action_run(const struct qt_spool_layout *l, enum qt_action a,
         if (a == QT_ACT_REQUEUE && res->acted > 0)
             wake_pickup(l, res);
         break;
+    }
+    if (!ok && res->failed) {
+        char how[sizeof(res->message)];
+
+        /* One line: which action, what went wrong, and how far it got. */
+        snprintf(how, sizeof(how), "%s", res->message);
+        if (res->acted == 0)
+            snprintf(res->message, sizeof(res->message), "%s: %.400s; nothing done",
+                     actions[a].name, how);
+        else
+            snprintf(res->message, sizeof(res->message),
+                     "%s: %.400s; %zu of %zu acted on before that, nothing more was run",
+                     actions[a].name, how, res->acted, res->requested);
     }
     if (ok) {
         int len = snprintf(res->message, sizeof(res->message), "%s: %zu acted on",

@@ -55,14 +55,19 @@ struct qt_backend *qt_spool_backend_new(const struct qt_spool_layout *layout,
 /* The spool is usable when we can list and read its message queues.  A
  * queue directory that does not exist yet (Postfix creates hold/ when it
  * first starts) is not a reason to go read-only. */
-static bool spool_readable(const struct qt_spool_layout *l, char *why, size_t size)
+static bool spool_readable(const struct qt_spool_layout *l, char *why, size_t size,
+                           bool *missing)
 {
     static const char *const dirs[] = {"deferred", "hold", "active", "incoming"};
     size_t i;
     int qfd = open(l->queue_directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
+    *missing = false;
     if (qfd < 0) {
-        snprintf(why, size, "cannot open %s: %s", l->queue_directory, strerror(errno));
+        /* Not there at all is a wrong configuration, not a matter of rights. */
+        *missing = errno == ENOENT || errno == ENOTDIR;
+        snprintf(why, size, "%s %s: %s", *missing ? "queue_directory" : "cannot open",
+                 l->queue_directory, strerror(errno));
         return false;
     }
     for (i = 0; i < QT_ARRAY_LEN(dirs); i++) {
@@ -82,21 +87,23 @@ struct qt_backend *qt_backend_open(const struct qt_spool_layout *layout, struct 
 {
     char why[200] = "";
     struct qt_backend *b;
+    bool readable, missing;
 
-    if (kind == QT_BACKEND_AUTO)
-        kind = spool_readable(layout, why, sizeof(why)) ? QT_BACKEND_SPOOL
-                                                         : QT_BACKEND_POSTQUEUE;
-    else if (kind == QT_BACKEND_SPOOL && !spool_readable(layout, why, sizeof(why))) {
+    readable = spool_readable(layout, why, sizeof(why), &missing);
+    if (missing || (kind == QT_BACKEND_SPOOL && !readable)) {
         qt_error_set(err, "%s", why);
         return NULL;
     }
+    if (kind == QT_BACKEND_AUTO)
+        kind = readable ? QT_BACKEND_SPOOL : QT_BACKEND_POSTQUEUE;
     if (kind == QT_BACKEND_SPOOL)
         return qt_spool_backend_new(layout, feed);
     b = qt_postqueue_backend_new(layout, feed);
     b->read_only = true;
+    snprintf(b->read_only_why, sizeof(b->read_only_why), "%s", readable ? "" : why);
     snprintf(b->read_only_reason, sizeof(b->read_only_reason),
              "read-only mode (%s): listing through postqueue -j; actions need root",
-             why[0] ? why : "postqueue backend chosen");
+             readable ? "postqueue backend chosen" : why);
     return b;
 }
 

@@ -57,6 +57,26 @@ static void flush_lines(qt_proc_line_fn fn, void *ctx, struct qt_buf *pending, b
         pending->data[pending->len] = 0;
 }
 
+/* Whether `path` is a regular file we may execute; sets *err otherwise. */
+static bool executable_file(const char *path, int *err)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0) {
+        *err = errno;
+        return false;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        *err = S_ISDIR(st.st_mode) ? EISDIR : EACCES;
+        return false;
+    }
+    if (access(path, X_OK) != 0) {
+        *err = errno;
+        return false;
+    }
+    return true;
+}
+
 static bool make_pipe(int p[2])
 {
     return pipe2(p, O_CLOEXEC) == 0;
@@ -73,6 +93,13 @@ bool qt_proc_run(const struct qt_proc_spec *spec, struct qt_proc_result *res)
     int rc, status;
 
     memset(res, 0, sizeof(*res));
+    /* glibc's posix_spawn reports a failed exec as its own error, but only
+     * where it can share memory with the child (clone with CLONE_VFORK);
+     * elsewhere -- under valgrind, on other libcs -- the child just exits
+     * with 127 and "cannot run X: No such file" would read as "X exited
+     * with status 127".  Check first, so the reason is always the errno. */
+    if (!executable_file(spec->argv[0], &res->spawn_errno))
+        return false;
     /* A child that exits before reading all its input must not kill us. */
     signal(SIGPIPE, SIG_IGN);
     if ((spec->stdin_data && !make_pipe(in)) || !make_pipe(out) || !make_pipe(err)) {
@@ -200,7 +227,8 @@ void qt_proc_describe(const struct qt_proc_spec *spec, const struct qt_proc_resu
     if (res->spawn_errno)
         snprintf(buf, size, "cannot run %s: %s", spec->argv[0], strerror(res->spawn_errno));
     else if (res->signaled)
-        snprintf(buf, size, "%s was killed by signal %d", spec->argv[0], res->term_signal);
+        snprintf(buf, size, "%s was killed by signal %d (%s)", spec->argv[0],
+                 res->term_signal, strsignal(res->term_signal));
     else
         snprintf(buf, size, "%s exited with status %d", spec->argv[0], res->exit_status);
     if (!res->spawn_errno && res->err.len) {

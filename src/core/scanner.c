@@ -400,7 +400,8 @@ static void walk_dir(struct walk *wk, enum qt_queue q, int dfd, const char *rel,
             continue;
         if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
             if (errno != ENOENT)
-                walk_error(wk, "cannot stat %s: %s", path, strerror(errno));
+                walk_error(wk, "cannot stat %s/%s: %s", wk->sc->layout->queue_directory, path,
+                           strerror(errno));
             continue;
         }
         if (S_ISDIR(st.st_mode)) {
@@ -412,7 +413,8 @@ static void walk_dir(struct walk *wk, enum qt_queue q, int dfd, const char *rel,
             if (sub >= 0)
                 walk_dir(wk, q, sub, path, depth + 1);
             else if (errno != ENOENT)
-                walk_error(wk, "cannot open directory %s: %s", path, strerror(errno));
+                walk_error(wk, "cannot open directory %s/%s: %s",
+                           wk->sc->layout->queue_directory, path, strerror(errno));
             continue;
         }
         saw_file(wk, q, path, de->d_name, &st);
@@ -508,7 +510,8 @@ static void *coordinator_main(void *arg)
             if (errno == ENOENT)
                 missing++;
             else
-                walk_error(&wk, "cannot open queue %s: %s", name, strerror(errno));
+                walk_error(&wk, "cannot open queue directory %s/%s: %s",
+                           sc->layout->queue_directory, name, strerror(errno));
             continue;
         }
         walk_dir(&wk, walk_order[i], dfd, name, 0);

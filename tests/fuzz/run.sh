@@ -13,7 +13,14 @@
 # executions per target and every artifact of this run; exits 1 when there
 # was one.
 #
-# Environment: QTRIAGE_FUZZ_BUILD (build dir), QTRIAGE_FUZZ_WORK (work dir).
+# Environment: QTRIAGE_FUZZ_BUILD (build dir), QTRIAGE_FUZZ_WORK (work dir),
+# QTRIAGE_FUZZ_SECONDS (overrides SECONDS), QTRIAGE_FUZZ_NO_BUILD=1 (do not
+# run ninja: the harnesses are already built, as under `meson test`),
+# QTRIAGE_FUZZ_FRESH=1 (start from the seeds in a temporary corpus that is
+# removed afterwards; artifacts still go to .../TARGET/artifacts).
+#
+# `meson test -C build-fuzz --suite fuzz` runs every target this way for 30 s
+# (tests/fuzz/meson.build); scripts/test.sh does that in CI.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +37,7 @@ usage() {
 
 [ $# -ge 2 ] || usage
 target=$1
-seconds=$2
+seconds=${QTRIAGE_FUZZ_SECONDS:-$2}
 shift 2
 case $seconds in '' | *[!0-9]*) usage ;; esac
 if [ "$target" != all ]; then
@@ -38,6 +45,7 @@ if [ "$target" != all ]; then
 fi
 
 build_targets() {
+    [ "${QTRIAGE_FUZZ_NO_BUILD:-0}" = 1 ] && return 0
     if [ ! -f "$build/build.ninja" ]; then
         command -v clang >/dev/null || {
             echo "clang is missing: apt-get install clang libclang-rt-14-dev" >&2
@@ -86,21 +94,28 @@ run_one() {
     t=$1
     shift
     dir=$work/$t
-    mkdir -p "$dir/corpus" "$dir/artifacts"
-    seed "$t" "$dir/corpus"
+    corpus=$dir/corpus
+    mkdir -p "$dir/artifacts"
+    if [ "${QTRIAGE_FUZZ_FRESH:-0}" = 1 ]; then
+        [ -n "$fresh" ] && rm -rf "$fresh"
+        fresh=$(mktemp -d "${TMPDIR:-/tmp}/qtriage-fuzz-$t.XXXXXX")
+        corpus=$fresh
+    fi
+    mkdir -p "$corpus"
+    seed "$t" "$corpus"
     before=$(ls "$dir/artifacts" | wc -l)
     dict=
     [ -f "$here/dict/$t.dict" ] && dict=-dict=$here/dict/$t.dict
-    echo "== fuzz_$t: $seconds s, corpus $dir/corpus ($(ls "$dir/corpus" | wc -l) inputs)"
+    echo "== fuzz_$t: $seconds s, corpus $corpus ($(ls "$corpus" | wc -l) inputs)"
     # Leaks are bugs too; UBSan stops at the first report (see meson.build).
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0} \
     UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
     "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$dir/artifacts/" ${dict:+"$dict"} "$@" \
-        "$dir/corpus" >"$dir/log" 2>&1 || true
+        "$corpus" >"$dir/log" 2>&1 || true
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/log" | tail -n 1)
     secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$dir/log" | tail -n 1)
-    echo "   executions: ${runs:-?} in ${secs:-?} s, corpus now $(ls "$dir/corpus" | wc -l) inputs, log $dir/log"
+    echo "   executions: ${runs:-?} in ${secs:-?} s, corpus now $(ls "$corpus" | wc -l) inputs, log $dir/log"
     after=$(ls "$dir/artifacts" | wc -l)
     # A run that ends early (a crash, a leak, a timeout) does not say "Done".
     if [ "$after" -gt "$before" ] || ! grep -q '^Done [0-9]* runs' "$dir/log"; then
@@ -113,6 +128,8 @@ run_one() {
     return 0
 }
 
+fresh=
+trap '[ -z "$fresh" ] || rm -rf "$fresh"' EXIT
 build_targets
 status=0
 if [ "$target" = all ]; then

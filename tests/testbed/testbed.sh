@@ -4,6 +4,8 @@
 # Usage:
 #   testbed.sh up DIR [--long-ids] [--hash-hold] [--depth N] [--smtpd]
 #   testbed.sh inject-corpus DIR [N]     (default N=300; appends to DIR/corpus.json)
+#   testbed.sh inject-hostile DIR [ARGS] (hostile.py: escapes, invalid UTF-8, 50 MB, ...;
+#                                         JSON manifest on stdout)
 #   testbed.sh settle DIR [TIMEOUT]      (default 300 s)
 #   testbed.sh down DIR [--purge]
 #   testbed.sh env DIR
@@ -49,7 +51,7 @@ LOCK_FILE=/etc/postfix/.qtriage-testbed.lock
 
 die() { echo "$PROG: $*" >&2; exit 1; }
 usage() {
-    sed -n '4,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '4,12p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -286,6 +288,15 @@ queue_count() {  # DIR QUEUE
     find "$q" -type f 2>/dev/null | wc -l
 }
 
+cmd_inject_hostile() {
+    need_root
+    local dir
+    dir=$(absdir "${1:-}") || exit 1
+    shift
+    [ -f "$dir/etc/main.cf" ] || die "no test bed in $dir (run up first)"
+    exec python3 "$HERE/hostile.py" "$dir" "$@"
+}
+
 cmd_counts() {
     local dir q
     dir=$(absdir "${1:-}") || exit 1
@@ -376,6 +387,7 @@ cmd=$1; shift
 case $cmd in
     up) cmd_up "$@" ;;
     inject-corpus|inject) cmd_inject "$@" ;;
+    inject-hostile) cmd_inject_hostile "$@" ;;
     settle) cmd_settle "$@" ;;
     down) cmd_down "$@" ;;
     env) cmd_env "$@" ;;

@@ -5,9 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "qtriage/actions.h"
 #include "qtriage/backend.h"
 #include "qtriage/defer_log.h"
 #include "qtriage/message_build.h"
@@ -203,6 +208,116 @@ static void test_proc(void **state)
     free(fls);
 }
 
+/* A program that cannot be started is reported with the errno, whatever
+ * posix_spawn does with a failed exec: glibc reports it only when it can
+ * share memory with the child, and under valgrind (or another libc) the
+ * child exited with 127 and the error read "exited with status 127".
+ * Found running the unit tests under valgrind. */
+static void test_proc_cannot_run(void **state)
+{
+    char script[] = "/tmp/qtriage-test-noexec-XXXXXX";
+    const char *argv[] = {script, NULL};
+    const char *argv_dir[] = {"/tmp", NULL};
+    const char *argv_missing[] = {"/nonexistent/postsuper", NULL};
+    struct qt_proc_spec spec = {.argv = argv};
+    struct qt_proc_result res;
+    char how[256];
+    int fd;
+
+    (void)state;
+    fd = mkstemp(script);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "#!/bin/sh\nexit 0\n", 18), 18);
+    close(fd);
+    /* Not executable (0644): not even root may run it. */
+    assert_int_equal(chmod(script, 0644), 0);
+    assert_false(qt_proc_run(&spec, &res));
+    assert_int_equal(res.spawn_errno, EACCES);
+    qt_proc_describe(&spec, &res, how, sizeof(how));
+    assert_non_null(strstr(how, "cannot run"));
+    assert_non_null(strstr(how, strerror(EACCES)));
+    qt_proc_result_free(&res);
+    /* Once it is, it runs. */
+    assert_int_equal(chmod(script, 0755), 0);
+    assert_true(qt_proc_run(&spec, &res));
+    qt_proc_result_free(&res);
+    unlink(script);
+
+    spec.argv = argv_dir;
+    assert_false(qt_proc_run(&spec, &res));
+    assert_int_equal(res.spawn_errno, EISDIR);
+    qt_proc_result_free(&res);
+
+    spec.argv = argv_missing;
+    assert_false(qt_proc_run(&spec, &res));
+    assert_int_equal(res.spawn_errno, ENOENT);
+    assert_false(res.signaled);
+    assert_int_equal(res.exit_status, 0);
+    qt_proc_describe(&spec, &res, how, sizeof(how));
+    assert_string_equal(how, "cannot run /nonexistent/postsuper: No such file or directory");
+    qt_proc_result_free(&res);
+}
+
+/* A queue directory that does not exist is a wrong configuration: no
+ * backend, whatever the kind, and the error names queue_directory.  (It used
+ * to fall back to read-only postqueue -j, which then failed too, so the
+ * user got two lines and the wrong idea.) */
+static void test_backend_missing_queue_directory(void **state)
+{
+    char missing[] = "/nonexistent/qtriage-spool";
+    char file[] = "/etc/passwd";
+    char *dirs[] = {missing, file};
+    static const enum qt_backend_kind kinds[] = {QT_BACKEND_AUTO, QT_BACKEND_SPOOL,
+                                                 QT_BACKEND_POSTQUEUE};
+    struct qt_spool_layout l;
+    struct qt_feed feed;
+    struct qt_error err;
+    size_t d, k;
+
+    (void)state;
+    qt_feed_init(&feed);
+    for (d = 0; d < QT_ARRAY_LEN(dirs); d++)
+        for (k = 0; k < QT_ARRAY_LEN(kinds); k++) {
+            memset(&l, 0, sizeof(l));
+            l.queue_directory = dirs[d];
+            memset(&err, 0, sizeof(err));
+            assert_null(qt_backend_open(&l, &feed, kinds[k], &err));
+            assert_non_null(strstr(err.msg, "queue_directory"));
+            assert_non_null(strstr(err.msg, dirs[d]));
+        }
+    qt_feed_destroy(&feed);
+}
+
+/* A tool that cannot run or fails: the action fails with one line that
+ * names the action and the tool, and says nothing was done. */
+static void test_action_tool_failure(void **state)
+{
+    char missing[] = "/nonexistent/postsuper", fls[] = "/bin/false", qdir[] = "/nonexistent";
+    struct qt_action_target t[] = {{"ABCDEF123", QT_Q_DEFERRED}, {"BCDEF1234", QT_Q_HOLD}};
+    struct qt_spool_layout l;
+    struct qt_action_result res;
+
+    (void)state;
+    memset(&l, 0, sizeof(l));
+    l.queue_directory = qdir;
+    l.hash_depth = 1;
+    l.postsuper = missing;
+    assert_false(qt_action_run(&l, QT_ACT_DELETE, t, 2, NULL, &res));
+    assert_true(res.failed);
+    assert_string_equal(res.message, "delete: cannot run /nonexistent/postsuper: "
+                        "No such file or directory; nothing done");
+    assert_int_equal(res.acted, 0);
+    assert_int_equal(res.ngone, 0);     /* nothing is "gone" when nothing ran */
+    qt_action_result_free(&res);
+
+    if (access(fls, X_OK) != 0)
+        return;
+    l.postsuper = fls;
+    assert_false(qt_action_run(&l, QT_ACT_HOLD, t, 2, NULL, &res));
+    assert_string_equal(res.message, "hold: /bin/false exited with status 1; nothing done");
+    qt_action_result_free(&res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -212,6 +327,9 @@ int main(void)
         cmocka_unit_test(test_address_display),
         cmocka_unit_test(test_postqueue_json),
         cmocka_unit_test(test_proc),
+        cmocka_unit_test(test_proc_cannot_run),
+        cmocka_unit_test(test_backend_missing_queue_directory),
+        cmocka_unit_test(test_action_tool_failure),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
