@@ -29,7 +29,11 @@ char *qt_text_decode_header(const char *raw, size_t max_bytes);
 void qt_text_gmime_lock(void);
 void qt_text_gmime_unlock(void);
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
+/* Decode the UTF-8 sequence at s: its length (1..4) with the code point in
+ * *cp, or 0 when it is invalid (overlong, surrogate, truncated, ...). */
+size_t qt_utf8_decode(const unsigned char *s, size_t avail, unsigned *cp);
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid or a
+ * C1 control. */
 size_t qt_utf8_seq_len(const unsigned char *s, size_t avail);
 
 #endif

@@ -39,14 +39,16 @@ void qt_text_gmime_unlock(void)
     pthread_mutex_unlock(&gmime_lock);
 }
 
-size_t qt_utf8_seq_len(const unsigned char *s, size_t avail)
+size_t qt_utf8_decode(const unsigned char *s, size_t avail, unsigned *out)
 {
     unsigned c = s[0];
     size_t n, i;
     unsigned cp;
 
-    if (c < 0x80)
+    if (c < 0x80) {
+        *out = c;
         return 1;
+    }
     if (c >= 0xc2 && c <= 0xdf)
         n = 2, cp = c & 0x1f;
     else if (c >= 0xe0 && c <= 0xef)
@@ -66,6 +68,15 @@ size_t qt_utf8_seq_len(const unsigned char *s, size_t avail)
     if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
         (cp >= 0xd800 && cp <= 0xdfff))
         return 0;
+    *out = cp;
+    return n;
+}
+
+size_t qt_utf8_seq_len(const unsigned char *s, size_t avail)
+{
+    unsigned cp;
+    size_t n = qt_utf8_decode(s, avail, &cp);
+
     /* C1 controls (U+0080..U+009F) are as dangerous as C0 ones. */
     if (n == 2 && cp < 0xa0)
         return 0;

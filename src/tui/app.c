@@ -325,20 +325,22 @@ static unsigned read_input(struct app *a)
     return r;
 }
 
+/* Rows are rebuilt at most this often: a rebuild that costs much (a huge
+ * queue) gets proportionally rarer while the queue streams in. */
+static int64_t rebuild_interval(const struct app *a)
+{
+    return a->rebuild_cost_ms * 4 > MIN_REBUILD_INTERVAL_MS ? a->rebuild_cost_ms * 4
+                                                           : MIN_REBUILD_INTERVAL_MS;
+}
+
 static int loop_timeout(struct app *a)
 {
     int64_t now = app_now_ms(), wake = now + 1000;
 
     if (!a->first_scan_done)
         wake = now + 250;   /* the spinner */
-    if (a->rows_stale) {
-        int64_t interval = a->rebuild_cost_ms * 4 > MIN_REBUILD_INTERVAL_MS
-                               ? a->rebuild_cost_ms * 4
-                               : MIN_REBUILD_INTERVAL_MS;
-
-        if (a->last_rebuild_ms + interval < wake)
-            wake = a->last_rebuild_ms + interval;
-    }
+    if (a->rows_stale && a->last_rebuild_ms + rebuild_interval(a) < wake)
+        wake = a->last_rebuild_ms + rebuild_interval(a);
     if (a->next_scan_ms < wake)
         wake = a->next_scan_ms;
     return wake <= now ? 0 : (int)(wake - now);
@@ -363,11 +365,7 @@ static void run_loop(struct app *a)
         if (r & R_REBUILD)     /* the sort or filter changed, not the store */
             a->rows_stale = a->rebuild_now = true;
         now = app_now_ms();
-        if (a->rows_stale &&
-            (a->rebuild_now ||
-             now - a->last_rebuild_ms >= (a->rebuild_cost_ms * 4 > MIN_REBUILD_INTERVAL_MS
-                                              ? a->rebuild_cost_ms * 4
-                                              : MIN_REBUILD_INTERVAL_MS))) {
+        if (a->rows_stale && (a->rebuild_now || now - a->last_rebuild_ms >= rebuild_interval(a))) {
             app_rebuild(a);
             r |= R_REDRAW;
         }

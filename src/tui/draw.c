@@ -8,6 +8,7 @@
 #include <wchar.h>
 
 #include "app.h"
+#include "qtriage/text.h"
 #include "qtriage/util.h"
 #include "version.h"
 
@@ -15,42 +16,11 @@
  * (at least 1) and stores the code point, or -1 for an invalid byte. */
 static size_t next_char(const char *s, size_t len, long *cp)
 {
-    const unsigned char *u = (const unsigned char *)s;
-    size_t n, i;
-    long c;
+    unsigned c;
+    size_t n = qt_utf8_decode((const unsigned char *)s, len, &c);
 
-    if (u[0] < 0x80) {
-        *cp = u[0];
-        return 1;
-    }
-    if (u[0] >= 0xc2 && u[0] < 0xe0)
-        n = 2, c = u[0] & 0x1f;
-    else if (u[0] >= 0xe0 && u[0] < 0xf0)
-        n = 3, c = u[0] & 0x0f;
-    else if (u[0] >= 0xf0 && u[0] < 0xf5)
-        n = 4, c = u[0] & 0x07;
-    else {
-        *cp = -1;
-        return 1;
-    }
-    if (n > len) {
-        *cp = -1;
-        return 1;
-    }
-    for (i = 1; i < n; i++) {
-        if ((u[i] & 0xc0) != 0x80) {
-            *cp = -1;
-            return 1;
-        }
-        c = (c << 6) | (u[i] & 0x3f);
-    }
-    if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-        (c >= 0xd800 && c < 0xe000)) {
-        *cp = -1;
-        return 1;
-    }
-    *cp = c;
-    return n;
+    *cp = n ? (long)c : -1;
+    return n ? n : 1;
 }
 
 /* Columns a code point takes, or -1 when it must be shown as '?'. */
