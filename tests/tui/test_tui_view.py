@@ -72,7 +72,9 @@ def body(c):
             mp = [m for m in listed
                   if (corpus.get(qtlib.token_of(m.get("subject"))) or {}).get("subject_kind")
                   == "gb2312-b"
-                  and "multipart" in corpus[qtlib.token_of(m["subject"])]["kinds"]]
+                  and "multipart" in corpus[qtlib.token_of(m["subject"])]["kinds"]
+                  # deferred: the delivery status then has a reason to show
+                  and m["queue_name"] == "deferred"]
             c.check(mp, "the corpus has a multipart message with a GB2312 subject")
             if mp:
                 msg = mp[0]
