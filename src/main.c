@@ -27,6 +27,8 @@ void cli_usage(FILE *out)
           "  show [--decoded|--raw|--bytes] ID\n"
           "                              the message as the viewer shows it; --bytes:\n"
           "                              exactly what postcat -q prints\n"
+          "  show --log [--maillog FILE] ID\n"
+          "                              the mail-log lines about the message\n"
           "  hold ID...|-                put messages on hold          (postsuper -h)\n"
           "  release ID...|-             release held messages         (postsuper -H)\n"
           "  requeue ID...|-             requeue messages              (postsuper -r)\n"
@@ -51,7 +53,9 @@ void cli_usage(FILE *out)
           "  --columns LIST    columns to show, e.g. id,age,size,sender,rcpt,subject\n"
           "  --refresh SEC     rescan the queue every SEC seconds (default 2)\n"
           "  --confirm-all     ask before every action, not only delete and flush\n"
-          "  --no-mouse        leave the mouse to the terminal\n",
+          "  --no-mouse        leave the mouse to the terminal\n"
+          "  --maillog FILE    the mail log that message histories (l) come from (default:\n"
+          "                    maillog_file, else /var/log/mail.log and the like)\n",
           out);
 }
 
@@ -59,7 +63,7 @@ int main(int argc, char **argv)
 {
     enum {
         OPT_DEMO = 256, OPT_FILTER, OPT_SORT, OPT_COLUMNS, OPT_REFRESH, OPT_CONFIRM_ALL,
-        OPT_NO_MOUSE, OPT_KEYS,
+        OPT_NO_MOUSE, OPT_KEYS, OPT_MAILLOG,
     };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -74,6 +78,7 @@ int main(int argc, char **argv)
         {"confirm-all", no_argument, NULL, OPT_CONFIRM_ALL},
         {"no-mouse", no_argument, NULL, OPT_NO_MOUSE},
         {"keys", no_argument, NULL, OPT_KEYS},
+        {"maillog", required_argument, NULL, OPT_MAILLOG},
         {NULL, 0, NULL, 0},
     };
     struct cli_common common = {0};
@@ -126,6 +131,9 @@ int main(int argc, char **argv)
             break;
         case OPT_NO_MOUSE:
             tui.no_mouse = true;
+            break;
+        case OPT_MAILLOG:
+            tui.maillog = optarg;
             break;
         case OPT_KEYS:
             tui_print_keys(stdout);
