@@ -529,6 +529,7 @@ int tui_run(const struct tui_options *opt)
     if (a->prompt != PROMPT_NONE)
         prompt_close(a);
     viewer_free(&a->viewer);
+    stats_free(&a->stats);
     free(a->maillog_path);
     qt_search_free(a->search);
     qt_filter_free(a->filter);

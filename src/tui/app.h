@@ -17,6 +17,7 @@
 #include "qtriage/search.h"
 #include "qtriage/selection.h"
 #include "qtriage/spool.h"
+#include "qtriage/stats.h"
 #include "qtriage/store.h"
 #include "qtriage/view.h"
 #include "tui.h"
@@ -36,7 +37,7 @@ enum {
 #define KEY_FN(k) (0x1000000 | (k))
 #define KEY_CTRL(c) ((c) & 0x1f)
 
-enum focus { FOCUS_LIST, FOCUS_VIEWER, FOCUS_HELP };
+enum focus { FOCUS_LIST, FOCUS_VIEWER, FOCUS_HELP, FOCUS_STATS };
 
 /* One line editor, reused by the filter, search and prompt bars. */
 struct lineedit {
@@ -89,6 +90,21 @@ struct viewer {
     size_t top;                 /* first row shown */
     struct qt_search *search;
     long match_row;             /* last row found by n/N, -1: none */
+};
+
+/* The statistics pane (stats_pane.c). */
+struct stats_pane {
+    int view;                   /* enum qt_stats_by, then the two qshape tables */
+    int queue_set;              /* qshape: which queues */
+    struct qt_stats stats;
+    struct qt_shape shape;
+    struct qt_queue_settings settings;
+    bool settings_tried, settings_ok;
+    char settings_error[256];
+    uint64_t store_version;     /* what the figures were computed from */
+    uint64_t filter_serial;
+    int64_t computed_ms, cost_ms;
+    size_t cursor, top, page;
 };
 
 struct app {
@@ -153,6 +169,8 @@ struct app {
     bool open_history;          /* the next viewer_open shows the history */
     char *maillog_path;         /* found at the first history view */
     char maillog_error[512];    /* or why none was found */
+    struct stats_pane stats;
+    uint64_t filter_serial;     /* bumped whenever the filter changes */
     size_t help_top;
 
     WINDOW *title_win, *list_win, *viewer_win, *msg_win, *status_win;
@@ -214,6 +232,19 @@ void viewer_search_next(struct app *a, bool backwards);
 void viewer_free(struct viewer *v);
 
 void help_draw(struct app *a);
+
+/* The statistics pane (stats_pane.c). */
+void stats_open(struct app *a);
+void stats_close(struct app *a);
+void stats_free(struct stats_pane *p);
+void stats_draw(struct app *a);
+/* Recompute when the store or the filter changed (rate-limited). */
+void stats_tick(struct app *a);
+void stats_move(struct app *a, long delta);
+void stats_next_view(struct app *a, int dir);
+void stats_next_queues(struct app *a);
+unsigned stats_drill(struct app *a);
+unsigned stats_tag(struct app *a);
 
 /* Line editor (lineedit.c). */
 void lineedit_set(struct lineedit *e, const char *utf8);

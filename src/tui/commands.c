@@ -9,7 +9,9 @@
 
 static size_t page(const struct app *a)
 {
-    int h = a->focus == FOCUS_VIEWER ? viewer_height(a) : a->list_rows;
+    int h = a->focus == FOCUS_VIEWER ? viewer_height(a)
+            : a->focus == FOCUS_STATS ? (int)a->stats.page + 1
+                                      : a->list_rows;
 
     return h > 2 ? (size_t)h - 1 : 1;
 }
@@ -32,6 +34,10 @@ static unsigned move_cursor(struct app *a, long delta)
 /* Navigation commands act on the focused pane. */
 static unsigned scroll_by(struct app *a, long delta)
 {
+    if (a->focus == FOCUS_STATS) {
+        stats_move(a, delta);
+        return R_REDRAW;
+    }
     if (a->focus == FOCUS_HELP) {
         long top = (long)a->help_top + delta;
 
@@ -54,6 +60,10 @@ static unsigned cmd_half_up(struct app *a) { return scroll_by(a, -((long)page(a)
 
 static unsigned cmd_top(struct app *a)
 {
+    if (a->focus == FOCUS_STATS) {
+        stats_move(a, -(long)(a->stats.cursor + 1));
+        return R_REDRAW;
+    }
     if (a->focus == FOCUS_VIEWER) {
         viewer_goto(a, false);
         return R_REDRAW;
@@ -67,6 +77,10 @@ static unsigned cmd_top(struct app *a)
 
 static unsigned cmd_bottom(struct app *a)
 {
+    if (a->focus == FOCUS_STATS) {
+        stats_move(a, (long)((size_t)-1 / 4));
+        return R_REDRAW;
+    }
     if (a->focus == FOCUS_VIEWER) {
         viewer_goto(a, true);
         return R_REDRAW;
@@ -88,6 +102,10 @@ static unsigned cmd_open(struct app *a)
 
 static unsigned cmd_close(struct app *a)
 {
+    if (a->focus == FOCUS_STATS) {
+        stats_close(a);
+        return R_REDRAW;
+    }
     if (a->focus == FOCUS_HELP) {
         a->focus = a->viewer.open ? FOCUS_VIEWER : FOCUS_LIST;
         return R_REDRAW;
@@ -320,6 +338,58 @@ static unsigned cmd_redraw(struct app *a)
     return R_LAYOUT | R_REDRAW;
 }
 
+static bool in_stats(struct app *a)
+{
+    if (a->focus == FOCUS_STATS)
+        return true;
+    app_message(a, true, "open the statistics first (s)");
+    return false;
+}
+
+static unsigned cmd_stats(struct app *a)
+{
+    if (a->focus == FOCUS_STATS) {
+        stats_close(a);
+        return R_REDRAW;
+    }
+    stats_open(a);
+    return R_REDRAW;
+}
+
+static unsigned cmd_stats_next(struct app *a)
+{
+    if (!in_stats(a))
+        return R_REDRAW;
+    stats_next_view(a, 1);
+    return R_REDRAW;
+}
+
+static unsigned cmd_stats_prev(struct app *a)
+{
+    if (!in_stats(a))
+        return R_REDRAW;
+    stats_next_view(a, -1);
+    return R_REDRAW;
+}
+
+static unsigned cmd_stats_filter(struct app *a)
+{
+    return in_stats(a) ? stats_drill(a) : R_REDRAW;
+}
+
+static unsigned cmd_stats_tag(struct app *a)
+{
+    return in_stats(a) ? stats_tag(a) : R_REDRAW;
+}
+
+static unsigned cmd_stats_queues(struct app *a)
+{
+    if (!in_stats(a))
+        return R_REDRAW;
+    stats_next_queues(a);
+    return R_REDRAW;
+}
+
 static unsigned cmd_help(struct app *a)
 {
     a->focus = FOCUS_HELP;
@@ -389,6 +459,18 @@ const struct command commands[] = {
      "flush the whole queue, after confirmation (postqueue -f)", NEEDS_WRITE, cmd_flush},
     {"flush-site", "Acting (on the tagged messages, else the current one)",
      "flush the mail for one site (postqueue -s)", NEEDS_WRITE, cmd_flush_site},
+    {"stats", "Statistics",
+     "statistics: top senders, domains, sasl users, clients, subjects, delay reasons "
+     "and their classes, qshape's table, the queue's Postfix settings", 0, cmd_stats},
+    {"stats-next", "Statistics", "statistics: next view (S-Tab: previous)", 0, cmd_stats_next},
+    {"stats-prev", "Statistics", "statistics: previous view", 0, cmd_stats_prev},
+    {"stats-filter", "Statistics", "statistics: filter the list to the group under the cursor",
+     0, cmd_stats_filter},
+    {"stats-tag", "Statistics",
+     "statistics: tag every message of the group under the cursor (then h, d, ... act on them)",
+     0, cmd_stats_tag},
+    {"stats-queues", "Statistics", "statistics: which queues qshape's tables count", 0,
+     cmd_stats_queues},
     {"rescan", "Other", "rescan the queue now (it rescans by itself every few seconds)", 0,
      cmd_rescan},
     {"redraw", "Other", "redraw the screen", 0, cmd_redraw},
@@ -447,6 +529,19 @@ const struct key_binding key_bindings[] = {
     {'d', CTX_ANY, "delete"},
     {'e', CTX_ANY, "expire"},
     {'i', CTX_ANY, "deliver"},
+    {'s', CTX_LIST, "stats"},
+    {'s', CTX_STATS, "stats"},
+    {'\t', CTX_STATS, "stats-next"},
+    {KEY_FN(KEY_RIGHT), CTX_STATS, "stats-next"},
+    {KEY_FN(KEY_BTAB), CTX_STATS, "stats-prev"},
+    {KEY_FN(KEY_LEFT), CTX_STATS, "stats-prev"},
+    {'\n', CTX_STATS, "stats-filter"},
+    {'\r', CTX_STATS, "stats-filter"},
+    {KEY_FN(KEY_ENTER), CTX_STATS, "stats-filter"},
+    {'t', CTX_STATS, "stats-tag"},
+    {' ', CTX_STATS, "stats-tag"},
+    {'w', CTX_STATS, "stats-queues"},
+    {'q', CTX_STATS, "close"},
     {'R', CTX_ANY, "rescan"},
     {KEY_CTRL('l'), CTX_ANY, "redraw"},
     {':', CTX_ANY, "command"},
@@ -473,6 +568,13 @@ static unsigned run_command(struct app *a, const struct command *c)
         app_message(a, true, "%s: read-only mode: %s", c->name, a->backend->read_only_reason);
         return R_REDRAW;
     }
+    /* In the statistics an action acts on the tagged groups, never on a
+     * list row the admin cannot see. */
+    if (a->focus == FOCUS_STATS && strncmp(c->group, "Acting", 6) == 0 &&
+        a->tags.count == 0 && (c->flags & NEEDS_MESSAGE)) {
+        app_message(a, true, "%s: nothing tagged: t tags the group under the cursor", c->name);
+        return R_REDRAW;
+    }
     if ((c->flags & NEEDS_MESSAGE) && !app_current(a)) {
         app_message(a, true, "%s: no message here", c->name);
         return R_REDRAW;
@@ -495,8 +597,41 @@ unsigned commands_dispatch(struct app *a, int key)
 {
     enum context ctx = a->focus == FOCUS_VIEWER ? CTX_VIEWER
                        : a->focus == FOCUS_HELP ? CTX_HELP
+                       : a->focus == FOCUS_STATS ? CTX_STATS
                                                 : CTX_LIST;
     size_t i;
+
+    if (ctx == CTX_STATS) {
+        /* The pane's own keys first; then the keys that work anywhere,
+         * except those about the list's current row or the viewer. */
+        static const char *const not_here[] = {
+            "history", "toggle-split", "search", "search-next", "search-prev", "tag",
+        };
+
+        for (i = 0; i < nkey_bindings; i++)
+            if (key_bindings[i].key == key && key_bindings[i].ctx == CTX_STATS)
+                return commands_run_named(a, key_bindings[i].command);
+        for (i = 0; i < nkey_bindings; i++) {
+            const struct key_binding *k = &key_bindings[i];
+            size_t j;
+
+            if (k->key != key || k->ctx != CTX_ANY)
+                continue;
+            for (j = 0; j < sizeof(not_here) / sizeof(not_here[0]); j++)
+                if (strcmp(k->command, not_here[j]) == 0)
+                    break;
+            if (j < sizeof(not_here) / sizeof(not_here[0]))
+                break;
+            return commands_run_named(a, k->command);
+        }
+        {
+            char name[32];
+
+            describe_key(key, name, sizeof(name));
+            app_message(a, true, "%s: not in the statistics (? for help, q goes back)", name);
+        }
+        return R_REDRAW;
+    }
 
     if (ctx == CTX_HELP) {
         /* Help scrolls like a viewer and closes on q too. */

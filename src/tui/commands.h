@@ -18,6 +18,7 @@ enum context {
     CTX_LIST,
     CTX_VIEWER,
     CTX_HELP,
+    CTX_STATS,
 };
 
 struct command {

@@ -458,6 +458,8 @@ void draw_all(struct app *a)
     draw_title(a);
     if (a->focus == FOCUS_HELP) {
         help_draw(a);
+    } else if (a->focus == FOCUS_STATS) {
+        stats_draw(a);
     } else {
         draw_list(a);
         if (a->viewer.open)

@@ -35,7 +35,7 @@ void describe_key(int key, char *buf, size_t size)
         snprintf(buf, size, "key %d", key);
 }
 
-static const char *const ctx_label[] = {"", "list", "viewer", "help"};
+static const char *const ctx_label[] = {"", "list", "viewer", "help", "stats"};
 
 /* "j Down", "q(viewer) Esc": the keys bound to command `name`. */
 static void keys_of(const char *name, char *keys, size_t size)
@@ -50,7 +50,7 @@ static void keys_of(const char *name, char *keys, size_t size)
         if (strcmp(k->command, name) != 0)
             continue;
         describe_key(k->key, kn, sizeof(kn));
-        if (k->ctx == CTX_LIST || k->ctx == CTX_VIEWER)
+        if (k->ctx == CTX_LIST || k->ctx == CTX_VIEWER || k->ctx == CTX_STATS)
             snprintf(entry, sizeof(entry), "%s(%s)", kn, ctx_label[k->ctx]);
         else
             snprintf(entry, sizeof(entry), "%s", kn);

@@ -97,6 +97,7 @@ bool app_apply_filter(struct app *a, const char *text, bool live)
     a->filter = f;
     free(a->filter_text);
     a->filter_text = xstrdup(text);
+    a->filter_serial++;
     a->rows_stale = true;
     a->rebuild_now = true;
     return true;
