@@ -18,7 +18,13 @@
  *
  * Text fields: id, queue, sender, from, rcpt (also recipient, to: any
  * recipient, pending or done), subject, reason (any recipient's delay
- * reason), client, client_name, sasl (also sasl_username), helo.  The null
+ * reason), client, client_name, sasl (also sasl_username), helo,
+ * sender_domain (the sender's domain: after its last '@', "" for the null
+ * sender or without '@'), rcpt_domain (also domain: any pending recipient's
+ * domain), class (the class of any recipient's delay reason, as stats.h
+ * sorts them: connection-refused, timed-out, host-not-found, greylisted,
+ * rate-limited, mailbox-full, user-unknown, auth-failed, mail-loop,
+ * tls-failure, policy-rejection, other).  The null
  * sender shows as "MAILER-DAEMON"; sender:<> and sender=<> select it by its
  * flag.  An absent value (no subject, no sasl_username) is the empty string.
  * Numeric fields: size (bytes; k, M, G are powers of 1024), age (now minus
@@ -38,6 +44,7 @@
 #include <stdint.h>
 
 #include "qtriage/store.h"
+#include "qtriage/util.h"
 
 struct qt_filter;
 
@@ -76,5 +83,9 @@ bool qt_filter_matches_all(const struct qt_filter *f);
 bool qt_filter_uses_time(const struct qt_filter *f);
 
 void qt_filter_free(struct qt_filter *f);   /* NULL is fine */
+
+/* Append `value` (`len` bytes, no NUL among them) to `out` as a quoted
+ * VALUE that compiles back to exactly those bytes: "..." with \" and \\. */
+void qt_filter_quote(const char *value, size_t len, struct qt_buf *out);
 
 #endif
