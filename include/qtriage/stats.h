@@ -51,6 +51,10 @@ void qt_reason_cache_free(struct qt_reason_cache *c);
 /* Class of the reason `ref` of store `s`; -1 for ref 0 (no reason). */
 int qt_reason_cache_class(struct qt_reason_cache *c, const struct qt_store *s, qt_str ref);
 
+/* The domain of an address as the store shows it: after its last '@', or
+ * "" (length 0) without one.  Points into `addr`. */
+const char *qt_address_domain(const char *addr, size_t len, size_t *dlen);
+
 /* ---- top-N groups ---- */
 
 enum qt_stats_by {
@@ -169,7 +173,9 @@ void qt_shape_free(struct qt_shape *sh);
 /* Count the messages of `s` that `f` matches (NULL: all) at time `now`. */
 void qt_shape_compute(struct qt_shape *sh, const struct qt_store *s, struct qt_filter *f,
                       const struct qt_shape_options *o, int64_t now);
-/* Column headings: "T", "0", "5", "10", ... "640+" (buckets + 1 of them). */
+/* Column heading `col` (0..buckets) as qshape prints it: "T", then each
+ * bucket's upper bound in minutes ("5", "10", "20", ... "1280"), the last
+ * one its lower bound ("1280+"). */
 void qt_shape_heading(const struct qt_shape *sh, int col, struct qt_buf *out);
 /* qshape's text: the heading line, then at most `max_rows` rows (0: all)
  * for a terminal `width` columns wide (qshape: 80, or -w when larger). */

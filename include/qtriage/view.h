@@ -70,6 +70,11 @@ long qt_view_row_of(const struct qt_view *v, uint32_t msg);
  * characters (the caller cuts it to its column width). */
 void qt_view_cell(const struct qt_store *s, const struct qt_msg *m, enum qt_col col,
                   int64_t now, struct qt_buf *out);
+/* The REASON column's form of a delay reason (`len` bytes; NULL appends
+ * nothing): without "delivery temporarily suspended: ", and the answer
+ * before the host: "Connection refused (mx.example[192.0.2.1]:25)".  With
+ * `sanitize`, each piece is made safe as qt_text_sanitize does. */
+void qt_reason_shorten(const char *reason, size_t len, bool sanitize, struct qt_buf *out);
 /* "3d4h", "12m", "45s": the two largest units of `secs` (>= 0). */
 void qt_format_duration(int64_t secs, char *buf, size_t size);
 /* "512", "12K", "3.4M": sizes in 1024s, as ls -h. */

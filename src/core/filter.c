@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "qtriage/spool.h"
+#include "qtriage/stats.h"
 #include "qtriage/util.h"
 
 /* Limits for one pcre2_match(): far above what a sane pattern needs on a
@@ -44,6 +45,9 @@ enum field {
     F_SIZE,
     F_AGE,
     F_RCPTS,
+    F_SENDER_DOMAIN,
+    F_RCPT_DOMAIN,
+    F_CLASS,
 };
 
 enum value_kind { V_TEXT, V_COUNT, V_BYTES, V_SECONDS };
@@ -73,6 +77,10 @@ static const struct field_def fields[] = {
     {"size", F_SIZE, V_BYTES, -1},
     {"age", F_AGE, V_SECONDS, -1},
     {"rcpts", F_RCPTS, V_COUNT, -1},
+    {"sender_domain", F_SENDER_DOMAIN, V_TEXT, -1},
+    {"rcpt_domain", F_RCPT_DOMAIN, V_TEXT, -1},
+    {"domain", F_RCPT_DOMAIN, V_TEXT, -1},
+    {"class", F_CLASS, V_TEXT, -1},
 };
 
 enum op {
@@ -120,6 +128,8 @@ struct qt_filter {
     char gave_up_id[QT_QUEUE_ID_MAX + 1];
     char gave_up_why[128];
     char runtime_error[384];
+    /* "class" terms: each distinct reason is classified once. */
+    struct qt_reason_cache reasons;
 };
 
 /* ---- compiling ---- */
@@ -556,7 +566,7 @@ static bool parse_field_term(struct parser *p, struct term *t, size_t name_end, 
 
     if (!def) {
         fail(p, start, "unknown field '%.*s' (fields: id queue sender from rcpt subject reason "
-             "client client_name sasl helo size age rcpts)", (int)(name_end - start) > 40 ? 40
+             "client client_name sasl helo size age rcpts sender_domain rcpt_domain class)", (int)(name_end - start) > 40 ? 40
              : (int)(name_end - start), p->q + start);
         return false;
     }
@@ -754,6 +764,7 @@ void qt_filter_free(struct qt_filter *f)
     pcre2_match_data_free(f->match_data);
     pcre2_match_context_free(f->match_context);
     pcre2_jit_stack_free(f->jit_stack);
+    qt_reason_cache_free(&f->reasons);
     free(f);
 }
 
@@ -868,6 +879,45 @@ static bool ref_match(struct eval *e, const struct term *t, qt_str ref)
     return text_match(e, t, qt_store_str(e->s, ref), qt_strpool_len(&e->s->pool, ref));
 }
 
+/* Any pending recipient's domain matches. */
+static bool rcpt_domains_match(struct eval *e, const struct term *t)
+{
+    const struct qt_store *s = e->s;
+    uint32_t i;
+
+    for (i = 0; i < e->m->nrcpts && !e->gave_up; i++) {
+        const struct qt_rcpt *r = &e->m->rcpts[i];
+        size_t dlen;
+        const char *d;
+
+        if (r->state != QT_RCPT_PENDING)
+            continue;
+        d = qt_address_domain(qt_store_str(s, r->address), qt_strpool_len(&s->pool, r->address),
+                              &dlen);
+        if (text_match(e, t, d, dlen))
+            return true;
+    }
+    return false;
+}
+
+/* Any recipient's delay reason is of a matching class. */
+static bool classes_match(struct eval *e, const struct term *t)
+{
+    uint32_t i;
+
+    for (i = 0; i < e->m->nrcpts && !e->gave_up; i++) {
+        int cls = qt_reason_cache_class(&e->f->reasons, e->s, e->m->rcpts[i].reason);
+        const char *name;
+
+        if (cls < 0)
+            continue;
+        name = qt_reason_class_name((size_t)cls);
+        if (text_match(e, t, name, strlen(name)))
+            return true;
+    }
+    return false;
+}
+
 /* Any recipient's address (or delay reason) matches. */
 static bool rcpts_match(struct eval *e, const struct term *t, bool reason)
 {
@@ -929,6 +979,17 @@ static bool term_match(struct eval *e, const struct term *t)
         return compare(e->now - m->arrival, t);
     case F_RCPTS:
         return compare(m->npending, t);
+    case F_SENDER_DOMAIN: {
+        size_t dlen;
+
+        v = qt_address_domain(qt_store_str(e->s, m->sender),
+                              qt_strpool_len(&e->s->pool, m->sender), &dlen);
+        return text_match(e, t, v, dlen);
+    }
+    case F_RCPT_DOMAIN:
+        return rcpt_domains_match(e, t);
+    case F_CLASS:
+        return classes_match(e, t);
     }
     return false;
 }
@@ -980,4 +1041,17 @@ void qt_filter_clear_runtime_error(struct qt_filter *f)
     f->gave_up = 0;
     f->gave_up_term = NULL;
     f->runtime_error[0] = 0;
+}
+
+void qt_filter_quote(const char *value, size_t len, struct qt_buf *out)
+{
+    size_t i;
+
+    qt_buf_putc(out, '"');
+    for (i = 0; i < len; i++) {
+        if (value[i] == '"' || value[i] == '\\')
+            qt_buf_putc(out, '\\');
+        qt_buf_putc(out, value[i]);
+    }
+    qt_buf_putc(out, '"');
 }

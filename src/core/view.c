@@ -279,11 +279,19 @@ static void put_str(const struct qt_store *s, qt_str ref, struct qt_buf *out)
  * prefix and the host ("connect to mx.example[192.0.2.1]:25: Connection
  * refused", "host mx.example[192.0.2.1] said: 450 4.2.0 Greylisted").  The
  * list shows the answer first and the host after it. */
-static void put_reason(const struct qt_store *s, qt_str ref, struct qt_buf *out)
+static void put_piece(struct qt_buf *out, const char *p, size_t len, bool sanitize)
+{
+    if (sanitize)
+        qt_text_sanitize(out, p, len);
+    else
+        qt_buf_append(out, p, len);
+}
+
+void qt_reason_shorten(const char *r, size_t len, bool sanitize, struct qt_buf *out)
 {
     static const char suspended[] = "delivery temporarily suspended: ";
-    const char *r = qt_store_str(s, ref), *sep;
-    size_t len = qt_strpool_len(&s->pool, ref), host_len, skip;
+    const char *sep;
+    size_t host_len, skip;
 
     if (!r)
         return;
@@ -291,21 +299,26 @@ static void put_reason(const struct qt_store *s, qt_str ref, struct qt_buf *out)
         r += sizeof(suspended) - 1;
         len -= sizeof(suspended) - 1;
     }
-    if (strncmp(r, "connect to ", 11) == 0 && (sep = memmem(r, len, ": ", 2))) {
+    if (len > 11 && strncmp(r, "connect to ", 11) == 0 && (sep = memmem(r, len, ": ", 2))) {
         skip = 11;
         host_len = (size_t)(sep - r) - skip;
-    } else if (strncmp(r, "host ", 5) == 0 && (sep = memmem(r, len, " said: ", 7))) {
+    } else if (len > 5 && strncmp(r, "host ", 5) == 0 && (sep = memmem(r, len, " said: ", 7))) {
         skip = 5;
         host_len = (size_t)(sep - r) - skip;
         sep += 5;   /* the ": " of " said: " */
     } else {
-        qt_text_sanitize(out, r, len);
+        put_piece(out, r, len, sanitize);
         return;
     }
-    qt_text_sanitize(out, sep + 2, len - (size_t)(sep + 2 - r));
+    put_piece(out, sep + 2, len - (size_t)(sep + 2 - r), sanitize);
     qt_buf_append(out, " (", 2);
-    qt_text_sanitize(out, r + skip, host_len);
+    put_piece(out, r + skip, host_len, sanitize);
     qt_buf_putc(out, ')');
+}
+
+static void put_reason(const struct qt_store *s, qt_str ref, struct qt_buf *out)
+{
+    qt_reason_shorten(qt_store_str(s, ref), qt_strpool_len(&s->pool, ref), true, out);
 }
 
 void qt_view_cell(const struct qt_store *s, const struct qt_msg *m, enum qt_col col,
