@@ -48,7 +48,7 @@ struct qt_reason_cache {
 };
 void qt_reason_cache_init(struct qt_reason_cache *c);
 void qt_reason_cache_free(struct qt_reason_cache *c);
-/* Class of the reason `ref` of store `s`; -1 for ref 0 (no reason). */
+/* Class of the reason `ref` of store `s`; -1 for no reason (ref 0 or ""). */
 int qt_reason_cache_class(struct qt_reason_cache *c, const struct qt_store *s, qt_str ref);
 
 /* The domain of an address as the store shows it: after its last '@', or

@@ -59,7 +59,7 @@ static const struct {
     {C_AUTH, "SASL authentication failed|authentication (failed|failure|required)"
              "|\\b5\\.7\\.8\\b|\\b535[ -]"},
     {C_LOOP, "loops back to myself|mail forwarding loop|too many hops|\\b5\\.4\\.6\\b"},
-    {C_TLS, "TLS|\\bSSL\\b|certificate|handshake"},
+    {C_TLS, "\\bTLS\\b|STARTTLS|\\bSSL\\b|certificate|handshake"},
     {C_TIMEOUT, "timed out|time-?out"},
     {C_REFUSED, "connection refused|no route to host|network is unreachable"
                 "|host is unreachable|\\b4\\.4\\.1\\b"},
@@ -123,12 +123,34 @@ int qt_reason_class_from_name(const char *name, size_t len)
     return -1;
 }
 
+/* Host names are strangers' words ("tls.example", "blocked-mx.example"):
+ * where Postfix puts the host before the answer, only the answer counts. */
+static const char *skip_host(const char *r, size_t *len)
+{
+    static const char suspended[] = "delivery temporarily suspended: ";
+    const char *sep;
+
+    if (*len > sizeof(suspended) - 1 && memcmp(r, suspended, sizeof(suspended) - 1) == 0) {
+        r += sizeof(suspended) - 1;
+        *len -= sizeof(suspended) - 1;
+    }
+    if (*len > 11 && memcmp(r, "connect to ", 11) == 0 && (sep = memmem(r, *len, ": ", 2)))
+        sep += 2;
+    else if (*len > 5 && memcmp(r, "host ", 5) == 0 && (sep = memmem(r, *len, " said: ", 7)))
+        sep += 7;
+    else
+        return r;
+    *len -= (size_t)(sep - r);
+    return sep;
+}
+
 size_t qt_reason_classify(const char *reason, size_t len)
 {
     pcre2_match_data *md;
     size_t i, cls = C_OTHER;
 
     pthread_once(&compile_once, compile_rules);
+    reason = skip_host(reason, &len);
     /* Byte patterns (NEVER_UTF): any bytes match or not, none are an error. */
     md = pcre2_match_data_create(1, NULL);
     if (!md)
@@ -187,7 +209,7 @@ int qt_reason_cache_class(struct qt_reason_cache *c, const struct qt_store *s, q
     size_t mask, i;
     uint8_t cls;
 
-    if (!ref)
+    if (!ref || qt_strpool_len(&s->pool, ref) == 0)
         return -1;
     if (c->pool_serial != s->pool.serial || !c->keys) {
         cache_reset(c, 256);

@@ -188,6 +188,33 @@ static void test_absent_values_are_empty(void **state)
     assert_string_equal(ids("subject:\"\""), "A1B2C3 D4E5F6 0FF1CE");
 }
 
+/* Fields the statistics' group rows filter on: the sender's domain, the
+ * pending recipients' domains and the class of any delay reason. */
+static void test_domain_and_class_fields(void **state)
+{
+    struct qt_buf q = {0};
+
+    (void)state;
+    assert_string_equal(ids("sender_domain=spam.example"), "A1B2C3");
+    assert_string_equal(ids("sender_domain=SPAM.example"), "A1B2C3");
+    assert_string_equal(ids("sender_domain:example"), "A1B2C3 0FF1CE");
+    /* The null sender has no domain. */
+    assert_string_equal(ids("sender_domain=\"\""), "D4E5F6");
+    assert_string_equal(ids("rcpt_domain=corp.example"), "A1B2C3");   /* bob is done */
+    assert_string_equal(ids("domain=x.example"), "0FF1CE");
+    assert_string_equal(ids("rcpt_domain~/^spam\\./"), "D4E5F6");
+    assert_string_equal(ids("rcpt_domain=example"), "");
+    assert_string_equal(ids("class=connection-refused"), "A1B2C3");
+    assert_string_equal(ids("class=USER-UNKNOWN"), "D4E5F6");
+    assert_string_equal(ids("class:refused or class:unknown"), "A1B2C3 D4E5F6");
+    assert_string_equal(ids("not class:\"\""), "0FF1CE");     /* no reason, no class */
+    assert_string_equal(ids("class=other"), "");
+    /* Quoting round-trips any bytes but NUL. */
+    qt_filter_quote("a\"b\\c d)", 8, &q);
+    assert_string_equal(q.data, "\"a\\\"b\\\\c d)\"");
+    qt_buf_free(&q);
+}
+
 static void test_substring_equal_regex(void **state)
 {
     (void)state;
@@ -644,6 +671,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty_query_matches_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_absent_values_are_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_domain_and_class_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_substring_equal_regex, setup, teardown),
         cmocka_unit_test_setup_teardown(test_regex_flags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_case_insensitive, setup, teardown),
