@@ -542,6 +542,7 @@ const struct key_binding key_bindings[] = {
     {' ', CTX_STATS, "stats-tag"},
     {'w', CTX_STATS, "stats-queues"},
     {'q', CTX_STATS, "close"},
+    {'U', CTX_STATS, "untag-all"},
     {'R', CTX_ANY, "rescan"},
     {KEY_CTRL('l'), CTX_ANY, "redraw"},
     {':', CTX_ANY, "command"},
