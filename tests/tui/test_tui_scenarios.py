@@ -65,7 +65,9 @@ def run_scenario(c, t, tb, ctx, name, expr, action, expect):
     before = S.snapshot(tb)
     removed, moved = expect(tb, before, ctx)
     want = len(removed) + len(moved)
-    log("%s: %d messages" % (name, want))
+    # postsuper counts only what it changed: holding a held message is not an act.
+    acted = len(removed) + sum(1 for i, q in moved.items() if before[i]["queue_name"] != q)
+    log("%s: %d messages, %d to act on" % (name, want, acted))
     c.check(want > 0, "[%s] the test bed has messages for it" % name)
     if expect is S.s_sasl:
         # The statistics pane: s, Tab to the sasl view, the top row, t, h.
@@ -74,17 +76,22 @@ def run_scenario(c, t, tb, ctx, name, expr, action, expect):
         t.keys("Tab", "Tab")
         c.check(t.wait_for(r"(?i)Top sasl"), "[%s] Tab Tab: the sasl view" % name, t.screen())
         c.check(t.wait_for(r"\s%d\s.*%s" % (want, re.escape(ctx["top_sasl"]))),
-                "[%s] the top row is %s with %d messages" % (name, ctx["top_sasl"], want),
+                "[%s] the row of %s says %d messages" % (name, ctx["top_sasl"], want),
                 t.screen())
+        # Mail without a login is a group too, "(none)", most often the
+        # largest: go down to the top user's row, as the admin would.
+        rows = [l for l in t.lines() if re.match(r"\s+\d+\s+[\d.]+%", l)]
+        pos = next((k for k, l in enumerate(rows) if l.rstrip().endswith(" " + ctx["top_sasl"])), 0)
+        t.keys(*(["j"] * pos))
         t.keys("t")
         c.check(t.wait_for(r"tagged %d messages of %s" % (want, re.escape(ctx["top_sasl"]))),
                 "[%s] t tags the whole group" % name, t.screen())
-        act(c, t, name, action, want)
+        act(c, t, name, action, acted)
         t.keys("q")
         t.keys("U")
     else:
         filter_tag(c, t, name, expr or S.old_filter(ctx), want)
-        act(c, t, name, action, want)
+        act(c, t, name, action, acted)
         t.keys("U")
     time.sleep(1)
     S.verify(c, name, before, S.snapshot(tb), removed, moved)
