@@ -223,13 +223,10 @@ int cli_action(int argc, char **argv, struct cli_common *common)
             return 2;
         }
     }
-    for (i = 0; i < t.n; i++)
-        if (!qt_queue_id_valid(t.t[i].id)) {
-            fprintf(stderr, "qtriage: %s: invalid queue ID \"%.64s\"; nothing done\n",
-                    argv[0], t.t[i].id);
-            rc = 2;
-            goto out;
-        }
+    if (!cli_targets_valid(&t, argv[0])) {
+        rc = 2;
+        goto out;
+    }
     if (o.dry_run) {
         print_plan(stdout, a, &o, &t, "dry run; nothing changed");
         rc = 0;

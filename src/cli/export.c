@@ -74,13 +74,10 @@ int cli_export(int argc, char **argv, struct cli_common *common)
             goto out;
         }
     }
-    for (i = 0; i < t.n; i++)
-        if (!qt_queue_id_valid(t.t[i].id)) {
-            fprintf(stderr, "qtriage: export: invalid queue ID \"%.64s\"; nothing done\n",
-                    t.t[i].id);
-            rc = 2;
-            goto out;
-        }
+    if (!cli_targets_valid(&t, "export")) {
+        rc = 2;
+        goto out;
+    }
     ok = qt_export_run(&cq.layout, fmt, path, t.t, t.n, &res);
     if (res.nexported || res.ngone || res.nfailed || ok)
         printf("%s\n", res.message);

@@ -421,16 +421,8 @@ int cli_list(int argc, char **argv, struct cli_common *common)
     }
     if (format && !format_valid(format))
         return 2;
-    if (filter_expr) {
-        struct qt_filter_error ferr = {0};
-
-        filter = qt_filter_compile(filter_expr, &ferr);
-        if (!filter) {
-            fprintf(stderr, "qtriage: filter: %s (at character %zu of \"%s\")\n", ferr.msg,
-                    ferr.pos + 1, filter_expr);
-            return 2;
-        }
-    }
+    if (filter_expr && !(filter = cli_filter_compile(filter_expr)))
+        return 2;
     if (!cli_open_queue(&cq, common, false)) {
         qt_filter_free(filter);
         return 3;

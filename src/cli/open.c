@@ -113,18 +113,36 @@ static int compare_targets(const void *a, const void *b)
                   ((const struct qt_action_target *)b)->id);
 }
 
-int cli_targets_from_filter(struct cli_targets *t, struct cli_queue *cq, const char *expr)
+struct qt_filter *cli_filter_compile(const char *expr)
 {
     struct qt_filter_error ferr = {0};
     struct qt_filter *f = qt_filter_compile(expr, &ferr);
+
+    if (!f)
+        fprintf(stderr, "qtriage: filter: %s (at character %zu of \"%s\")\n", ferr.msg,
+                ferr.pos + 1, expr);
+    return f;
+}
+
+bool cli_targets_valid(const struct cli_targets *t, const char *cmd)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (!qt_queue_id_valid(t->t[i].id)) {
+            fprintf(stderr, "qtriage: %s: invalid queue ID \"%.64s\"; nothing done\n", cmd,
+                    t->t[i].id);
+            return false;
+        }
+    return true;
+}
+
+int cli_targets_from_filter(struct cli_targets *t, struct cli_queue *cq, const char *expr)
+{
+    struct qt_filter *f = cli_filter_compile(expr);
     int64_t now = (int64_t)time(NULL);
     size_t i, first = t->n;
 
-    if (!f) {
-        fprintf(stderr, "qtriage: filter: %s (at character %zu of \"%s\")\n", ferr.msg,
-                ferr.pos + 1, expr);
+    if (!f)
         return 2;
-    }
     /* What could not be read is said on stderr; what was read still counts
      * (a message that could not be read is listed as unreadable). */
     cli_load_queue(cq);

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "qtriage/actions.h"
 #include "qtriage/backend.h"
+#include "qtriage/filter.h"
 
 struct cli_queue {
     struct qt_spool_layout layout;
@@ -37,5 +38,9 @@ void cli_targets_from_args(struct cli_targets *t, int argc, char **argv, int fir
  * status after saying why on stderr (2: the filter does not compile). */
 int cli_targets_from_filter(struct cli_targets *t, struct cli_queue *cq, const char *expr);
 void cli_targets_free(struct cli_targets *t);
+/* False, after saying which on stderr, when an ID is not a valid queue ID. */
+bool cli_targets_valid(const struct cli_targets *t, const char *cmd);
+/* Compile a filter; NULL after printing where it went wrong. */
+struct qt_filter *cli_filter_compile(const char *expr);
 
 #endif
