@@ -284,7 +284,7 @@ bool qt_export_write(int qf_fd, const char *id, const char *queue_name,
     /* First the envelope, the extracted segment included (sendmail -t puts
      * recipients there, after the content), then the content itself. */
     qt_queue_file_init(&qf);
-    if (!qt_queue_file_read(&qf, qf_fd, id, false, NULL)) {
+    if (!qt_queue_file_read(&qf, qf_fd, id, strcmp(queue_name, "maildrop") == 0, NULL)) {
         qt_error_set(err, "%s", qf.error);
         qt_queue_file_free(&qf);
         errno = 0;
