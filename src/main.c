@@ -21,14 +21,21 @@ void cli_usage(FILE *out)
           "for the keys); when standard output is not a terminal it lists the queue.\n"
           "\n"
           "commands:\n"
-          "  list [--queue Q] [--json] [--stats]\n"
-          "                              one line (or JSON object) per message;\n"
+          "  list [--queue Q] [--filter EXPR] [--json|--ids|--format FMT] [--stats]\n"
+          "                              one line (or JSON object, or ID) per message;\n"
           "                              --stats: memory figures on stderr\n"
+          "                              FMT fields: %i id, %q queue, %s sender, %r\n"
+          "                              recipients, %S subject, %z size (bytes), %a age,\n"
+          "                              %R delay reason, %f From, %c client, %% a %;\n"
+          "                              \\t a tab; control characters never printed\n"
           "  show [--decoded|--raw|--bytes] ID\n"
           "                              the message as the viewer shows it; --bytes:\n"
           "                              exactly what postcat -q prints\n"
           "  show --log [--maillog FILE] ID\n"
           "                              the mail-log lines about the message\n"
+          "  export --mbox FILE|--dir DIR (--filter EXPR | ID...|-)\n"
+          "                              save messages as RFC 822 with their envelope\n"
+          "                              (mboxrd, or DIR/ID.eml; never overwrites)\n"
           "  hold ID...|-                put messages on hold          (postsuper -h)\n"
           "  release ID...|-             release held messages         (postsuper -H)\n"
           "  requeue ID...|-             requeue messages              (postsuper -r)\n"
@@ -39,6 +46,9 @@ void cli_usage(FILE *out)
           "  flush-site SITE             flush mail for one site       (postqueue -s)\n"
           "\n"
           "'-' reads queue IDs from standard input, one or more per line.\n"
+          "Actions also take --filter EXPR instead of IDs (then --yes, or a y at the\n"
+          "terminal, is needed), --dry-run (print what would be done), and delete\n"
+          "takes --backup-dir DIR: export first, delete only what was exported.\n"
           "  -c DIR            use the Postfix instance whose main.cf is in DIR\n"
           "  --backend B       spool (read queue files; root), postqueue (read-only), auto\n"
           "  --version         print the version\n"
@@ -55,7 +65,9 @@ void cli_usage(FILE *out)
           "  --confirm-all     ask before every action, not only delete and flush\n"
           "  --no-mouse        leave the mouse to the terminal\n"
           "  --maillog FILE    the mail log that message histories (l) come from (default:\n"
-          "                    maillog_file, else /var/log/mail.log and the like)\n",
+          "                    maillog_file, else /var/log/mail.log and the like)\n"
+          "  --backup-dir DIR  delete exports the messages to DIR/ID.eml first and\n"
+          "                    deletes only those exported\n",
           out);
 }
 
@@ -63,7 +75,7 @@ int main(int argc, char **argv)
 {
     enum {
         OPT_DEMO = 256, OPT_FILTER, OPT_SORT, OPT_COLUMNS, OPT_REFRESH, OPT_CONFIRM_ALL,
-        OPT_NO_MOUSE, OPT_KEYS, OPT_MAILLOG,
+        OPT_NO_MOUSE, OPT_KEYS, OPT_MAILLOG, OPT_BACKUP_DIR,
     };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -79,6 +91,7 @@ int main(int argc, char **argv)
         {"no-mouse", no_argument, NULL, OPT_NO_MOUSE},
         {"keys", no_argument, NULL, OPT_KEYS},
         {"maillog", required_argument, NULL, OPT_MAILLOG},
+        {"backup-dir", required_argument, NULL, OPT_BACKUP_DIR},
         {NULL, 0, NULL, 0},
     };
     struct cli_common common = {0};
@@ -135,6 +148,9 @@ int main(int argc, char **argv)
         case OPT_MAILLOG:
             tui.maillog = optarg;
             break;
+        case OPT_BACKUP_DIR:
+            tui.backup_dir = optarg;
+            break;
         case OPT_KEYS:
             tui_print_keys(stdout);
             return 0;
@@ -178,6 +194,8 @@ int main(int argc, char **argv)
         status = cli_list(argc, argv, &common);
     } else if (strcmp(argv[0], "show") == 0) {
         status = cli_show(argc, argv, &common);
+    } else if (strcmp(argv[0], "export") == 0) {
+        status = cli_export(argc, argv, &common);
     } else if (qt_action_from_name(argv[0], &a)) {
         status = cli_action(argc, argv, &common);
     } else {

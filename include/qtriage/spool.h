@@ -65,6 +65,14 @@ bool qt_spool_relpath(const struct qt_spool_layout *l, const char *dir, bool has
  * mail owner only).  False when it is in none, or the ID is invalid. */
 bool qt_spool_locate(const struct qt_spool_layout *l, const char *id, enum qt_queue *where);
 
+/* Open the queue file of `id` read-only (O_NOFOLLOW): first in `hint` when
+ * it is a queue, then wherever qt_spool_locate finds it, twice, because
+ * qmgr may move the file between locating and opening it.  Returns the fd
+ * with its queue in *where and its path relative to the queue directory in
+ * `rel`; or -1 with errno set (ENOENT: it is in no queue any more). */
+int qt_spool_open_message(const struct qt_spool_layout *l, const char *id, int hint,
+                          enum qt_queue *where, char *rel, size_t relsize);
+
 /* A queue ID as postsuper accepts it: 1..63 characters of [0-9A-Za-z]. */
 bool qt_queue_id_valid(const char *id);
 

@@ -1,5 +1,6 @@
-/* qtriage hold|release|requeue|delete|expire|deliver ID...|-
- * and qtriage flush, qtriage flush-site SITE. */
+/* qtriage hold|release|requeue|delete|expire|deliver (ID...|-|--filter EXPR)
+ * [--dry-run] [--yes] [--backup-dir DIR], and qtriage flush, qtriage
+ * flush-site SITE. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,58 +10,119 @@
 #include "cli.h"
 #include "open.h"
 #include "qtriage/actions.h"
+#include "qtriage/export.h"
 
-static void read_ids(FILE *in, struct qt_action_target **t, size_t *n, size_t *cap)
+struct act_options {
+    const char *filter;
+    const char *backup_dir;
+    bool dry_run, yes;
+};
+
+/* What would be done: one summary line, then the IDs, one a line (so the
+ * list can be fed to another qtriage command with "-"). */
+static void print_plan(FILE *out, enum qt_action a, const struct act_options *o,
+                       const struct cli_targets *t, const char *why)
 {
-    char *line = NULL;
-    size_t lcap = 0;
-    ssize_t len;
+    size_t i;
 
-    while ((len = getline(&line, &lcap, in)) >= 0) {
-        char *p = line, *tok;
-
-        /* Accept one ID per line, or several separated by blanks; ignore
-         * postqueue -p markers ('*', '!') pasted along with them. */
-        while ((tok = strtok(p, " \t\r\n")) != NULL) {
-            size_t tl = strlen(tok);
-
-            p = NULL;
-            if (tl > 1 && (tok[tl - 1] == '*' || tok[tl - 1] == '!'))
-                tok[tl - 1] = 0;
-            *t = xgrow(*t, cap, *n + 1, sizeof(**t));
-            (*t)[*n].id = xstrdup(tok);
-            (*t)[*n].queue = QT_Q_COUNT;
-            (*n)++;
-        }
-    }
-    free(line);
+    fprintf(out, "%s: %zu message%s would be acted on", qt_action_name(a), t->n,
+            t->n == 1 ? "" : "s");
+    if (o->backup_dir)
+        fprintf(out, " (exported to %s first; only those exported are deleted)",
+                o->backup_dir);
+    fprintf(out, " (%s)\n", why);
+    for (i = 0; i < t->n; i++)
+        fprintf(out, "%s\n", t->t[i].id);
 }
 
-int cli_action(int argc, char **argv, struct cli_common *common)
+/* Ask on the terminal; true only for an explicit yes. */
+static bool confirm(enum qt_action a, const struct act_options *o, size_t n)
+{
+    char answer[16];
+
+    fprintf(stderr, "%s %zu message%s matching \"%s\"%s%s? [y/N] ", qt_action_name(a), n,
+            n == 1 ? "" : "s", o->filter, o->backup_dir ? ", exporting them first to " : "",
+            o->backup_dir ? o->backup_dir : "");
+    fflush(stderr);
+    if (!fgets(answer, sizeof(answer), stdin))
+        return false;
+    return strcmp(answer, "y\n") == 0 || strcmp(answer, "yes\n") == 0 ||
+           strcmp(answer, "Y\n") == 0;
+}
+
+static void print_result(const struct qt_action_result *res, bool ok)
+{
+    size_t i;
+
+    if (ok)
+        printf("%s\n", res->message);
+    else
+        fprintf(stderr, "qtriage: %s\n", res->message);
+    for (i = 0; i < res->ngone; i++)
+        printf("gone: %s\n", res->gone[i]);
+    for (i = 0; i < res->nskipped; i++)
+        printf("not applicable: %s\n", res->skipped[i]);
+}
+
+/* Delete with a backup: the delete's own lines, then what the export did;
+ * the messages that were not exported stay queued and are named. */
+static int run_backup_delete(struct cli_queue *cq, const struct act_options *o,
+                             const struct cli_targets *t)
+{
+    struct qt_export_result er;
+    struct qt_action_result ar;
+    bool ok = qt_export_then_delete(&cq->layout, o->backup_dir, t->t, t->n, &er, &ar);
+    size_t i;
+
+    print_result(&ar, !ar.failed && !ar.ninvalid);
+    if (!ar.ninvalid)
+        printf("%s\n", er.message);
+    for (i = 0; i < er.ngone; i++)
+        printf("gone: %s\n", er.gone[i]);
+    for (i = 0; i < er.nfailed; i++)
+        printf("not exported: %s: %s\n", er.failed[i], er.failed_why[i]);
+    if (er.nfailed)
+        fprintf(stderr, "qtriage: delete: %zu message%s could not be exported to %s and "
+                "%s NOT deleted (first: %s)\n", er.nfailed, er.nfailed == 1 ? "" : "s",
+                o->backup_dir, er.nfailed == 1 ? "was" : "were", er.failed_why[0]);
+    else if (!ok && !ar.failed && !ar.ninvalid && er.nexported == 0)
+        fprintf(stderr, "qtriage: %s\n", er.message);
+    qt_export_result_free(&er);
+    qt_action_result_free(&ar);
+    return ok ? 0 : ar.ninvalid ? 2 : 1;
+}
+
+static int parse_options(int argc, char **argv, struct cli_common *common,
+                         struct act_options *o)
 {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
+        {"filter", required_argument, NULL, 'f'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"yes", no_argument, NULL, 'y'},
+        {"backup-dir", required_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct qt_action_target *t = NULL;
-    size_t n = 0, cap = 0, i;
-    struct qt_action_result res;
-    struct cli_queue cq;
-    enum qt_action a;
-    const char *site = NULL;
-    bool ok;
-    int c, rc;
+    int c;
 
-    if (!qt_action_from_name(argv[0], &a)) {
-        fprintf(stderr, "qtriage: unknown command \"%s\"\n", argv[0]);
-        return 2;
-    }
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+c:f:nyh", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
             common->config_dir = optarg;
+            break;
+        case 'f':
+            o->filter = optarg;
+            break;
+        case 'n':
+            o->dry_run = true;
+            break;
+        case 'y':
+            o->yes = true;
+            break;
+        case 'B':
+            o->backup_dir = optarg;
             break;
         case 'h':
             cli_usage(stdout);
@@ -70,72 +132,152 @@ int cli_action(int argc, char **argv, struct cli_common *common)
             return 2;
         }
     }
+    return -1;
+}
+
+/* flush and flush-site take no IDs and none of the selection options. */
+static int run_flush(enum qt_action a, int argc, char **argv, struct cli_common *common,
+                     const struct act_options *o)
+{
+    struct qt_action_result res;
+    struct cli_queue cq;
+    const char *site = NULL;
+    bool ok;
+
+    if (o->filter || o->backup_dir || o->yes) {
+        fprintf(stderr, "qtriage: %s takes no --filter, --yes or --backup-dir\n", argv[0]);
+        return 2;
+    }
     if (a == QT_ACT_FLUSH_SITE) {
         if (optind + 1 != argc) {
             fprintf(stderr, "qtriage: flush-site needs exactly one site name\n");
             return 2;
         }
         site = argv[optind];
-    } else if (a == QT_ACT_FLUSH) {
-        if (optind != argc) {
-            fprintf(stderr, "qtriage: flush takes no arguments\n");
-            return 2;
+    } else if (optind != argc) {
+        fprintf(stderr, "qtriage: flush takes no arguments\n");
+        return 2;
+    }
+    if (o->dry_run) {
+        printf("%s%s%s: would be run (dry run; nothing changed)\n", argv[0], site ? " " : "",
+               site ? site : "");
+        return 0;
+    }
+    if (geteuid() != 0) {
+        fprintf(stderr, "qtriage: %s: changing the queue needs root; nothing done\n", argv[0]);
+        return 1;
+    }
+    if (!cli_open_queue(&cq, common, true))
+        return 3;
+    ok = qt_action_run(&cq.layout, a, NULL, 0, site, &res);
+    print_result(&res, ok);
+    qt_action_result_free(&res);
+    cli_close_queue(&cq);
+    return ok ? 0 : 1;
+}
+
+int cli_action(int argc, char **argv, struct cli_common *common)
+{
+    struct act_options o = {0};
+    struct cli_targets t = {0};
+    struct qt_action_result res;
+    struct cli_queue cq;
+    bool ok, have_queue = false;
+    enum qt_action a;
+    size_t i;
+    int rc;
+
+    if (!qt_action_from_name(argv[0], &a)) {
+        fprintf(stderr, "qtriage: unknown command \"%s\"\n", argv[0]);
+        return 2;
+    }
+    if ((rc = parse_options(argc, argv, common, &o)) >= 0)
+        return rc;
+    if (!qt_action_takes_ids(a))
+        return run_flush(a, argc, argv, common, &o);
+    if (o.backup_dir && a != QT_ACT_DELETE) {
+        fprintf(stderr, "qtriage: %s: --backup-dir is for delete only; nothing done\n",
+                argv[0]);
+        return 2;
+    }
+    if (o.filter && optind < argc) {
+        fprintf(stderr, "qtriage: %s: give either --filter or queue IDs, not both\n", argv[0]);
+        return 2;
+    }
+    if (o.filter) {
+        if (!cli_open_queue(&cq, common, false))
+            return 3;
+        have_queue = true;
+        if ((rc = cli_targets_from_filter(&t, &cq, o.filter)) != 0)
+            goto out;
+        if (t.n == 0) {
+            printf("%s: no message matches the filter; nothing done\n", argv[0]);
+            rc = 0;
+            goto out;
         }
     } else {
-        for (i = (size_t)optind; i < (size_t)argc; i++) {
-            if (strcmp(argv[i], "-") == 0) {
-                read_ids(stdin, &t, &n, &cap);
-                continue;
-            }
-            t = xgrow(t, &cap, n + 1, sizeof(*t));
-            t[n].id = xstrdup(argv[i]);
-            t[n].queue = QT_Q_COUNT;
-            n++;
-        }
-        if (n == 0) {
-            fprintf(stderr, "qtriage: %s: no queue IDs given (list them, or '-' to read "
-                    "them from standard input)\n", argv[0]);
-            free(t);
+        cli_targets_from_args(&t, argc, argv, optind);
+        if (t.n == 0) {
+            fprintf(stderr, "qtriage: %s: no queue IDs given (list them, '-' to read them "
+                    "from standard input, or --filter EXPR)\n", argv[0]);
             return 2;
         }
     }
-    for (i = 0; i < n; i++)
-        if (!qt_queue_id_valid(t[i].id)) {
-            fprintf(stderr, "qtriage: %s: invalid queue ID \"%.64s\"; nothing done\n",
-                    argv[0], t[i].id);
+    if (!cli_targets_valid(&t, argv[0])) {
+        rc = 2;
+        goto out;
+    }
+    if (o.dry_run) {
+        print_plan(stdout, a, &o, &t, "dry run; nothing changed");
+        rc = 0;
+        goto out;
+    }
+    /* A filter selects what nobody has looked at: a script must say --yes,
+     * a person at a terminal answers the question. */
+    if (o.filter && !o.yes) {
+        if (!isatty(STDIN_FILENO)) {
+            print_plan(stdout, a, &o, &t, "NOT done: --yes is needed");
+            fprintf(stderr, "qtriage: %s: %zu message%s the filter; standard input is "
+                    "not a terminal to confirm on, so nothing is done without --yes\n",
+                    argv[0], t.n, t.n == 1 ? " matches" : "s match");
             rc = 2;
             goto out;
         }
+        if (!confirm(a, &o, t.n)) {
+            fprintf(stderr, "qtriage: %s: not confirmed; nothing done\n", argv[0]);
+            rc = 1;
+            goto out;
+        }
+    }
     if (geteuid() != 0) {
         fprintf(stderr, "qtriage: %s: changing the queue needs root (postsuper and "
                 "postqueue -i/-f/-s refuse other users); nothing done\n", argv[0]);
         rc = 1;
         goto out;
     }
-    if (!cli_open_queue(&cq, common, true)) {
-        rc = 3;
+    if (!have_queue) {
+        if (!cli_open_queue(&cq, common, true)) {
+            rc = 3;
+            goto out;
+        }
+        have_queue = true;
+        /* Batch by queue, one postsuper per queue, as the TUI does with what
+         * it has listed; an ID found nowhere goes to the all-queues pass. */
+        for (i = 0; i < t.n; i++)
+            if (!qt_spool_locate(&cq.layout, t.t[i].id, &t.t[i].queue))
+                t.t[i].queue = QT_Q_COUNT;
+    }
+    if (o.backup_dir) {
+        rc = run_backup_delete(&cq, &o, &t);
         goto out;
     }
-    /* Batch by queue, one postsuper per queue, as the TUI does with what it
-     * has listed; an ID found nowhere goes to the all-queues pass. */
-    for (i = 0; i < n; i++)
-        if (!qt_spool_locate(&cq.layout, t[i].id, &t[i].queue))
-            t[i].queue = QT_Q_COUNT;
-    ok = qt_action_run(&cq.layout, a, t, n, site, &res);
-    if (ok)
-        printf("%s\n", res.message);
-    else
-        fprintf(stderr, "qtriage: %s\n", res.message);
-    for (i = 0; i < res.ngone; i++)
-        printf("gone: %s\n", res.gone[i]);
-    for (i = 0; i < res.nskipped; i++)
-        printf("not applicable: %s\n", res.skipped[i]);
+    ok = qt_action_run(&cq.layout, a, t.t, t.n, NULL, &res);
+    print_result(&res, ok);
     rc = ok ? 0 : res.ninvalid ? 2 : 1;
     qt_action_result_free(&res);
-    cli_close_queue(&cq);
 out:
-    for (i = 0; i < n; i++)
-        free((char *)t[i].id);
-    free(t);
+    if (have_queue)
+        cli_close_queue(&cq);
+    cli_targets_free(&t);
     return rc;
 }

@@ -11,6 +11,7 @@ struct cli_common {
 
 int cli_list(int argc, char **argv, struct cli_common *common);
 int cli_action(int argc, char **argv, struct cli_common *common);
+int cli_export(int argc, char **argv, struct cli_common *common);
 void cli_usage(FILE *out);
 int cli_show(int argc, char **argv, struct cli_common *common);
 /* Set up (or restart) the demo instance in `dir`; returns its config

@@ -9,7 +9,9 @@
 
 #include "cli.h"
 #include "open.h"
+#include "qtriage/filter.h"
 #include "qtriage/text.h"
+#include "qtriage/view.h"
 
 /* JSON is written straight to stdout: building a json-c object per message
  * cost a third of a 100k-message listing.  Strings are escaped here; bytes
@@ -208,6 +210,98 @@ static void print_text(const struct qt_store *s, const struct qt_msg *m, time_t 
     putchar('\n');
 }
 
+/* --format: the fields a line may hold.  Everything taken from a message
+ * is sanitised (no control characters, valid UTF-8), so a hostile address
+ * or subject cannot drive the terminal or split a line. */
+static const char format_fields[] = "iqsrSzaRfc%";
+
+static bool format_valid(const char *fmt)
+{
+    for (const char *p = fmt; *p; p++)
+        if (*p == '%' && (!*++p || !strchr(format_fields, *p))) {
+            fprintf(stderr, "qtriage: list: --format: unknown field \"%%%.1s\" (known: %%i id, "
+                    "%%q queue, %%s sender, %%r recipients, %%S subject, %%z size, %%a age, "
+                    "%%R reason, %%f From header, %%c client, %%%% a percent sign)\n", p);
+            return false;
+        }
+    return true;
+}
+
+static void put_safe(struct qt_buf *out, const char *s)
+{
+    if (s)
+        qt_text_sanitize(out, s, strlen(s));
+}
+
+static void format_field(struct qt_buf *out, const struct qt_store *s, const struct qt_msg *m,
+                         char field, time_t now)
+{
+    char num[32];
+    uint32_t i;
+    bool first = true;
+
+    switch (field) {
+    case 'i':
+        put_safe(out, qt_store_str(s, m->id));
+        break;
+    case 'q':
+        qt_buf_printf(out, "%s", qt_queue_name(m->queue));
+        break;
+    case 's':
+        qt_view_cell(s, m, QT_COL_SENDER, now, out);
+        break;
+    case 'r':
+        for (i = 0; i < m->nrcpts; i++) {
+            if (m->rcpts[i].state != QT_RCPT_PENDING)
+                continue;
+            if (!first)
+                qt_buf_append(out, ", ", 2);
+            first = false;
+            put_safe(out, qt_store_str(s, m->rcpts[i].address));
+        }
+        break;
+    case 'S':
+        put_safe(out, m->subject ? qt_store_str(s, m->subject) : NULL);
+        break;
+    case 'z':
+        qt_buf_printf(out, "%lu", (unsigned long)m->msg_size);
+        break;
+    case 'a':
+        qt_format_duration((int64_t)now > m->arrival ? (int64_t)now - m->arrival : 0, num,
+                           sizeof(num));
+        qt_buf_printf(out, "%s", num);
+        break;
+    case 'R':
+        put_safe(out, m->reason ? qt_store_str(s, m->reason) : NULL);
+        break;
+    case 'f':
+        put_safe(out, m->from ? qt_store_str(s, m->from) : NULL);
+        break;
+    case 'c':
+        put_safe(out, m->attr_fields[QT_ATTR_CLIENT_ADDRESS]
+                      ? qt_store_str(s, m->attr_fields[QT_ATTR_CLIENT_ADDRESS]) : NULL);
+        break;
+    default:
+        qt_buf_putc(out, '%');
+        break;
+    }
+}
+
+/* One line per message; \t and \n in FMT stand for a tab and a line break. */
+static void print_format(struct qt_buf *out, const char *fmt, const struct qt_store *s,
+                         const struct qt_msg *m, time_t now)
+{
+    for (const char *p = fmt; *p; p++) {
+        if (*p == '%')
+            format_field(out, s, m, *++p, now);
+        else if (*p == '\\' && (p[1] == 't' || p[1] == 'n' || p[1] == '\\'))
+            qt_buf_putc(out, *++p == 't' ? '\t' : *p == 'n' ? '\n' : '\\');
+        else
+            qt_buf_putc(out, *p);
+    }
+    qt_buf_putc(out, '\n');
+}
+
 /* A figure from /proc/self/status in KB, or -1. */
 static long rss_kb(const char *field)
 {
@@ -257,11 +351,17 @@ int cli_list(int argc, char **argv, struct cli_common *common)
         {"config", required_argument, NULL, 'c'},
         {"backend", required_argument, NULL, 'b'},
         {"stats", no_argument, NULL, 's'},
+        {"filter", required_argument, NULL, 'f'},
+        {"ids", no_argument, NULL, 'I'},
+        {"format", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct cli_queue cq;
     bool json = false, have_queue = false, stats = false, ok;
+    const char *filter_expr = NULL, *format = NULL;
+    struct qt_filter *filter = NULL;
+    int outputs = 0;
     enum qt_queue only = QT_Q_DEFERRED;
     size_t *order, i;
     struct qt_buf line = {0};
@@ -271,11 +371,23 @@ int cli_list(int argc, char **argv, struct cli_common *common)
     optind = 1;
     while ((c = getopt_long(argc, argv, "jq:c:b:sh", opts, NULL)) != -1) {
         switch (c) {
+        case 'f':
+            filter_expr = optarg;
+            break;
+        case 'I':
+            format = "%i";
+            outputs++;
+            break;
+        case 'F':
+            format = optarg;
+            outputs++;
+            break;
         case 's':
             stats = true;
             break;
         case 'j':
             json = true;
+            outputs++;
             break;
         case 'q':
             if (!qt_queue_from_name(optarg, &only)) {
@@ -303,8 +415,18 @@ int cli_list(int argc, char **argv, struct cli_common *common)
         fprintf(stderr, "qtriage: list: unexpected argument \"%s\"\n", argv[optind]);
         return 2;
     }
-    if (!cli_open_queue(&cq, common, false))
+    if (outputs > 1) {
+        fprintf(stderr, "qtriage: list: --json, --ids and --format exclude each other\n");
+        return 2;
+    }
+    if (format && !format_valid(format))
+        return 2;
+    if (filter_expr && !(filter = cli_filter_compile(filter_expr)))
+        return 2;
+    if (!cli_open_queue(&cq, common, false)) {
+        qt_filter_free(filter);
         return 3;
+    }
     ok = qt_backend_load(cq.backend, &cq.store, print_error, cq.backend);
     /* Said after the listing worked; when it did not, the error says it. */
     if (ok && cq.backend->read_only)
@@ -318,11 +440,17 @@ int cli_list(int argc, char **argv, struct cli_common *common)
 
         if (have_queue && m->queue != only)
             continue;
+        if (filter && !qt_filter_match(filter, &cq.store, m, (int64_t)now))
+            continue;
         if (ferror(stdout))
             break;              /* the reader went away (| head) */
         if (json) {
             qt_buf_reset(&line);
             print_json(&line, &cq.store, m);
+            fwrite(line.data, 1, line.len, stdout);
+        } else if (format) {
+            qt_buf_reset(&line);
+            print_format(&line, format, &cq.store, m, now);
             fwrite(line.data, 1, line.len, stdout);
         } else {
             print_text(&cq.store, m, now);
@@ -330,6 +458,9 @@ int cli_list(int argc, char **argv, struct cli_common *common)
     }
     free(order);
     qt_buf_free(&line);
+    if (filter && qt_filter_runtime_error(filter))
+        fprintf(stderr, "qtriage: filter: %s\n", qt_filter_runtime_error(filter));
+    qt_filter_free(filter);
     if (stats) {
         size_t bytes = qt_store_memory(&cq.store), rcpts = 0;
         long peak = rss_kb("VmHWM:"), now_kb;

@@ -1,7 +1,11 @@
 #include "open.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "qtriage/filter.h"
 
 bool cli_open_queue(struct cli_queue *cq, const struct cli_common *common, bool need_actions)
 {
@@ -61,4 +65,104 @@ void cli_close_queue(struct cli_queue *cq)
         qt_feed_destroy(&cq->feed);
     qt_spool_layout_free(&cq->layout);
     memset(cq, 0, sizeof(*cq));
+}
+
+static void add_target(struct cli_targets *t, const char *id, enum qt_queue queue)
+{
+    t->t = xgrow(t->t, &t->cap, t->n + 1, sizeof(*t->t));
+    t->t[t->n].id = xstrdup(id);
+    t->t[t->n].queue = queue;
+    t->n++;
+}
+
+static void read_ids(struct cli_targets *t, FILE *in)
+{
+    char *line = NULL;
+    size_t lcap = 0;
+
+    while (getline(&line, &lcap, in) >= 0) {
+        char *p = line, *tok;
+
+        /* Accept one ID per line, or several separated by blanks; ignore
+         * postqueue -p markers ('*', '!') pasted along with them. */
+        while ((tok = strtok(p, " \t\r\n")) != NULL) {
+            size_t tl = strlen(tok);
+
+            p = NULL;
+            if (tl > 1 && (tok[tl - 1] == '*' || tok[tl - 1] == '!'))
+                tok[tl - 1] = 0;
+            add_target(t, tok, QT_Q_COUNT);
+        }
+    }
+    free(line);
+}
+
+void cli_targets_from_args(struct cli_targets *t, int argc, char **argv, int first)
+{
+    for (int i = first; i < argc; i++) {
+        if (strcmp(argv[i], "-") == 0)
+            read_ids(t, stdin);
+        else
+            add_target(t, argv[i], QT_Q_COUNT);
+    }
+}
+
+static int compare_targets(const void *a, const void *b)
+{
+    return strcmp(((const struct qt_action_target *)a)->id,
+                  ((const struct qt_action_target *)b)->id);
+}
+
+struct qt_filter *cli_filter_compile(const char *expr)
+{
+    struct qt_filter_error ferr = {0};
+    struct qt_filter *f = qt_filter_compile(expr, &ferr);
+
+    if (!f)
+        fprintf(stderr, "qtriage: filter: %s (at character %zu of \"%s\")\n", ferr.msg,
+                ferr.pos + 1, expr);
+    return f;
+}
+
+bool cli_targets_valid(const struct cli_targets *t, const char *cmd)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (!qt_queue_id_valid(t->t[i].id)) {
+            fprintf(stderr, "qtriage: %s: invalid queue ID \"%.64s\"; nothing done\n", cmd,
+                    t->t[i].id);
+            return false;
+        }
+    return true;
+}
+
+int cli_targets_from_filter(struct cli_targets *t, struct cli_queue *cq, const char *expr)
+{
+    struct qt_filter *f = cli_filter_compile(expr);
+    int64_t now = (int64_t)time(NULL);
+    size_t i, first = t->n;
+
+    if (!f)
+        return 2;
+    /* What could not be read is said on stderr; what was read still counts
+     * (a message that could not be read is listed as unreadable). */
+    cli_load_queue(cq);
+    for (i = 0; i < cq->store.n; i++) {
+        const struct qt_msg *m = &cq->store.msgs[i];
+
+        if (qt_filter_match(f, &cq->store, m, now))
+            add_target(t, qt_store_str(&cq->store, m->id), (enum qt_queue)m->queue);
+    }
+    if (qt_filter_runtime_error(f))
+        fprintf(stderr, "qtriage: filter: %s\n", qt_filter_runtime_error(f));
+    qt_filter_free(f);
+    qsort(t->t + first, t->n - first, sizeof(*t->t), compare_targets);
+    return 0;
+}
+
+void cli_targets_free(struct cli_targets *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free((char *)t->t[i].id);
+    free(t->t);
+    memset(t, 0, sizeof(*t));
 }

@@ -5,7 +5,9 @@
 #include <stdbool.h>
 
 #include "cli.h"
+#include "qtriage/actions.h"
 #include "qtriage/backend.h"
+#include "qtriage/filter.h"
 
 struct cli_queue {
     struct qt_spool_layout layout;
@@ -21,5 +23,24 @@ bool cli_open_queue(struct cli_queue *cq, const struct cli_common *common, bool 
 /* One full scan into cq->store; errors are printed to stderr. */
 bool cli_load_queue(struct cli_queue *cq);
 void cli_close_queue(struct cli_queue *cq);
+
+/* The messages a command acts on, IDs malloc'd (free with cli_targets_free). */
+struct cli_targets {
+    struct qt_action_target *t;
+    size_t n, cap;
+};
+
+/* Add the IDs of argv[first..argc): "-" reads IDs from standard input, one
+ * or more a line (postqueue -p's '*' and '!' markers are dropped). */
+void cli_targets_from_args(struct cli_targets *t, int argc, char **argv, int first);
+/* Load the queue (cq opened with a store) and add every message `expr`
+ * selects, with the queue it is in, sorted by ID.  Returns 0, or the exit
+ * status after saying why on stderr (2: the filter does not compile). */
+int cli_targets_from_filter(struct cli_targets *t, struct cli_queue *cq, const char *expr);
+void cli_targets_free(struct cli_targets *t);
+/* False, after saying which on stderr, when an ID is not a valid queue ID. */
+bool cli_targets_valid(const struct cli_targets *t, const char *cmd);
+/* Compile a filter; NULL after printing where it went wrong. */
+struct qt_filter *cli_filter_compile(const char *expr);
 
 #endif

@@ -42,29 +42,20 @@ struct qt_render *qt_render_open_queued(const struct qt_spool_layout *l, const c
     enum qt_queue q = QT_Q_COUNT;
     char rel[256];
     struct stat st;
-    int fd = -1, open_errno = ENOENT;
+    int fd;
     bool have_defer, have_bounce;
 
     if (!qt_queue_id_valid(id)) {
         qt_error_set(err, "not a queue ID: \"%.64s\"", id);
         return NULL;
     }
-    /* Two rounds: qmgr may move the file between locating and opening it. */
-    for (int round = 0; round < 2 && fd < 0; round++) {
-        if (round == 0 && hint >= 0 && hint < QT_Q_COUNT)
-            q = (enum qt_queue)hint;
-        else if (!qt_spool_locate(l, id, &q))
-            break;
-        fd = open_in(l, qt_queue_name(q), l->hashed[q], id, rel, sizeof(rel));
-        if (fd < 0)
-            open_errno = errno;
-    }
+    fd = qt_spool_open_message(l, id, hint, &q, rel, sizeof(rel));
     if (fd < 0) {
-        if (open_errno == ENOENT)
+        if (errno == ENOENT)
             qt_error_set(err, "%s is no longer in the queue", id);
         else
             qt_error_set(err, "cannot open %s/%s: %s", l->queue_directory, rel,
-                         strerror(open_errno));
+                         strerror(errno));
         return NULL;
     }
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {

@@ -1,5 +1,7 @@
 #include "qtriage/spool.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +179,40 @@ bool qt_spool_locate(const struct qt_spool_layout *l, const char *id, enum qt_qu
         }
     }
     return false;
+}
+
+int qt_spool_open_message(const struct qt_spool_layout *l, const char *id, int hint,
+                          enum qt_queue *where, char *rel, size_t relsize)
+{
+    enum qt_queue q = QT_Q_COUNT;
+    int fd = -1, open_errno = ENOENT;
+
+    if (relsize)
+        rel[0] = 0;
+    if (!qt_queue_id_valid(id)) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (int round = 0; round < 2 && fd < 0; round++) {
+        char path[4096];
+
+        if (round == 0 && hint >= 0 && hint < QT_Q_COUNT)
+            q = (enum qt_queue)hint;
+        else if (!qt_spool_locate(l, id, &q))
+            break;
+        if (!qt_spool_relpath(l, qt_queue_name(q), l->hashed[q], id, rel, relsize))
+            break;
+        snprintf(path, sizeof(path), "%s/%s", l->queue_directory, rel);
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0)
+            open_errno = errno;
+    }
+    if (fd < 0) {
+        errno = open_errno;
+        return -1;
+    }
+    *where = q;
+    return fd;
 }
 
 int qt_spool_tool_argv(const struct qt_spool_layout *l, const char *tool, const char **argv)

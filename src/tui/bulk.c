@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "qtriage/export.h"
 #include "qtriage/util.h"
 
 struct targets {
@@ -79,7 +80,11 @@ static void describe(struct app *a, enum qt_action act, const struct targets *t,
         snprintf(buf, size, "Flush the mail for site \"%s\" (postqueue -s)", a->pending_site);
         return;
     }
-    if (!t->from_tags)
+    if (act == QT_ACT_DELETE && a->opt->backup_dir)
+        snprintf(buf, size, "Export to %.150s, then delete %zu message%s%s", a->opt->backup_dir,
+                 t->n, t->n == 1 ? "" : "s",
+                 t->outside_filter ? " (some NOT shown by the current filter)" : "");
+    else if (!t->from_tags)
         snprintf(buf, size, "%s message %s", verb(act), t->t[0].id);
     else if (t->outside_filter)
         snprintf(buf, size, "%s %zu tagged messages (%zu of them NOT shown by the current filter)",
@@ -106,11 +111,18 @@ static unsigned run(struct app *a, enum qt_action act)
     draw_message_line(a);
     wnoutrefresh(a->msg_win);
     doupdate();
-    qt_action_run(&a->layout, act, t.t, t.n, a->pending_site, &res);
-    if (res.failed || res.ninvalid)
-        app_message(a, true, "%s", res.message);
-    else
-        app_message(a, false, "%s", res.message);
+    if (act == QT_ACT_DELETE && a->opt->backup_dir) {
+        struct qt_export_result er;
+        char summary[600];
+        bool ok = qt_export_then_delete(&a->layout, a->opt->backup_dir, t.t, t.n, &er, &res);
+
+        qt_export_delete_summary(a->opt->backup_dir, &er, &res, summary, sizeof(summary));
+        app_message(a, !ok, "%s", summary);
+        qt_export_result_free(&er);
+    } else {
+        qt_action_run(&a->layout, act, t.t, t.n, a->pending_site, &res);
+        app_message(a, res.failed || res.ninvalid, "%s", res.message);
+    }
     qt_action_result_free(&res);
     free(t.t);
     free(a->pending_site);

@@ -18,6 +18,7 @@ struct tui_options {
     int refresh_ms;             /* rescan interval; 0: 2000 */
     bool confirm_all;           /* confirm every action, not only delete and flush */
     bool no_mouse;
+    const char *backup_dir;     /* delete exports here first (.eml); NULL: no backup */
 };
 
 /* The key table as Markdown rows (the README's table is this output). */

@@ -9,7 +9,9 @@ bed through sendmail.  Then:
 
   * the queue files really hold the hostile bytes (RAW_BYTES rendering and
     the files themselves carry ESC), so the checks below can fail
-  * `qtriage list` and `qtriage list --json`: exit 0, nothing on stderr,
+  * `qtriage export --dir`: every message minus the X-Qtriage headers is
+    byte for byte what postcat -bh -q prints (NULs, long lines, 50 MB)
+  * `qtriage list`, `qtriage list --json` and `list --format` with every field: exit 0, nothing on stderr,
     valid UTF-8, no ESC, no other C0 control but the line feed, no DEL, no C1
     (as bytes, and in every JSON string once decoded); the same IDs as
     postqueue -j; every hostile message found by its marker; what was around
@@ -133,8 +135,31 @@ def body(c):
         slow = sanitized_build(exe)
         t_max, mb_max = (60.0, 300.0) if slow else (30.0, 48.0)
 
+        # --- qtriage export: every hostile message back as postcat -bh has it
+        out_dir = tempfile.mkdtemp(prefix="qtriage-hostile-export-", dir="/tmp")
+        try:
+            p = qtlib.qtriage(["export", "-c", tb.etc, "--dir", out_dir + "/eml", "--filter", ""])
+            c.eq(p.returncode, 0, "export of the hostile queue exits 0 (%s)"
+                 % p.stderr.decode(errors="replace")[:300])
+            for m in pq:
+                qid = m["queue_id"]
+                try:
+                    data = open(os.path.join(out_dir, "eml", qid + ".eml"), "rb").read()
+                except OSError as e:
+                    c.check(False, "export of %s: %s" % (qid, e))
+                    continue
+                pos = 0
+                while data.startswith(b"X-Qtriage-", pos):
+                    pos = data.index(b"\n", pos) + 1
+                want = qtlib.sh(["postcat", "-c", tb.etc, "-bh", "-q", qid]).stdout
+                c.check(data[pos:] == want, "export of %s == postcat -bh -q (%d bytes)"
+                        % (qid, len(want)))
+        finally:
+            subprocess.run(["rm", "-rf", "--", out_dir])
+
         # --- qtriage list / list --json
-        for args in (["list", "-c", tb.etc], ["list", "-c", tb.etc, "--json"]):
+        for args in (["list", "-c", tb.etc], ["list", "-c", tb.etc, "--json"],
+                     ["list", "-c", tb.etc, "--format", "%i %q %s %r %S %z %a %R %f %c"]):
             what = " ".join(args[:1] + args[3:]) or "list"
             rc, out, err, dt = run_timed([exe] + args)
             c.eq(rc, 0, "qtriage %s exits 0" % what)

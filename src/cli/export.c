@@ -1,0 +1,96 @@
+/* qtriage export (--mbox FILE | --dir DIR) (--filter EXPR | ID... | -) */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "open.h"
+#include "qtriage/export.h"
+
+int cli_export(int argc, char **argv, struct cli_common *common)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"mbox", required_argument, NULL, 'm'},
+        {"dir", required_argument, NULL, 'd'},
+        {"filter", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    enum qt_export_format fmt = QT_EXPORT_EML_DIR;
+    const char *path = NULL, *filter = NULL;
+    struct cli_targets t = {0};
+    struct qt_export_result res;
+    struct cli_queue cq;
+    bool ok;
+    size_t i;
+    int c, rc;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+c:f:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            common->config_dir = optarg;
+            break;
+        case 'm':
+        case 'd':
+            if (path) {
+                fprintf(stderr, "qtriage: export: give one --mbox FILE or --dir DIR\n");
+                return 2;
+            }
+            path = optarg;
+            fmt = c == 'm' ? QT_EXPORT_MBOX : QT_EXPORT_EML_DIR;
+            break;
+        case 'f':
+            filter = optarg;
+            break;
+        case 'h':
+            cli_usage(stdout);
+            return 0;
+        default:
+            cli_usage(stderr);
+            return 2;
+        }
+    }
+    if (!path) {
+        fprintf(stderr, "qtriage: export: where to? --mbox FILE or --dir DIR\n");
+        return 2;
+    }
+    if (filter && optind < argc) {
+        fprintf(stderr, "qtriage: export: give either --filter or queue IDs, not both\n");
+        return 2;
+    }
+    if (!cli_open_queue(&cq, common, filter == NULL))
+        return 3;
+    if (filter) {
+        if ((rc = cli_targets_from_filter(&t, &cq, filter)) != 0)
+            goto out;
+    } else {
+        cli_targets_from_args(&t, argc, argv, optind);
+        if (t.n == 0) {
+            fprintf(stderr, "qtriage: export: no queue IDs given (list them, '-' to read "
+                    "them from standard input, or --filter EXPR)\n");
+            rc = 2;
+            goto out;
+        }
+    }
+    if (!cli_targets_valid(&t, "export")) {
+        rc = 2;
+        goto out;
+    }
+    ok = qt_export_run(&cq.layout, fmt, path, t.t, t.n, &res);
+    if (res.nexported || res.ngone || res.nfailed || ok)
+        printf("%s\n", res.message);
+    for (i = 0; i < res.ngone; i++)
+        printf("gone: %s\n", res.gone[i]);
+    for (i = 0; i < res.nfailed; i++)
+        printf("not exported: %s: %s\n", res.failed[i], res.failed_why[i]);
+    if (!ok)
+        fprintf(stderr, "qtriage: %s\n", res.message);
+    rc = ok ? 0 : 1;
+    qt_export_result_free(&res);
+out:
+    cli_close_queue(&cq);
+    cli_targets_free(&t);
+    return rc;
+}
