@@ -48,14 +48,17 @@ def filter_tag(c, t, label, expr, want):
     c.eq(t.tagged(), want, "[%s] T tags them all" % label)
 
 
-def act(c, t, label, action, want):
+def act(c, t, label, action, want, backup=False):
     t.keys(KEY[action])
     if action == "delete":
         c.check(t.wait_for(r"\[y/N\]"), "[%s] delete asks first" % label, t.screen())
         c.check(re.search(r"%d" % want, t.message()), "[%s] the question gives the count" % label,
                 t.message())
         t.keys("y")
-    m = t.wait_for(r"%s: (\d+) acted on" % action, timeout=60)
+    if backup:
+        m = t.wait_for(r"then delete: %d exported, (\d+) deleted" % want, timeout=60)
+    else:
+        m = t.wait_for(r"%s: (\d+) acted on" % action, timeout=60)
     c.check(m and int(m.group(1)) == want, "[%s] %s: %d acted on" % (label, action, want),
             m.group(0) if m else t.screen())
 
@@ -126,7 +129,7 @@ def body(c):
             before = S.snapshot(tb)
             removed, _ = S.s_export_delete(tb, before, ctx)
             filter_tag(c, t, "export", "sender=%s" % S.VENDOR, len(removed))
-            act(c, t, "export", "delete", len(removed))
+            act(c, t, "export", "delete", len(removed), backup=True)
             time.sleep(1)
             S.verify(c, "export then delete", before, S.snapshot(tb), removed)
             S.check_backup(c, bdir, removed, before)
