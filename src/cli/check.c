@@ -58,6 +58,7 @@ int cli_check(int argc, char **argv, struct cli_common *common)
     uint64_t counts[QT_Q_COUNT] = {0}, checked = 0;
     enum qt_queue only = QT_Q_DEFERRED;
     struct cli_queue cq;
+    struct qt_error why = {""};
     struct qt_filter *f;
     time_t now;
     size_t i;
@@ -106,10 +107,10 @@ int cli_check(int argc, char **argv, struct cli_common *common)
         return unknown("%s", "--warn must not be above --crit");
     f = cli_compile_filter(expr, NULL, &bad);
     if (bad)
-        return unknown("%s", "bad --filter (see the message above)");
-    if (!cli_load_store(&cq, common)) {
+        return unknown("bad --filter \"%s\" (see stderr)", expr);
+    if (!cli_load_store(&cq, common, &why)) {
         qt_filter_free(f);
-        return unknown("%s", "cannot read the queue (see the message above)");
+        return unknown("cannot read the queue: %s", why.msg[0] ? why.msg : "see stderr");
     }
     now = time(NULL);
     for (i = 0; i < cq.store.n; i++) {

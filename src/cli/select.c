@@ -34,11 +34,16 @@ struct qt_filter *cli_compile_filter(const char *expr, const char *queue, bool *
     return f;
 }
 
-bool cli_load_store(struct cli_queue *cq, struct cli_common *common)
+bool cli_load_store(struct cli_queue *cq, struct cli_common *common, struct qt_error *why)
 {
-    if (!cli_open_queue(cq, common, false))
+    if (!cli_open_queue(cq, common, false)) {
+        if (why)
+            *why = cq->error;
         return false;
+    }
     if (!cli_load_queue(cq)) {
+        if (why)
+            *why = cq->error;
         cli_close_queue(cq);
         return false;
     }

@@ -88,7 +88,7 @@ int cli_shape(int argc, char **argv, struct cli_common *common)
     }
     /* qshape measures ages from the moment it starts. */
     now = time(NULL);
-    if (!cli_load_store(&cq, common))
+    if (!cli_load_store(&cq, common, NULL))
         return 3;
     qt_shape_init(&sh);
     qt_shape_compute(&sh, &cq.store, NULL, &o, now);

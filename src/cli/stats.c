@@ -84,6 +84,8 @@ static void print_json(const struct qt_stats *st, size_t top, const struct qt_qu
         cli_json_string(&out, g->key);
         qt_buf_printf(&out, ",\"label\":");
         cli_json_string(&out, g->label);
+        if (g->null_sender)
+            qt_buf_printf(&out, ",\"null_sender\":true");
         qt_buf_printf(&out, ",\"count\":%" PRIu64 ",\"size\":%" PRIu64 ",\"filter\":",
                       g->count, g->size);
         qt_buf_reset(&expr);
@@ -165,7 +167,7 @@ int cli_stats(int argc, char **argv, struct cli_common *common)
     f = cli_compile_filter(expr, queue, &bad);
     if (bad)
         return 2;
-    if (!cli_load_store(&cq, common)) {
+    if (!cli_load_store(&cq, common, NULL)) {
         qt_filter_free(f);
         return 3;
     }
