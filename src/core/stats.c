@@ -560,7 +560,17 @@ static bool group_message(struct stats_priv *p, const struct qt_store *s, enum q
 
             if (by == QT_BY_RCPT_DOMAIN ? rc->state != QT_RCPT_PENDING : !rc->reason)
                 continue;
-            g = group_of_ref(p, s, by, by == QT_BY_RCPT_DOMAIN ? rc->address : rc->reason);
+            if (by == QT_BY_RCPT_DOMAIN) {
+                /* Addresses are nearly all distinct, their domains few:
+                 * remembering each address would only thrash the cache. */
+                size_t dlen;
+                const char *d = qt_address_domain(qt_store_str(s, rc->address),
+                                                  qt_strpool_len(&s->pool, rc->address), &dlen);
+
+                g = group_of(p, d, dlen, false, d, dlen) + 1;
+            } else {
+                g = group_of_ref(p, s, by, rc->reason);
+            }
             if (g) {
                 count_in(p, g - 1, i, m);
                 any = true;
