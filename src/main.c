@@ -44,6 +44,15 @@ void cli_usage(FILE *out)
           "  deliver ID...|-             attempt delivery now          (postqueue -i)\n"
           "  flush                       flush the whole queue         (postqueue -f)\n"
           "  flush-site SITE             flush mail for one site       (postqueue -s)\n"
+          "  stats [--by KEY] [--top N] [--json] [--filter EXPR] [--queue Q]\n"
+          "                              top groups by count and size; KEY: sender\n"
+          "                              sender_domain sasl client client_name domain\n"
+          "                              subject reason class; and the queue's settings\n"
+          "  shape [-s] [-p] [-l] [-t MIN] [-b N] [-m N] [-n N] [-w N] [QUEUE...]\n"
+          "                              qshape's domain x age table (same output)\n"
+          "  check --warn N --crit M [--queue Q] [--age DURATION] [--filter EXPR]\n"
+          "                              monitoring plugin: exit 0 OK, 1 WARNING (more\n"
+          "                              than N), 2 CRITICAL (more than M), 3 UNKNOWN"
           "\n"
           "'-' reads queue IDs from standard input, one or more per line.\n"
           "Actions also take --filter EXPR instead of IDs (then --yes, or a y at the\n"
@@ -196,6 +205,12 @@ int main(int argc, char **argv)
         status = cli_show(argc, argv, &common);
     } else if (strcmp(argv[0], "export") == 0) {
         status = cli_export(argc, argv, &common);
+    } else if (strcmp(argv[0], "stats") == 0) {
+        status = cli_stats(argc, argv, &common);
+    } else if (strcmp(argv[0], "shape") == 0) {
+        status = cli_shape(argc, argv, &common);
+    } else if (strcmp(argv[0], "check") == 0) {
+        status = cli_check(argc, argv, &common);
     } else if (qt_action_from_name(argv[0], &a)) {
         status = cli_action(argc, argv, &common);
     } else {

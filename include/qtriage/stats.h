@@ -86,7 +86,9 @@ bool qt_stats_by_from_name(const char *name, enum qt_stats_by *by);
  * domain of its pending recipients, or per distinct reason of its
  * recipients), or to none (no pending recipient, no delay reason). */
 struct qt_stats_group {
-    const char *key;            /* raw bytes as grouped (may be empty, not UTF-8) */
+    const char *key;            /* raw bytes as grouped (may be empty, not UTF-8);
+                                 * QT_BY_REASON: the short form of the lowercased
+                                 * reason, QT_BY_CLASS: the class name */
     size_t key_len;
     const char *label;          /* for display: sanitized UTF-8, "(none)" for "" */
     uint64_t count;             /* messages */

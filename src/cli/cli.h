@@ -4,6 +4,8 @@
 
 #include <stdio.h>
 
+#include "qtriage/util.h"
+
 struct cli_common {
     const char *config_dir;     /* -c DIR, or NULL */
     const char *backend;        /* --backend spool|postqueue|auto */
@@ -13,6 +15,11 @@ int cli_list(int argc, char **argv, struct cli_common *common);
 int cli_action(int argc, char **argv, struct cli_common *common);
 int cli_export(int argc, char **argv, struct cli_common *common);
 void cli_usage(FILE *out);
+int cli_stats(int argc, char **argv, struct cli_common *common);
+int cli_shape(int argc, char **argv, struct cli_common *common);
+int cli_check(int argc, char **argv, struct cli_common *common);
+/* Append `s` as a JSON string: bytes that are not UTF-8 become U+FFFD. */
+void cli_json_string(struct qt_buf *out, const char *s);
 int cli_show(int argc, char **argv, struct cli_common *common);
 /* Set up (or restart) the demo instance in `dir`; returns its config
  * directory (malloc'd) or NULL after saying why on stderr. */

@@ -17,7 +17,7 @@
  * cost a third of a 100k-message listing.  Strings are escaped here; bytes
  * that are not UTF-8 (an address can carry any byte) become U+FFFD so the
  * output is always valid JSON. */
-static void json_string(struct qt_buf *out, const char *s)
+void cli_json_string(struct qt_buf *out, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t len = strlen(s), i = 0, run = 0, n;
@@ -56,7 +56,7 @@ static void json_key(struct qt_buf *out, const char *key, bool *first)
     if (!*first)
         qt_buf_putc(out, ',');
     *first = false;
-    json_string(out, key);
+    cli_json_string(out, key);
     qt_buf_putc(out, ':');
 }
 
@@ -64,7 +64,7 @@ static void json_key_str(struct qt_buf *out, const char *key, const char *value,
 {
     json_key(out, key, first);
     if (value)
-        json_string(out, value);
+        cli_json_string(out, value);
     else
         qt_buf_append(out, "null", 4);
 }
@@ -132,7 +132,7 @@ static void print_json(struct qt_buf *out, const struct qt_store *s, const struc
         if (!inner)
             qt_buf_putc(out, ',');
         inner = false;
-        json_string(out, qt_store_str(s, m->rcpts[i].address));
+        cli_json_string(out, qt_store_str(s, m->rcpts[i].address));
     }
     qt_buf_putc(out, ']');
     if (m->queue == QT_Q_DEFERRED)

@@ -28,6 +28,7 @@ bool cli_open_queue(struct cli_queue *cq, const struct cli_common *common, bool 
         fprintf(stderr, "qtriage: cannot read the Postfix configuration%s%s: %s\n",
                 common->config_dir ? " in " : "",
                 common->config_dir ? common->config_dir : "", err.msg);
+        cq->error = err;
         return false;
     }
     if (need_actions)
@@ -38,6 +39,7 @@ bool cli_open_queue(struct cli_queue *cq, const struct cli_common *common, bool 
     if (!cq->backend) {
         fprintf(stderr, "qtriage: %s\n", err.msg);
         cli_close_queue(cq);
+        cq->error = err;
         return false;
     }
     qt_store_init(&cq->store);
@@ -47,13 +49,16 @@ bool cli_open_queue(struct cli_queue *cq, const struct cli_common *common, bool 
 
 static void print_error(void *ctx, const char *msg)
 {
-    (void)ctx;
+    struct cli_queue *cq = ctx;
+
     fprintf(stderr, "qtriage: %s\n", msg);
+    if (!cq->error.msg[0])
+        qt_error_set(&cq->error, "%s", msg);
 }
 
 bool cli_load_queue(struct cli_queue *cq)
 {
-    return qt_backend_load(cq->backend, &cq->store, print_error, NULL);
+    return qt_backend_load(cq->backend, &cq->store, print_error, cq);
 }
 
 void cli_close_queue(struct cli_queue *cq)

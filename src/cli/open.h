@@ -15,6 +15,7 @@ struct cli_queue {
     struct qt_store store;
     struct qt_backend *backend;
     bool feed_live, store_live;
+    struct qt_error error;      /* the first problem printed, for one-line reports */
 };
 
 /* Load the layout; unless `layout_only`, also open a backend and a store.

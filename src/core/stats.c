@@ -123,34 +123,18 @@ int qt_reason_class_from_name(const char *name, size_t len)
     return -1;
 }
 
-/* Host names are strangers' words ("tls.example", "blocked-mx.example"):
- * where Postfix puts the host before the answer, only the answer counts. */
-static const char *skip_host(const char *r, size_t *len)
-{
-    static const char suspended[] = "delivery temporarily suspended: ";
-    const char *sep;
-
-    if (*len > sizeof(suspended) - 1 && memcmp(r, suspended, sizeof(suspended) - 1) == 0) {
-        r += sizeof(suspended) - 1;
-        *len -= sizeof(suspended) - 1;
-    }
-    if (*len > 11 && memcmp(r, "connect to ", 11) == 0 && (sep = memmem(r, *len, ": ", 2)))
-        sep += 2;
-    else if (*len > 5 && memcmp(r, "host ", 5) == 0 && (sep = memmem(r, *len, " said: ", 7)))
-        sep += 7;
-    else
-        return r;
-    *len -= (size_t)(sep - r);
-    return sep;
-}
-
 size_t qt_reason_classify(const char *reason, size_t len)
 {
+    struct qt_reason_parts parts;
     pcre2_match_data *md;
     size_t i, cls = C_OTHER;
 
     pthread_once(&compile_once, compile_rules);
-    reason = skip_host(reason, &len);
+    /* Host names are strangers' words ("tls.example", "blocked-mx.example"):
+     * where Postfix puts the host before the answer, only the answer counts. */
+    qt_reason_split(reason, len, &parts);
+    reason = parts.answer;
+    len = parts.answer_len;
     /* Byte patterns (NEVER_UTF): any bytes match or not, none are an error. */
     md = pcre2_match_data_create(1, NULL);
     if (!md)
@@ -522,6 +506,7 @@ static bool group_message(struct stats_priv *p, const struct qt_store *s, enum q
 {
     const struct qt_msg *m = &s->msgs[i];
     uint32_t r, g;
+    qt_str key = 0;
     bool any = false;
 
     switch (by) {
@@ -533,25 +518,20 @@ static bool group_message(struct stats_priv *p, const struct qt_store *s, enum q
         }
         /* fall through */
     case QT_BY_SENDER_DOMAIN:
-        g = group_of_ref(p, s, by, m->sender);
-        count_in(p, g - 1, i, m);
-        return true;
+        key = m->sender;
+        break;
     case QT_BY_SASL:
-        g = group_of_ref(p, s, by, m->attr_fields[QT_ATTR_SASL_USERNAME]);
-        count_in(p, g - 1, i, m);
-        return true;
+        key = m->attr_fields[QT_ATTR_SASL_USERNAME];
+        break;
     case QT_BY_CLIENT:
-        g = group_of_ref(p, s, by, m->attr_fields[QT_ATTR_CLIENT_ADDRESS]);
-        count_in(p, g - 1, i, m);
-        return true;
+        key = m->attr_fields[QT_ATTR_CLIENT_ADDRESS];
+        break;
     case QT_BY_CLIENT_NAME:
-        g = group_of_ref(p, s, by, m->attr_fields[QT_ATTR_CLIENT_NAME]);
-        count_in(p, g - 1, i, m);
-        return true;
+        key = m->attr_fields[QT_ATTR_CLIENT_NAME];
+        break;
     case QT_BY_SUBJECT:
-        g = group_of_ref(p, s, by, m->subject);
-        count_in(p, g - 1, i, m);
-        return true;
+        key = m->subject;
+        break;
     case QT_BY_RCPT_DOMAIN:
     case QT_BY_REASON:
     case QT_BY_CLASS:
@@ -560,7 +540,17 @@ static bool group_message(struct stats_priv *p, const struct qt_store *s, enum q
 
             if (by == QT_BY_RCPT_DOMAIN ? rc->state != QT_RCPT_PENDING : !rc->reason)
                 continue;
-            g = group_of_ref(p, s, by, by == QT_BY_RCPT_DOMAIN ? rc->address : rc->reason);
+            if (by == QT_BY_RCPT_DOMAIN) {
+                /* Addresses are nearly all distinct, their domains few:
+                 * remembering each address would only thrash the cache. */
+                size_t dlen;
+                const char *d = qt_address_domain(qt_store_str(s, rc->address),
+                                                  qt_strpool_len(&s->pool, rc->address), &dlen);
+
+                g = group_of(p, d, dlen, false, d, dlen) + 1;
+            } else {
+                g = group_of_ref(p, s, by, rc->reason);
+            }
             if (g) {
                 count_in(p, g - 1, i, m);
                 any = true;
@@ -568,9 +558,11 @@ static bool group_message(struct stats_priv *p, const struct qt_store *s, enum q
         }
         return any;
     case QT_BY_COUNT:
-        break;
+        return false;
     }
-    return false;
+    /* One key per message. */
+    count_in(p, group_of_ref(p, s, by, key) - 1, i, m);
+    return true;
 }
 
 static int compare_groups(const void *pa, const void *pb)

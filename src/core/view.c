@@ -287,32 +287,47 @@ static void put_piece(struct qt_buf *out, const char *p, size_t len, bool saniti
         qt_buf_append(out, p, len);
 }
 
-void qt_reason_shorten(const char *r, size_t len, bool sanitize, struct qt_buf *out)
+void qt_reason_split(const char *r, size_t len, struct qt_reason_parts *parts)
 {
     static const char suspended[] = "delivery temporarily suspended: ";
     const char *sep;
-    size_t host_len, skip;
+    size_t skip;
 
-    if (!r)
-        return;
     if (len > sizeof(suspended) - 1 && strncmp(r, suspended, sizeof(suspended) - 1) == 0) {
         r += sizeof(suspended) - 1;
         len -= sizeof(suspended) - 1;
     }
+    parts->answer = r;
+    parts->answer_len = len;
+    parts->host = NULL;
+    parts->host_len = 0;
     if (len > 11 && strncmp(r, "connect to ", 11) == 0 && (sep = memmem(r, len, ": ", 2))) {
         skip = 11;
-        host_len = (size_t)(sep - r) - skip;
     } else if (len > 5 && strncmp(r, "host ", 5) == 0 && (sep = memmem(r, len, " said: ", 7))) {
         skip = 5;
-        host_len = (size_t)(sep - r) - skip;
-        sep += 5;   /* the ": " of " said: " */
     } else {
-        put_piece(out, r, len, sanitize);
         return;
     }
-    put_piece(out, sep + 2, len - (size_t)(sep + 2 - r), sanitize);
+    parts->host = r + skip;
+    parts->host_len = (size_t)(sep - r) - skip;
+    if (*sep == ' ')
+        sep += 5;   /* the ": " of " said: " */
+    parts->answer = sep + 2;
+    parts->answer_len = len - (size_t)(sep + 2 - r);
+}
+
+void qt_reason_shorten(const char *r, size_t len, bool sanitize, struct qt_buf *out)
+{
+    struct qt_reason_parts parts;
+
+    if (!r)
+        return;
+    qt_reason_split(r, len, &parts);
+    put_piece(out, parts.answer, parts.answer_len, sanitize);
+    if (!parts.host)
+        return;
     qt_buf_append(out, " (", 2);
-    put_piece(out, r + skip, host_len, sanitize);
+    put_piece(out, parts.host, parts.host_len, sanitize);
     qt_buf_putc(out, ')');
 }
 

@@ -1,0 +1,149 @@
+/* qtriage check: a monitoring plugin (Nagios, Icinga, Naemon conventions).
+ * Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; one line of text, then
+ * performance data per queue. */
+#include <getopt.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "qtriage/stats.h"
+#include "select.h"
+
+enum { CHECK_OK, CHECK_WARNING, CHECK_CRITICAL, CHECK_UNKNOWN };
+
+static const char *const status_names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
+
+/* The queues a plugin reports, in the order of the perfdata. */
+static const enum qt_queue perf_queues[] = {
+    QT_Q_ACTIVE, QT_Q_DEFERRED, QT_Q_HOLD, QT_Q_INCOMING, QT_Q_MAILDROP,
+};
+
+static int unknown(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int unknown(const char *fmt, ...)
+{
+    va_list ap;
+
+    printf("QTRIAGE UNKNOWN - ");
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    return CHECK_UNKNOWN;
+}
+
+static bool threshold(const char *arg, long *out)
+{
+    return qt_parse_long(arg, out) && *out >= 0;
+}
+
+int cli_check(int argc, char **argv, struct cli_common *common)
+{
+    static const struct option opts[] = {
+        {"warn", required_argument, NULL, 'w'},
+        {"crit", required_argument, NULL, 'c'},
+        {"queue", required_argument, NULL, 'q'},
+        {"age", required_argument, NULL, 'a'},
+        {"filter", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *queue = NULL, *age_text = NULL, *expr = NULL;
+    long warn = -1, crit = -1;
+    int64_t age = -1;
+    uint64_t counts[QT_Q_COUNT] = {0}, checked = 0;
+    enum qt_queue only = QT_Q_DEFERRED;
+    struct cli_queue cq;
+    struct qt_error why = {""};
+    struct qt_filter *f;
+    time_t now;
+    size_t i;
+    bool bad;
+    int c, status;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+w:c:q:a:f:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'w':
+            if (!threshold(optarg, &warn))
+                return unknown("--warn wants a count of messages, not \"%s\"", optarg);
+            break;
+        case 'c':
+            if (!threshold(optarg, &crit))
+                return unknown("--crit wants a count of messages, not \"%s\"", optarg);
+            break;
+        case 'q':
+            queue = optarg;
+            if (!qt_queue_from_name(queue, &only))
+                return unknown("unknown queue \"%s\"", optarg);
+            break;
+        case 'a':
+            age_text = optarg;
+            if ((age = qt_postfix_time(optarg, 's')) < 0)
+                return unknown("--age wants a duration such as 30m, 1h or 2d, not \"%s\"",
+                               optarg);
+            break;
+        case 'f':
+            expr = optarg;
+            break;
+        case 'h':
+            cli_usage(stdout);
+            return CHECK_OK;
+        default:
+            return unknown("%s", "usage: qtriage check --warn N --crit M [--queue Q] "
+                           "[--age DURATION] [--filter EXPR]");
+        }
+    }
+    if (optind < argc)
+        return unknown("unexpected argument \"%s\"", argv[optind]);
+    if (warn < 0 || crit < 0)
+        return unknown("%s", "--warn and --crit are both needed");
+    if (warn > crit)
+        return unknown("%s", "--warn must not be above --crit");
+    f = cli_compile_filter(expr, NULL, &bad);
+    if (bad)
+        return unknown("bad --filter \"%s\" (see stderr)", expr);
+    if (!cli_load_store(&cq, common, &why)) {
+        qt_filter_free(f);
+        return unknown("cannot read the queue: %s", why.msg[0] ? why.msg : "see stderr");
+    }
+    now = time(NULL);
+    for (i = 0; i < cq.store.n; i++) {
+        const struct qt_msg *m = &cq.store.msgs[i];
+
+        if (age >= 0 && now - (int64_t)m->arrival <= age)
+            continue;
+        if (f && !qt_filter_match(f, &cq.store, m, now))
+            continue;
+        counts[m->queue]++;
+        if (!queue || m->queue == only)
+            checked++;
+    }
+    /* Plugin guidelines: a threshold N alerts above N. */
+    status = checked > (uint64_t)crit ? CHECK_CRITICAL
+           : checked > (uint64_t)warn ? CHECK_WARNING : CHECK_OK;
+    printf("QTRIAGE %s - %" PRIu64 " message%s in %s", status_names[status], checked,
+           checked == 1 ? "" : "s", queue ? queue : "the queue");
+    if (age_text)
+        printf(" (older than %s)", age_text);
+    printf(" |");
+    for (i = 0; i < QT_ARRAY_LEN(perf_queues); i++) {
+        enum qt_queue q = perf_queues[i];
+
+        if (queue && q == only)
+            printf(" %s=%" PRIu64 ";%ld;%ld;0", qt_queue_name(q), counts[q], warn, crit);
+        else
+            printf(" %s=%" PRIu64 ";;;0", qt_queue_name(q), counts[q]);
+    }
+    if (!queue)
+        printf(" total=%" PRIu64 ";%ld;%ld;0", checked, warn, crit);
+    putchar('\n');
+    qt_filter_free(f);
+    cli_close_queue(&cq);
+    return status;
+}

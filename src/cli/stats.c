@@ -1,0 +1,197 @@
+/* qtriage stats: the top groups of the queue (who and what fills it), and
+ * the Postfix settings that decide how fast it drains. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "qtriage/stats.h"
+#include "qtriage/text.h"
+#include "qtriage/view.h"
+#include "select.h"
+
+static void print_settings_text(const struct qt_queue_settings *qs, size_t active)
+{
+    int i;
+
+    printf("\nPostfix settings that shape the queue:\n");
+    for (i = 0; i < QT_SET_COUNT; i++) {
+        printf("  %-38s %s", qt_queue_setting_names[i], qs->text[i]);
+        if (i == QT_SET_QMGR_MESSAGE_ACTIVE_LIMIT)
+            printf(" (active queue: %zu)", active);
+        putchar('\n');
+    }
+    if (qt_queue_settings_active_full(qs, active))
+        printf("WARNING: the active queue is at its limit (%zu of %" PRId64 " messages): qmgr "
+               "moves no more mail in from incoming or deferred until some leaves\n", active,
+               qs->value[QT_SET_QMGR_MESSAGE_ACTIVE_LIMIT]);
+}
+
+static void json_settings(struct qt_buf *out, const struct qt_queue_settings *qs, size_t active)
+{
+    int i;
+
+    qt_buf_printf(out, ",\"settings\":{");
+    for (i = 0; i < QT_SET_COUNT; i++) {
+        cli_json_string(out, qt_queue_setting_names[i]);
+        if (qs->value[i] >= 0)
+            qt_buf_printf(out, ":%" PRId64 ",", qs->value[i]);
+        else
+            qt_buf_printf(out, ":null,");
+    }
+    qt_buf_printf(out, "\"active_messages\":%zu,\"active_queue_full\":%s}", active,
+                  qt_queue_settings_active_full(qs, active) ? "true" : "false");
+}
+
+static void print_text(const struct qt_stats *st, size_t top)
+{
+    size_t i;
+    char size[32];
+
+    printf("%8s %6s  %s\n", "COUNT", "SIZE", qt_stats_by_info[st->by].title);
+    for (i = 0; i < st->n && i < top; i++) {
+        qt_format_size(st->groups[i].size, size, sizeof(size));
+        printf("%8" PRIu64 " %6s  %s\n", st->groups[i].count, size, st->groups[i].label);
+    }
+    qt_format_size(st->size, size, sizeof(size));
+    printf("%" PRIu64 " message%s (%s) in %zu group%s", st->messages,
+           st->messages == 1 ? "" : "s", size, st->n, st->n == 1 ? "" : "s");
+    if (st->n > top)
+        printf(", top %zu shown", top);
+    if (st->ungrouped)
+        printf("; %" PRIu64 " in none (%s)", st->ungrouped,
+               st->by == QT_BY_RCPT_DOMAIN ? "no pending recipient" : "no delay reason");
+    putchar('\n');
+}
+
+static void print_json(const struct qt_stats *st, size_t top, const struct qt_queue_settings *qs,
+                       size_t active)
+{
+    struct qt_buf out = {0}, expr = {0};
+    size_t i;
+
+    qt_buf_printf(&out, "{\"by\":\"%s\",\"messages\":%" PRIu64 ",\"size\":%" PRIu64
+                  ",\"ungrouped\":%" PRIu64 ",\"groups\":[", qt_stats_by_info[st->by].name,
+                  st->messages, st->size, st->ungrouped);
+    for (i = 0; i < st->n && i < top; i++) {
+        const struct qt_stats_group *g = &st->groups[i];
+
+        qt_buf_printf(&out, "%s{\"key\":", i ? "," : "");
+        cli_json_string(&out, g->key);
+        qt_buf_printf(&out, ",\"label\":");
+        cli_json_string(&out, g->label);
+        if (g->null_sender)
+            qt_buf_printf(&out, ",\"null_sender\":true");
+        qt_buf_printf(&out, ",\"count\":%" PRIu64 ",\"size\":%" PRIu64 ",\"filter\":",
+                      g->count, g->size);
+        qt_buf_reset(&expr);
+        if (qt_stats_filter_expr(st, g, &expr))
+            cli_json_string(&out, expr.data);
+        else
+            qt_buf_printf(&out, "null");
+        qt_buf_putc(&out, '}');
+    }
+    qt_buf_putc(&out, ']');
+    if (qs)
+        json_settings(&out, qs, active);
+    qt_buf_printf(&out, "}\n");
+    fwrite(out.data, 1, out.len, stdout);
+    qt_buf_free(&out);
+    qt_buf_free(&expr);
+}
+
+int cli_stats(int argc, char **argv, struct cli_common *common)
+{
+    static const struct option opts[] = {
+        {"by", required_argument, NULL, 'B'},
+        {"top", required_argument, NULL, 'n'},
+        {"json", no_argument, NULL, 'j'},
+        {"filter", required_argument, NULL, 'f'},
+        {"queue", required_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    enum qt_stats_by by = QT_BY_SENDER;
+    const char *expr = NULL, *queue = NULL;
+    bool json = false, bad, have_settings;
+    long top = 20;
+    struct qt_queue_settings qs;
+    struct qt_error err = {""};
+    struct cli_queue cq;
+    struct qt_filter *f;
+    struct qt_stats st;
+    time_t now;
+    int c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+B:n:jf:q:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'B':
+            if (!qt_stats_by_from_name(optarg, &by)) {
+                fprintf(stderr, "qtriage: stats: unknown --by \"%s\" (sender sender_domain sasl "
+                        "client client_name domain subject reason class)\n", optarg);
+                return 2;
+            }
+            break;
+        case 'n':
+            if (!qt_parse_long(optarg, &top) || top <= 0) {
+                fprintf(stderr, "qtriage: stats: --top wants a positive number\n");
+                return 2;
+            }
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'f':
+            expr = optarg;
+            break;
+        case 'q':
+            queue = optarg;
+            break;
+        case 'h':
+            cli_usage(stdout);
+            return 0;
+        default:
+            cli_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "qtriage: stats: unexpected argument \"%s\"\n", argv[optind]);
+        return 2;
+    }
+    f = cli_compile_filter(expr, queue, &bad);
+    if (bad)
+        return 2;
+    if (!cli_load_store(&cq, common, NULL)) {
+        qt_filter_free(f);
+        return 3;
+    }
+    now = time(NULL);
+    qt_stats_init(&st);
+    qt_stats_compute(&st, &cq.store, f, by, now);
+    have_settings = qt_queue_settings_load(&qs, &cq.layout, &err);
+    if (!have_settings)
+        fprintf(stderr, "qtriage: cannot read the queue settings: %s\n", err.msg);
+    if (json) {
+        print_json(&st, (size_t)top, have_settings ? &qs : NULL, cq.store.per_queue[QT_Q_ACTIVE]);
+    } else {
+        print_text(&st, (size_t)top);
+        if (have_settings)
+            print_settings_text(&qs, cq.store.per_queue[QT_Q_ACTIVE]);
+    }
+    if (f && qt_filter_runtime_error(f))
+        fprintf(stderr, "qtriage: %s\n", qt_filter_runtime_error(f));
+    if (have_settings)
+        qt_queue_settings_free(&qs);
+    qt_stats_free(&st);
+    qt_filter_free(f);
+    cli_close_queue(&cq);
+    if (fflush(stdout) != 0 || ferror(stdout))
+        return errno == EPIPE ? 0 : 3;
+    return 0;
+}
