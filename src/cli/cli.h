@@ -7,11 +7,14 @@
 struct cli_common {
     const char *config_dir;     /* -c DIR, or NULL */
     const char *backend;        /* --backend spool|postqueue|auto */
+    const char *backup_dir;     /* the configuration's backup_dir; NULL: none */
 };
 
 int cli_list(int argc, char **argv, struct cli_common *common);
 int cli_action(int argc, char **argv, struct cli_common *common);
 void cli_usage(FILE *out);
+/* "qtriage instances": the Postfix instances postmulti -l lists. */
+int cli_instances(int argc, char **argv, struct cli_common *common);
 int cli_show(int argc, char **argv, struct cli_common *common);
 /* Set up (or restart) the demo instance in `dir`; returns its config
  * directory (malloc'd) or NULL after saying why on stderr. */

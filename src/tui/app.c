@@ -193,26 +193,45 @@ static void maybe_start_scan(struct app *a)
 
 static void init_colors(struct app *a)
 {
+    static const short defaults[COLOR_PAIR_LAST][2] = {
+        [COLOR_PAIR_TITLE - 1] = {COLOR_BLACK, COLOR_CYAN},
+        [COLOR_PAIR_DEMO - 1] = {COLOR_WHITE, COLOR_MAGENTA},
+        [COLOR_PAIR_HEADER - 1] = {COLOR_CYAN, -1},
+        [COLOR_PAIR_CURSOR - 1] = {COLOR_BLACK, COLOR_WHITE},
+        [COLOR_PAIR_TAGGED - 1] = {COLOR_YELLOW, -1},
+        [COLOR_PAIR_MATCH - 1] = {COLOR_BLACK, COLOR_YELLOW},
+        [COLOR_PAIR_ERROR - 1] = {COLOR_RED, -1},
+        [COLOR_PAIR_HOLD - 1] = {COLOR_MAGENTA, -1},
+        [COLOR_PAIR_SEPARATOR - 1] = {COLOR_BLUE, -1},
+        [COLOR_PAIR_NAME - 1] = {COLOR_GREEN, -1},
+        [COLOR_PAIR_WARNING - 1] = {COLOR_RED, -1},
+        [COLOR_PAIR_ATTACH - 1] = {COLOR_YELLOW, -1},
+        [COLOR_PAIR_STATUS - 1] = {COLOR_BLACK, COLOR_CYAN},
+    };
+    const struct qt_config *cfg = a->opt->config;
     const char *no_color = getenv("NO_COLOR");
+    int pair;
 
-    a->colors = has_colors() && !(no_color && *no_color);
+    /* NO_COLOR (https://no-color.org) and "color = off" leave only
+     * attributes: the cursor is reversed, tags bold, without colour. */
+    a->colors = has_colors() && !(no_color && *no_color) && !(cfg && cfg->color == 0);
     if (!a->colors)
         return;
     start_color();
     use_default_colors();
-    init_pair(COLOR_PAIR_TITLE, COLOR_BLACK, COLOR_CYAN);
-    init_pair(COLOR_PAIR_DEMO, COLOR_WHITE, COLOR_MAGENTA);
-    init_pair(COLOR_PAIR_HEADER, COLOR_CYAN, -1);
-    init_pair(COLOR_PAIR_CURSOR, COLOR_BLACK, COLOR_WHITE);
-    init_pair(COLOR_PAIR_TAGGED, COLOR_YELLOW, -1);
-    init_pair(COLOR_PAIR_MATCH, COLOR_BLACK, COLOR_YELLOW);
-    init_pair(COLOR_PAIR_ERROR, COLOR_RED, -1);
-    init_pair(COLOR_PAIR_HOLD, COLOR_MAGENTA, -1);
-    init_pair(COLOR_PAIR_SEPARATOR, COLOR_BLUE, -1);
-    init_pair(COLOR_PAIR_NAME, COLOR_GREEN, -1);
-    init_pair(COLOR_PAIR_WARNING, COLOR_RED, -1);
-    init_pair(COLOR_PAIR_ATTACH, COLOR_YELLOW, -1);
-    init_pair(COLOR_PAIR_STATUS, COLOR_BLACK, COLOR_CYAN);
+    for (pair = 1; pair <= COLOR_PAIR_LAST; pair++) {
+        const struct qt_config_color *c = cfg ? &cfg->colors[pair - 1] : NULL;
+
+        init_pair((short)pair, defaults[pair - 1][0], defaults[pair - 1][1]);
+        if (!c || !c->set)
+            continue;
+        /* A colour the terminal lacks keeps the default pair. */
+        if (c->fg < COLORS && c->bg < COLORS)
+            init_pair((short)pair, (short)c->fg, (short)c->bg);
+        a->pair_attrs[pair] = (c->attrs & QT_ATTR_BOLD ? A_BOLD : 0) |
+                              (c->attrs & QT_ATTR_REVERSE ? A_REVERSE : 0) |
+                              (c->attrs & QT_ATTR_UNDERLINE ? A_UNDERLINE : 0);
+    }
 }
 
 static void restore_terminal(void)
@@ -453,6 +472,8 @@ static void setup_options(struct app *a)
     /* A bad --filter: the message says why and the list shows everything. */
     if (a->opt->filter)
         app_apply_filter(a, a->opt->filter, false);
+    if (a->opt->config_problem && !a->message_is_error)
+        app_message(a, true, "%s", a->opt->config_problem);
 }
 
 int tui_run(const struct tui_options *opt)

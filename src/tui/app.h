@@ -90,6 +90,25 @@ struct viewer {
     long match_row;             /* last row found by n/N, -1: none */
 };
 
+/* Colour pairs, in the order of the configuration's QT_COLOR_* elements. */
+enum {
+    COLOR_PAIR_TITLE = 1,
+    COLOR_PAIR_DEMO,
+    COLOR_PAIR_HEADER,
+    COLOR_PAIR_CURSOR,
+    COLOR_PAIR_TAGGED,
+    COLOR_PAIR_MATCH,
+    COLOR_PAIR_ERROR,
+    COLOR_PAIR_HOLD,
+    COLOR_PAIR_SEPARATOR,
+    COLOR_PAIR_NAME,
+    COLOR_PAIR_WARNING,
+    COLOR_PAIR_ATTACH,
+    COLOR_PAIR_STATUS,
+    COLOR_PAIR_LAST = COLOR_PAIR_STATUS,
+};
+_Static_assert((int)COLOR_PAIR_LAST == (int)QT_COLOR_COUNT, "a colour pair per configuration element");
+
 struct app {
     const struct tui_options *opt;
     struct qt_spool_layout layout;
@@ -155,6 +174,7 @@ struct app {
     int list_rows;              /* rows of messages the list shows */
     bool utf8;                  /* the terminal takes UTF-8 */
     bool colors;
+    attr_t pair_attrs[COLOR_PAIR_LAST + 1];  /* the configuration's bold/reverse/... */
     volatile sig_atomic_t *stop_signal;
 };
 
@@ -169,21 +189,6 @@ void app_set_cursor(struct app *a, size_t row);
 void app_bench(struct app *a, const char *name);
 
 /* Panes (draw.c, viewer.c, help.c). */
-enum {
-    COLOR_PAIR_TITLE = 1,
-    COLOR_PAIR_DEMO,
-    COLOR_PAIR_HEADER,
-    COLOR_PAIR_CURSOR,
-    COLOR_PAIR_TAGGED,
-    COLOR_PAIR_MATCH,
-    COLOR_PAIR_ERROR,
-    COLOR_PAIR_HOLD,
-    COLOR_PAIR_SEPARATOR,
-    COLOR_PAIR_NAME,
-    COLOR_PAIR_WARNING,
-    COLOR_PAIR_ATTACH,
-    COLOR_PAIR_STATUS,
-};
 void draw_layout(struct app *a);
 void draw_all(struct app *a);
 void draw_list(struct app *a);

@@ -111,7 +111,7 @@ void draw_text(struct app *a, WINDOW *w, const char *s, size_t len, int width, a
 
 static attr_t pair_attr(const struct app *a, int pair, attr_t fallback)
 {
-    return a->colors ? (attr_t)COLOR_PAIR(pair) : fallback;
+    return a->colors ? (attr_t)COLOR_PAIR(pair) | a->pair_attrs[pair] : fallback;
 }
 
 void draw_layout(struct app *a)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "qtriage/backend.h"
+#include "qtriage/config.h"
 
 struct tui_options {
     const char *config_dir;     /* -c DIR, or NULL */
@@ -17,7 +18,14 @@ struct tui_options {
     int refresh_ms;             /* rescan interval; 0: 2000 */
     bool confirm_all;           /* confirm every action, not only delete and flush */
     bool no_mouse;
+    const char *backup_dir;     /* copy messages here before deleting them; NULL: none */
+    const struct qt_config *config;  /* colours; NULL: none */
+    const char *config_problem; /* shown at start: the configuration had bad lines */
 };
+
+/* Apply the configuration's key bindings; a binding to an unknown command
+ * adds a warning to `cfg`. */
+void tui_apply_bindings(struct qt_config *cfg);
 
 /* The key table as Markdown rows (the README's table is this output). */
 void tui_print_keys(FILE *out);
