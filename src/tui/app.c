@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "qtriage/instances.h"
 #include "qtriage/text.h"
 #include "qtriage/util.h"
 
@@ -246,6 +247,51 @@ static void fatal_hook(void)
 {
     if (curses_up)
         restore_terminal();
+}
+
+/* Start curses once: the instance picker may have started it already. */
+static bool start_curses(void)
+{
+    if (curses_up)
+        return true;
+    if (!getenv("ESCDELAY"))
+        set_escdelay(25);
+    if (!initscr()) {
+        fprintf(stderr, "qtriage: cannot start the terminal (TERM=%s)\n",
+                getenv("TERM") ? getenv("TERM") : "");
+        return false;
+    }
+    curses_up = true;
+    cbreak();
+    noecho();
+    nonl();
+    curs_set(0);
+    return true;
+}
+
+/* With no -c and several instances (postmulti -l), let the admin choose.
+ * *config_dir: the chosen one (malloc'd), NULL: no choice to make.  False
+ * when the terminal cannot start. */
+static bool pick_instance(char **config_dir, bool *quit)
+{
+    struct qt_instances list = {0};
+    struct qt_error e = {""};
+
+    *config_dir = NULL;
+    /* No postmulti, or it fails: the default instance, as without it. */
+    if (!qt_instances_list(&list, &e) || list.n < 2) {
+        qt_instances_free(&list);
+        return true;
+    }
+    if (!start_curses()) {
+        qt_instances_free(&list);
+        return false;
+    }
+    keypad(stdscr, TRUE);
+    *config_dir = picker_run(&list);
+    *quit = !*config_dir;
+    qt_instances_free(&list);
+    return true;
 }
 
 static void default_columns(struct app *a)
@@ -481,7 +527,8 @@ int tui_run(const struct tui_options *opt)
     struct app app;
     struct app *a = &app;
     struct sigaction sa;
-    char err[600];
+    struct tui_options picked_opt;
+    char err[600], *picked = NULL;
     const char *cs;
 
     memset(a, 0, sizeof(*a));
@@ -498,13 +545,6 @@ int tui_run(const struct tui_options *opt)
         return 2;
     }
     qt_text_init();
-    if (!open_queue(a, err, sizeof(err))) {
-        fprintf(stderr, "qtriage: %s\n", err);
-        return 1;
-    }
-    qt_selection_init(&a->tags);
-    setup_options(a);
-
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
@@ -512,21 +552,44 @@ int tui_run(const struct tui_options *opt)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     a->stop_signal = &stop_signal;
-
-    if (!getenv("ESCDELAY"))
-        set_escdelay(25);
     qt_fatal_hook = fatal_hook;
-    if (!initscr()) {
-        fprintf(stderr, "qtriage: cannot start the terminal (TERM=%s)\n",
-                getenv("TERM") ? getenv("TERM") : "");
-        close_queue(a);
+
+    if (!opt->config_dir && !opt->demo_dir) {
+        bool quit = false;
+
+        if (!pick_instance(&picked, &quit)) {
+            qt_fatal_hook = NULL;
+            return 1;
+        }
+        if (quit || stop_signal) {
+            restore_terminal();
+            qt_fatal_hook = NULL;
+            free(picked);
+            return stop_signal ? 128 + (int)stop_signal : 0;
+        }
+        if (picked) {
+            picked_opt = *opt;
+            picked_opt.config_dir = picked;
+            a->opt = opt = &picked_opt;
+        }
+    }
+    if (!open_queue(a, err, sizeof(err))) {
+        if (curses_up)
+            restore_terminal();
+        fprintf(stderr, "qtriage: %s\n", err);
+        qt_fatal_hook = NULL;
+        free(picked);
         return 1;
     }
-    curses_up = true;
-    cbreak();
-    noecho();
-    nonl();
-    curs_set(0);
+    qt_selection_init(&a->tags);
+    setup_options(a);
+
+    if (!start_curses()) {
+        close_queue(a);
+        qt_fatal_hook = NULL;
+        free(picked);
+        return 1;
+    }
     init_colors(a);
     if (!opt->no_mouse)
         mousemask(BUTTON1_CLICKED | BUTTON1_DOUBLE_CLICKED | BUTTON4_PRESSED
@@ -569,5 +632,6 @@ int tui_run(const struct tui_options *opt)
     if (a->viewer_win)
         delwin(a->viewer_win);
     close_queue(a);
+    free(picked);
     return stop_signal ? 128 + (int)stop_signal : 0;
 }

@@ -216,6 +216,11 @@ void viewer_free(struct viewer *v);
 
 void help_draw(struct app *a);
 
+struct qt_instances;
+/* The instance picker (curses is up): the chosen config_dir (malloc'd), or
+ * NULL when the admin quits. */
+char *picker_run(const struct qt_instances *list);
+
 /* Line editor (lineedit.c). */
 void lineedit_set(struct lineedit *e, const char *utf8);
 char *lineedit_utf8(const struct lineedit *e);  /* malloc'd */

@@ -254,8 +254,15 @@ static void draw_header(struct app *a, const int *widths, size_t n)
             char pad[64];
             int k = widths[i] - tw;
 
-            memset(pad, ' ', (size_t)k);
-            draw_text(a, w, pad, (size_t)k, k, attr, NULL, 0);
+            /* A right-aligned column can be wider than the pad (few columns,
+             * a wide terminal): pad in pieces. */
+            memset(pad, ' ', sizeof(pad));
+            while (k > 0) {
+                int piece = k < (int)sizeof(pad) ? k : (int)sizeof(pad);
+
+                draw_text(a, w, pad, (size_t)piece, piece, attr, NULL, 0);
+                k -= piece;
+            }
             draw_text(a, w, title, (size_t)tw, tw, attr, NULL, 0);
         } else {
             draw_text(a, w, title, (size_t)tw, widths[i], attr, NULL, 0);
