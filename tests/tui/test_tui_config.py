@@ -7,7 +7,6 @@ default /etc/postfix is replaced by a private one only inside a mount
 namespace (unshare -m), so the host's configuration is never touched.
 Exit: 0 ok, 1 failure, 77 not root."""
 
-import hashlib
 import os
 import re
 import shutil
@@ -155,8 +154,9 @@ def test_picker(c, tb):
     if not shutil.which("unshare") or not shutil.which("postmulti"):
         log("picker: unshare or postmulti missing; skipped")
         return
-    real = open("/etc/postfix/main.cf", "rb").read()
-    real_sum = hashlib.sha256(real).hexdigest()
+    def host_multi():
+        return qtlib.sh(["postconf", "-c", "/etc/postfix", "-n"]).stdout.count(b"multi_instance")
+    before = host_multi()
     with qtlib.Testbed("tui-config-b") as tb2:
         base = tempfile.mkdtemp(prefix="qtriage-tui-config-etc-", dir="/tmp")
         os.chmod(base, 0o755)
@@ -179,11 +179,11 @@ def test_picker(c, tb):
             wrap = ["unshare", "-m", "--propagation", "private", "sh", "-c",
                     'mount --bind "$0" /etc/postfix && exec "$@"', primary]
 
-            p = qtlib.sh(wrap + [qtlib.qtriage_path(), "--no-config", "instances"])
+            p = qtlib.sh(wrap + [qtlib.qtriage_path(), "--no-config", "instances"], check=False)
             out = p.stdout.decode()
-            log("qtriage instances:\n" + out)
+            log("qtriage instances (exit %d):\n%s%s" % (p.returncode, out, p.stderr.decode()))
             rows = out.strip().splitlines()
-            c.eq(len(rows), 4, "qtriage instances: a header and three instances", out)
+            c.check(len(rows) == 4, "qtriage instances: a header and three instances", out)
             c.check(any(r.split()[:3] == ["qt-flood", "mta", "yes"] and r.endswith(tb.etc)
                         for r in rows), "the flood instance with its group", out)
             c.check(any(r.split()[:3] == ["qt-quiet", "-", "yes"] and r.endswith(tb2.etc)
@@ -217,8 +217,9 @@ def test_picker(c, tb):
                 qtlib.sh(["postconf", "-c", etc, "-X", "multi_instance_name",
                           "multi_instance_group", "multi_instance_enable"], check=False)
             shutil.rmtree(base, ignore_errors=True)
-    c.eq(hashlib.sha256(open("/etc/postfix/main.cf", "rb").read()).hexdigest(), real_sum,
-         "the host's /etc/postfix/main.cf is as it was")
+    # Other test beds edit alternate_config_directories there at the same
+    # time, so the file itself may change; its multi-instance settings not.
+    c.eq(host_multi(), before, "the host's /etc/postfix/main.cf has no new multi_instance line")
 
 
 def body(c):
