@@ -73,7 +73,7 @@ static void test_later_lines_override(void **state)
 
     (void)state;
     qt_config_init(&c);
-    qt_config_parse(&c, "/etc/qtriage.conf", "sort = size\nconfirm = all\n", 28);
+    qt_config_parse(&c, "/etc/qtriage.conf", "sort = size\nconfirm = all\n", 26);
     qt_config_parse(&c, "user", "sort = age\n", 11);
     assert_string_equal(c.sort, "age");
     assert_int_equal(c.confirm, QT_CONFIRM_ALL);  /* kept: the user did not set it */
