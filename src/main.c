@@ -132,6 +132,7 @@ static void load_config(struct qt_config *cfg, const char *file, bool none, char
     size_t i;
 
     qt_config_init(cfg);
+    cfg->is_command = tui_command_exists;
     if (file) {
         if (qt_config_read_file(cfg, file) == 0)
             qt_config_warn(cfg, file, 0, "no such file");

@@ -99,6 +99,9 @@ struct qt_config {
     struct qt_config_binding *binds;
     size_t nbinds, binds_cap;
 
+    /* Set before parsing: whether a binding's command exists (NULL: any). */
+    bool (*is_command)(const char *name);
+
     char **files;               /* every file read, owned (bindings point here) */
     size_t nfiles;
     char **warnings;            /* "FILE:LINE: why", in order */

@@ -298,8 +298,11 @@ static const char *parse_binding(struct qt_config *c, char *rest, bool unbind, c
         return unbind ? "want: unbind [list|viewer] KEY" : "want: bind [list|viewer] KEY COMMAND";
     if (!qt_config_parse_key(w[i], &b.key, &why))
         return why;
-    if (!unbind && strcmp(w[i + 1], "none") != 0)
+    if (!unbind && strcmp(w[i + 1], "none") != 0) {
+        if (c->is_command && !c->is_command(w[i + 1]))
+            return "no such command (qtriage --keys lists them)";
         b.command = xstrdup(w[i + 1]);
+    }
     c->binds = xgrow(c->binds, &c->binds_cap, c->nbinds + 1, sizeof(*c->binds));
     c->binds[c->nbinds++] = b;
     return NULL;

@@ -630,7 +630,12 @@ static void keymap_bind(int key, enum context ctx, const char *command)
     }
 }
 
-void tui_apply_bindings(struct qt_config *cfg)
+bool tui_command_exists(const char *name)
+{
+    return find_command(name) != NULL;
+}
+
+void tui_apply_bindings(const struct qt_config *cfg)
 {
     size_t i, j, n;
 
@@ -643,17 +648,9 @@ void tui_apply_bindings(struct qt_config *cfg)
                                                           : CTX_ANY;
         int keys[4];
 
-        if (b->command && !(c = find_command(b->command))) {
-            char name[64];
-
-            snprintf(name, sizeof(name), "%s", b->command);
-            for (j = 0; name[j]; j++)
-                if ((unsigned char)name[j] < 0x20 || (unsigned char)name[j] >= 0x7f)
-                    name[j] = '?';
-            qt_config_warn(cfg, b->file, b->line,
-                           "no command \"%s\" (qtriage --keys lists them); line ignored", name);
+        /* main.c parsed with tui_command_exists: unknown ones are gone. */
+        if (b->command && !(c = find_command(b->command)))
             continue;
-        }
         n = curses_keys(b->key, keys);
         for (j = 0; j < n; j++)
             keymap_bind(keys[j], ctx, c ? c->name : NULL);

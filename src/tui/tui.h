@@ -23,9 +23,11 @@ struct tui_options {
     const char *config_problem; /* shown at start: the configuration had bad lines */
 };
 
-/* Apply the configuration's key bindings; a binding to an unknown command
- * adds a warning to `cfg`. */
-void tui_apply_bindings(struct qt_config *cfg);
+/* Whether the interactive view has a command of this name (for the
+ * configuration's is_command, so unknown ones are reported by line). */
+bool tui_command_exists(const char *name);
+/* Apply the configuration's key bindings to the key map. */
+void tui_apply_bindings(const struct qt_config *cfg);
 
 /* The key table as Markdown rows (the README's table is this output). */
 void tui_print_keys(FILE *out);

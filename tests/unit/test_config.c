@@ -201,6 +201,26 @@ static void test_bindings(void **state)
     qt_config_free(&c);
 }
 
+static bool known_command(const char *name)
+{
+    return strcmp(name, "help") == 0 || strcmp(name, "quit") == 0;
+}
+
+static void test_unknown_command(void **state)
+{
+    struct qt_config c;
+
+    (void)state;
+    qt_config_init(&c);
+    c.is_command = known_command;
+    qt_config_parse(&c, "t", "bind x help\nbind y frobnicate\nbind z none\n", 42);
+    assert_int_equal(c.nbinds, 2);
+    assert_int_equal(c.nwarnings, 1);
+    assert_string_equal(c.warnings[0], "t:2: no such command (qtriage --keys lists them); "
+                                       "line ignored");
+    qt_config_free(&c);
+}
+
 static void test_key_names_round_trip(void **state)
 {
     static const char *const names[] = {
@@ -332,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_quoting),
         cmocka_unit_test(test_bad_lines_warn_and_go_on),
         cmocka_unit_test(test_bindings),
+        cmocka_unit_test(test_unknown_command),
         cmocka_unit_test(test_key_names_round_trip),
         cmocka_unit_test(test_hostile_lines),
         cmocka_unit_test(test_files),
