@@ -86,35 +86,28 @@ def test_settings(c, tb, d):
 
 
 def test_colour_off(c, tb, d):
-    with Tui(["-c", tb.etc, "--no-config"],
-             env={"TERM": "screen-256color"}) as t:
-        c.check(t.wait_loaded(), "starts with colour")
-        coloured, _ = colour_sgr(t)
-        c.check(coloured, "colours are used by default (the test can see them)")
-        t.keys("Q")
+    def screen_with(args, env, what):
+        """Start qtriage ARGS, return (coloured?, screen with attributes)."""
+        with Tui(["-c", tb.etc] + args, env=dict({"TERM": "screen-256color"}, **env)) as t:
+            c.check(t.wait_loaded(), "starts with " + what)
+            got = colour_sgr(t)
+            t.keys("Q")
+            return got
+
+    coloured, _ = screen_with(["--no-config"], {}, "no configuration")
+    c.check(coloured, "colours are used by default (the test can see them)")
     cfg = write_config(d, "nocolour.conf", "color = off\n")
-    with Tui(["-c", tb.etc, "--config-file", cfg],
-             env={"TERM": "screen-256color"}) as t:
-        c.check(t.wait_loaded(), "starts with color = off")
-        coloured, scr = colour_sgr(t)
-        c.check(not coloured, "color = off: no colour at all", scr[:300])
-        c.check(re.search(r"\x1b\[([0-9;]*;)?7[;m]", scr), "the cursor is still marked (reverse video)")
-        t.keys("Q")
-    with Tui(["-c", tb.etc, "--no-config"],
-             env={"TERM": "screen-256color", "NO_COLOR": "1"}) as t:
-        c.check(t.wait_loaded(), "starts with NO_COLOR")
-        coloured, _ = colour_sgr(t)
-        c.check(not coloured, "NO_COLOR: no colour at all")
-        t.keys("Q")
+    coloured, scr = screen_with(["--config-file", cfg], {}, "color = off")
+    c.check(not coloured, "color = off: no colour at all", scr[:300])
+    c.check(re.search(r"\x1b\[([0-9;]*;)?7[;m]", scr),
+            "the cursor is still marked (reverse video)")
+    coloured, _ = screen_with(["--no-config"], {"NO_COLOR": "1"}, "NO_COLOR")
+    c.check(not coloured, "NO_COLOR: no colour at all")
     cfg = write_config(d, "colours.conf", "color.title = red default bold\n")
-    with Tui(["-c", tb.etc, "--config-file", cfg],
-             env={"TERM": "screen-256color"}) as t:
-        c.check(t.wait_loaded(), "starts with color.title")
-        _, scr = colour_sgr(t)
-        first = scr.split("\n")[0]
-        c.check(re.search(r"\x1b\[([0-9;]*;)?31[;m]", first) and "46" not in first, "color.title = red default: red on the "
-                "terminal's background", repr(first[:80]))
-        t.keys("Q")
+    _, scr = screen_with(["--config-file", cfg], {}, "color.title")
+    first = scr.split("\n")[0]
+    c.check(re.search(r"\x1b\[([0-9;]*;)?31[;m]", first) and "46" not in first,
+            "color.title = red default: red on the terminal's background", repr(first[:80]))
 
 
 def test_broken(c, tb, d):
