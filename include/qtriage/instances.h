@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "qtriage/spool.h"
 #include "qtriage/util.h"
 
 struct qt_instance {
@@ -31,5 +32,21 @@ size_t qt_instances_parse(struct qt_instances *out, const char *text, size_t len
 bool qt_instances_list(struct qt_instances *out, struct qt_error *err);
 
 void qt_instances_free(struct qt_instances *list);
+
+/* Messages per queue of the instance in `config_dir`, counted by walking its
+ * queue directories (root or the mail owner): at most `cap` a queue, so a
+ * million-message flood costs no more than `cap` directory entries.  A
+ * queue that cannot be read counts -1.  False (and why) when the instance's
+ * configuration cannot be read. */
+bool qt_instance_count(const char *config_dir, long counts[QT_Q_COUNT], long cap,
+                       struct qt_error *err);
+
+/* Counting stops here: a look, not a scan. */
+#define QT_INSTANCE_COUNT_CAP 100000
+
+/* The deferred, hold, active and incoming counts as text: "123",
+ * "100000+" (at the cap), "?" (unreadable).  False (and why) when the
+ * instance's configuration cannot be read: every cell is "?" then. */
+bool qt_instance_count_cells(const char *config_dir, char cells[4][24], struct qt_error *err);
 
 #endif

@@ -21,10 +21,18 @@ int cli_instances(int argc, char **argv, struct cli_common *common)
         fprintf(stderr, "qtriage: instances: %s\n", err.msg);
         return 1;
     }
-    printf("%-20s %-15s %-7s %s\n", "NAME", "GROUP", "ENABLED", "CONFIG_DIR");
-    for (i = 0; i < list.n; i++)
-        printf("%-20s %-15s %-7s %s\n", list.v[i].name, list.v[i].group,
-               list.v[i].enabled ? "yes" : "no", list.v[i].config_dir);
+    printf("%-20s %-15s %-7s %8s %7s %7s %8s %s\n", "NAME", "GROUP", "ENABLED", "DEFERRED",
+           "HOLD", "ACTIVE", "INCOMING", "CONFIG_DIR");
+    for (i = 0; i < list.n; i++) {
+        char cells[4][24];
+        struct qt_error cerr = {""};
+
+        if (!qt_instance_count_cells(list.v[i].config_dir, cells, &cerr))
+            fprintf(stderr, "qtriage: instances: %s: %s\n", list.v[i].config_dir, cerr.msg);
+        printf("%-20s %-15s %-7s %8s %7s %7s %8s %s\n", list.v[i].name, list.v[i].group,
+               list.v[i].enabled ? "yes" : "no", cells[0], cells[1], cells[2], cells[3],
+               list.v[i].config_dir);
+    }
     qt_instances_free(&list);
     return 0;
 }

@@ -1,4 +1,6 @@
 /* `postmulti -l`: which Postfix instances this host has. */
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,4 +122,71 @@ void qt_instances_free(struct qt_instances *list)
     }
     free(list->v);
     memset(list, 0, sizeof(*list));
+}
+
+/* Queue files below `path`, descending `depth` levels of hash directories;
+ * stops at `cap`.  -1 when `path` cannot be read. */
+static long count_dir(const char *path, int depth, long cap)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    long n = 0;
+
+    if (!d)
+        return -1;
+    while (n < cap && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        if (e->d_type == DT_DIR || (e->d_type == DT_UNKNOWN && depth > 0 && !e->d_name[1])) {
+            if (depth > 0) {
+                char *sub = xasprintf("%s/%s", path, e->d_name);
+                long m = count_dir(sub, depth - 1, cap - n);
+
+                free(sub);
+                if (m > 0)
+                    n += m;
+            }
+        } else if (qt_queue_id_valid(e->d_name)) {
+            n++;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+bool qt_instance_count(const char *config_dir, long counts[QT_Q_COUNT], long cap,
+                       struct qt_error *err)
+{
+    struct qt_spool_layout l;
+    int q;
+
+    if (!qt_spool_layout_load(&l, config_dir, err))
+        return false;
+    for (q = 0; q < QT_Q_COUNT; q++) {
+        char *path = xasprintf("%s/%s", l.queue_directory, qt_queue_name((enum qt_queue)q));
+
+        counts[q] = count_dir(path, l.hashed[q] ? l.hash_depth : 0, cap);
+        free(path);
+    }
+    qt_spool_layout_free(&l);
+    return true;
+}
+
+bool qt_instance_count_cells(const char *config_dir, char cells[4][24], struct qt_error *err)
+{
+    static const enum qt_queue shown[4] = {QT_Q_DEFERRED, QT_Q_HOLD, QT_Q_ACTIVE,
+                                           QT_Q_INCOMING};
+    long counts[QT_Q_COUNT];
+    bool ok = qt_instance_count(config_dir, counts, QT_INSTANCE_COUNT_CAP, err);
+    size_t i;
+
+    for (i = 0; i < 4; i++) {
+        long n = ok ? counts[shown[i]] : -1;
+
+        if (n < 0)
+            snprintf(cells[i], 24, "?");
+        else
+            snprintf(cells[i], 24, "%ld%s", n, n >= QT_INSTANCE_COUNT_CAP ? "+" : "");
+    }
+    return ok;
 }

@@ -7,9 +7,10 @@
 #include "qtriage/instances.h"
 #include "qtriage/util.h"
 
-static void picker_draw(const struct qt_instances *list, size_t cur, const char *note)
+static void picker_draw(const struct qt_instances *list, char (*cells)[4][24], size_t cur)
 {
-    size_t i;
+    char row[1300];
+    size_t visible = LINES > 4 ? (size_t)LINES - 4 : 1, i;
     int y = 3;
 
     erase();
@@ -18,34 +19,43 @@ static void picker_draw(const struct qt_instances *list, size_t cur, const char 
     attrset(A_NORMAL);
     mvaddnstr(1, 0, "j/k or Up/Down move, Enter opens, q quits", COLS);
     attrset(A_BOLD | A_UNDERLINE);
-    mvprintw(2, 0, "  %-20.20s %-15.15s %-7s %s", "NAME", "GROUP", "ENABLED", "CONFIG_DIR");
+    snprintf(row, sizeof(row), "  %-20.20s %-15.15s %-7s %8s %7s %7s %8s  %s", "NAME", "GROUP",
+             "ENABLED", "DEFERRED", "HOLD", "ACTIVE", "INCOMING", "CONFIG_DIR");
+    mvaddnstr(2, 0, row, COLS);
     attrset(A_NORMAL);
-    for (i = 0; i < list->n && y < LINES - 1; i++, y++) {
+    /* Scroll so that the cursor's row is on the screen. */
+    for (i = cur >= visible ? cur - visible + 1 : 0; i < list->n && y < 3 + (int)visible;
+         i++, y++) {
         const struct qt_instance *in = &list->v[i];
 
         /* The fields passed the core's checks: printable UTF-8, no controls. */
         attrset(i == cur ? A_REVERSE | A_BOLD : A_NORMAL);
-        move(y, 0);
-        clrtoeol();
-        mvprintw(y, 0, "%c %-20.20s %-15.15s %-7s %.*s", i == cur ? '>' : ' ', in->name,
-                 in->group, in->enabled ? "yes" : "no", COLS > 50 ? COLS - 50 : 1,
-                 in->config_dir);
+        snprintf(row, sizeof(row), "%c %-20.20s %-15.15s %-7s %8s %7s %7s %8s  %s",
+                 i == cur ? '>' : ' ', in->name, in->group, in->enabled ? "yes" : "no",
+                 cells[i][0], cells[i][1], cells[i][2], cells[i][3], in->config_dir);
+        /* Cut at the screen's edge: a wrapped row would overwrite the next. */
+        mvaddnstr(y, 0, row, COLS);
     }
     attrset(A_NORMAL);
-    if (note)
-        mvaddnstr(LINES - 1, 0, note, COLS);
     refresh();
 }
 
 char *picker_run(const struct qt_instances *list)
 {
-    size_t cur = 0;
+    size_t cur = 0, i;
     char *chosen = NULL;
+    char (*cells)[4][24] = xcalloc(list->n, sizeof(*cells));
 
+    /* Counted once: at most QT_INSTANCE_COUNT_CAP entries a queue. */
+    for (i = 0; i < list->n; i++) {
+        struct qt_error err = {""};
+
+        qt_instance_count_cells(list->v[i].config_dir, cells[i], &err);
+    }
     for (;;) {
         int k;
 
-        picker_draw(list, cur, NULL);
+        picker_draw(list, cells, cur);
         k = getch();
         if (k == 'q' || k == 'Q' || k == 27 || k == ERR)
             break;
@@ -58,6 +68,7 @@ char *picker_run(const struct qt_instances *list)
             break;
         }
     }
+    free(cells);
     erase();
     refresh();
     return chosen;

@@ -177,8 +177,11 @@ def test_picker(c, tb):
             log("qtriage instances (exit %d):\n%s%s" % (p.returncode, out, p.stderr.decode()))
             rows = out.strip().splitlines()
             c.check(len(rows) == 4, "qtriage instances: a header and three instances", out)
-            c.check(any(r.split()[:3] == ["qt-flood", "mta", "yes"] and r.endswith(tb.etc)
-                        for r in rows), "the flood instance with its group", out)
+            counts = tb.counts()
+            want = ["qt-flood", "mta", "yes"] + [str(counts[q]) for q in
+                                                 ("deferred", "hold", "active", "incoming")]
+            c.check(any(r.split()[:7] == want and r.endswith(tb.etc) for r in rows),
+                    "the flood instance with its group and its counts %r" % want, out)
             c.check(any(r.split()[:3] == ["qt-quiet", "-", "yes"] and r.endswith(tb2.etc)
                         for r in rows), "the quiet instance", out)
 
@@ -187,6 +190,9 @@ def test_picker(c, tb):
                         "no -c and three instances: the picker", t.screen())
                 c.check("qt-flood" in t.screen() and tb2.etc in t.screen(),
                         "it lists them", t.screen())
+                row = [l for l in t.lines() if "qt-flood" in l]
+                c.check(row and row[0].split()[:7] == want,
+                        "with the message counts of each queue", row)
                 t.keys("j")
                 t.keys("Enter")
                 c.check(t.wait_loaded(), "Enter opens the chosen instance", t.screen())

@@ -88,6 +88,19 @@ static void test_real_postmulti(void **state)
     qt_instances_free(&l);
 }
 
+static void test_counts_of_a_missing_instance(void **state)
+{
+    char cells[4][24];
+    struct qt_error err = {""};
+    size_t i;
+
+    (void)state;
+    assert_false(qt_instance_count_cells("/nonexistent/postfix", cells, &err));
+    assert_true(err.msg[0] != '\0');
+    for (i = 0; i < 4; i++)
+        assert_string_equal(cells[i], "?");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -95,6 +108,7 @@ int main(void)
         cmocka_unit_test(test_several),
         cmocka_unit_test(test_garbage_skipped),
         cmocka_unit_test(test_real_postmulti),
+        cmocka_unit_test(test_counts_of_a_missing_instance),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
