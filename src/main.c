@@ -30,6 +30,8 @@ void cli_usage(FILE *out)
           "  show [--decoded|--raw|--bytes] ID\n"
           "                              the message as the viewer shows it; --bytes:\n"
           "                              exactly what postcat -q prints\n"
+          "  show --log [--maillog FILE] ID\n"
+          "                              the mail-log lines about the message\n"
           "  hold ID...|-                put messages on hold          (postsuper -h)\n"
           "  release ID...|-             release held messages         (postsuper -H)\n"
           "  requeue ID...|-             requeue messages              (postsuper -r)\n"
@@ -61,17 +63,20 @@ void cli_usage(FILE *out)
           "  --columns LIST    columns to show, e.g. id,age,size,sender,rcpt,subject\n"
           "  --refresh SEC     rescan the queue every SEC seconds (default 2)\n"
           "  --confirm-all     ask before every action, not only delete and flush\n"
-          "  --no-mouse        leave the mouse to the terminal\n",
+          "  --no-mouse        leave the mouse to the terminal\n"
+          "  --maillog FILE    the mail log that message histories (l) come from (default:\n"
+          "                    maillog_file, else /var/log/mail.log and the like)\n",
           out);
 }
 
-/* "qtriage COMMAND --help": the command's entry of cli_usage(), so the two
- * never disagree.  Returns false when cli_usage() has no such command. */
+/* "qtriage COMMAND --help": the command's entries of cli_usage(), so the
+ * two never disagree.  Returns false when cli_usage() has no such command. */
 static bool command_usage(const char *name, FILE *out)
 {
     char *text = NULL, *line, *save = NULL;
     size_t size = 0, nlen = strlen(name);
-    bool found = false;
+    int found = 0;
+    bool in_entry = false;
     FILE *mem = open_memstream(&text, &size);
 
     if (!mem)
@@ -82,21 +87,24 @@ static bool command_usage(const char *name, FILE *out)
         bool entry = line[0] == ' ' && line[1] == ' ' && line[2] != ' ' && line[2] != '-';
         char *desc;
 
-        if (found && (entry || strncmp(line, "    ", 4) != 0))
-            break;
-        if (found) {
-            fprintf(out, "  %s\n", line + strspn(line, " "));
+        if (!entry && strncmp(line, "    ", 4) != 0) {
+            in_entry = false;
             continue;
         }
-        if (!entry || strncmp(line + 2, name, nlen) != 0 ||
-            (line[2 + nlen] != ' ' && line[2 + nlen] != '\0'))
+        if (!entry) {
+            if (in_entry)
+                fprintf(out, "  %s\n", line + strspn(line, " "));
             continue;
-        found = true;
+        }
+        in_entry = strncmp(line + 2, name, nlen) == 0 &&
+                   (line[2 + nlen] == ' ' || line[2 + nlen] == '\0');
+        if (!in_entry)
+            continue;
         /* "  hold ID...|-      put messages on hold   (postsuper -h)" */
         desc = strstr(line + 2, "  ");
         if (desc)
             *desc++ = '\0';
-        fprintf(out, "usage: qtriage [-c CONFIG_DIR] %s\n", line + 2);
+        fprintf(out, "%s qtriage [-c CONFIG_DIR] %s\n", found++ ? "      " : "usage:", line + 2);
         if (desc && desc[strspn(desc, " ")]) {
             char *p, *q;
 
@@ -109,7 +117,7 @@ static bool command_usage(const char *name, FILE *out)
         }
     }
     free(text);
-    return found;
+    return found > 0;
 }
 
 /* --help among a command's arguments (before "--"); -h right after it. */
@@ -174,7 +182,7 @@ int main(int argc, char **argv)
 {
     enum {
         OPT_DEMO = 256, OPT_FILTER, OPT_SORT, OPT_COLUMNS, OPT_REFRESH, OPT_CONFIRM_ALL,
-        OPT_NO_MOUSE, OPT_KEYS, OPT_CONFIG_FILE, OPT_NO_CONFIG,
+        OPT_NO_MOUSE, OPT_KEYS, OPT_CONFIG_FILE, OPT_NO_CONFIG, OPT_MAILLOG,
     };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -191,6 +199,7 @@ int main(int argc, char **argv)
         {"keys", no_argument, NULL, OPT_KEYS},
         {"config-file", required_argument, NULL, OPT_CONFIG_FILE},
         {"no-config", no_argument, NULL, OPT_NO_CONFIG},
+        {"maillog", required_argument, NULL, OPT_MAILLOG},
         {NULL, 0, NULL, 0},
     };
     struct cli_common common = {0};
@@ -246,6 +255,9 @@ int main(int argc, char **argv)
             break;
         case OPT_NO_MOUSE:
             tui.no_mouse = true;
+            break;
+        case OPT_MAILLOG:
+            tui.maillog = optarg;
             break;
         case OPT_KEYS:
             print_keys = true;

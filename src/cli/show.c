@@ -1,11 +1,64 @@
 /* qtriage show ID: the viewer's text on standard output. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "open.h"
+#include "qtriage/maillog.h"
+#include "qtriage/queue_file.h"
 #include "qtriage/render.h"
+
+/* When message `id` arrived, from its queue file; 0 when it is no longer
+ * queued (its history is still in the log) or the file says nothing. */
+static int64_t cli_arrival_time(const struct qt_spool_layout *l, const char *id)
+{
+    struct qt_queue_file qf;
+    enum qt_queue q;
+    char rel[256], *path;
+    int64_t t = 0;
+
+    if (!qt_spool_locate(l, id, &q) ||
+        !qt_spool_relpath(l, qt_queue_name(q), l->hashed[q], id, rel, sizeof(rel)))
+        return 0;
+    path = xasprintf("%s/%s", l->queue_directory, rel);
+    qt_queue_file_init(&qf);
+    if (qt_queue_file_read_path(&qf, path, id, q == QT_Q_MAILDROP, NULL) || qf.arrival_sec)
+        t = qf.arrival_sec;
+    qt_queue_file_free(&qf);
+    free(path);
+    return t;
+}
+
+/* qtriage show --log ID: the mail-log lines about ID, oldest first. */
+static int show_log(struct cli_queue *cq, const char *id, const char *maillog)
+{
+    struct qt_error err = {""};
+    struct qt_maillog_history h;
+    char *path = qt_maillog_locate(cq->layout.postconf, cq->layout.config_dir, maillog, &err);
+    size_t i;
+    int status = 0;
+
+    if (!path) {
+        fprintf(stderr, "qtriage: %s\n", err.msg);
+        return 1;
+    }
+    if (!qt_maillog_history(path, id, cli_arrival_time(&cq->layout, id), (int64_t)time(NULL),
+                            NULL, &h, &err)) {
+        fprintf(stderr, "qtriage: %s\n", err.msg);
+        status = 1;
+    }
+    for (i = 0; i < h.n; i++)
+        if (puts(h.lines[i]) == EOF)
+            status = 1;
+    if (h.note[0])
+        fprintf(stderr, "qtriage: %s\n", h.note);
+    qt_maillog_history_free(&h);
+    free(path);
+    return status;
+}
 
 int cli_show(int argc, char **argv, struct cli_common *common)
 {
@@ -13,6 +66,8 @@ int cli_show(int argc, char **argv, struct cli_common *common)
         {"raw", no_argument, NULL, 'r'},
         {"bytes", no_argument, NULL, 'b'},
         {"decoded", no_argument, NULL, 'd'},
+        {"log", no_argument, NULL, 'l'},
+        {"maillog", required_argument, NULL, 'M'},
         {NULL, 0, NULL, 0},
     };
     enum qt_render_mode mode = QT_RENDER_DECODED;
@@ -22,6 +77,8 @@ int cli_show(int argc, char **argv, struct cli_common *common)
     struct qt_render_line lines[256];
     size_t n, i;
     int c, status = 0;
+    bool log = false;
+    const char *maillog = NULL;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -31,15 +88,29 @@ int cli_show(int argc, char **argv, struct cli_common *common)
             mode = QT_RENDER_RAW_BYTES;
         else if (c == 'd')
             mode = QT_RENDER_DECODED;
+        else if (c == 'l')
+            log = true;
+        else if (c == 'M')
+            maillog = optarg;
         else
             return 2;
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "usage: qtriage show [--decoded|--raw|--bytes] QUEUE_ID\n");
+        fprintf(stderr, "usage: qtriage show [--decoded|--raw|--bytes|--log [--maillog FILE]] "
+                        "QUEUE_ID\n");
+        return 2;
+    }
+    if (!qt_queue_id_valid(argv[optind])) {
+        fprintf(stderr, "qtriage: invalid queue ID \"%.64s\"\n", argv[optind]);
         return 2;
     }
     if (!cli_open_queue(&cq, common, true))
         return 1;
+    if (log) {
+        status = show_log(&cq, argv[optind], maillog);
+        cli_close_queue(&cq);
+        return status;
+    }
     r = qt_render_open_queued(&cq.layout, argv[optind], -1, mode, &err);
     if (!r) {
         fprintf(stderr, "qtriage: %s\n", err.msg);

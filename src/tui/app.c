@@ -613,6 +613,7 @@ int tui_run(const struct tui_options *opt)
     if (a->prompt != PROMPT_NONE)
         prompt_close(a);
     viewer_free(&a->viewer);
+    free(a->maillog_path);
     qt_search_free(a->search);
     qt_filter_free(a->filter);
     qt_filter_free(a->saved_filter);

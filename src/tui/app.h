@@ -78,6 +78,7 @@ struct viewer {
     char id[64];
     int queue;                  /* where it was when opened */
     enum qt_render_mode mode;
+    bool history;               /* the mail-log lines about the message, not the message */
     struct qt_render *render;   /* NULL once every line is read */
     char error[512];            /* the message could not be opened */
     struct viewer_line *lines;
@@ -168,6 +169,9 @@ struct app {
 
     enum focus focus;
     struct viewer viewer;
+    bool open_history;          /* the next viewer_open shows the history */
+    char *maillog_path;         /* found at the first history view */
+    char maillog_error[512];    /* or why none was found */
     size_t help_top;
 
     WINDOW *title_win, *list_win, *viewer_win, *msg_win, *status_win;

@@ -125,9 +125,27 @@ static unsigned cmd_toggle_split(struct app *a)
 
 static unsigned cmd_view_mode(struct app *a)
 {
-    a->viewer.mode = a->viewer.mode == QT_RENDER_DECODED ? QT_RENDER_RAW : QT_RENDER_DECODED;
+    if (a->viewer.history)
+        a->viewer.history = false;      /* m from the history: the message again */
+    else
+        a->viewer.mode = a->viewer.mode == QT_RENDER_DECODED ? QT_RENDER_RAW : QT_RENDER_DECODED;
     viewer_reload(a);
     return R_REDRAW;
+}
+
+/* l: the mail-log lines about the message; again: back to the message. */
+static unsigned cmd_history(struct app *a)
+{
+    const struct qt_msg *m = app_current(a);
+
+    if (a->focus == FOCUS_VIEWER && a->viewer.open) {
+        a->viewer.history = !a->viewer.history;
+        viewer_reload(a);
+        return R_REDRAW;
+    }
+    a->open_history = true;
+    viewer_open(a, qt_store_str(&a->store, m->id), m->queue);
+    return R_LAYOUT | R_REDRAW;
 }
 
 static unsigned step_message(struct app *a, long delta)
@@ -331,6 +349,9 @@ const struct command commands[] = {
     {"toggle-split", "Viewing", "viewer split under the list or full screen", 0,
      cmd_toggle_split},
     {"view-mode", "Viewing", "viewer: decoded MIME or raw postcat -q view", 0, cmd_view_mode},
+    {"history", "Viewing",
+     "the mail-log lines about the message (every delivery attempt); again: the message",
+     NEEDS_MESSAGE, cmd_history},
     {"next-message", "Viewing", "viewer: next message of the list", NEEDS_MESSAGE,
      cmd_next_message},
     {"prev-message", "Viewing", "viewer: previous message of the list", NEEDS_MESSAGE,
@@ -403,6 +424,7 @@ static const struct key_binding default_key_bindings[] = {
     {'z', CTX_ANY, "toggle-split"},
     {'m', CTX_VIEWER, "view-mode"},
     {'\t', CTX_VIEWER, "view-mode"},
+    {'l', CTX_ANY, "history"},
     {'J', CTX_VIEWER, "next-message"},
     {'K', CTX_VIEWER, "prev-message"},
     {'f', CTX_ANY, "filter"},

@@ -15,6 +15,7 @@ struct tui_options {
     const char *columns;        /* "id,age,..."; NULL: the default */
     const char *sort;           /* column name, "-name" for reversed; NULL: age */
     const char *filter;         /* initial filter; NULL: none */
+    const char *maillog;        /* mail log for message histories; NULL: find it */
     int refresh_ms;             /* rescan interval; 0: 2000 */
     bool confirm_all;           /* confirm every action, not only delete and flush */
     bool no_mouse;

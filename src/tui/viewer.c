@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "app.h"
+#include "qtriage/maillog.h"
 #include "qtriage/util.h"
 
 #define FETCH_LINES 256
@@ -124,11 +126,85 @@ static void rewrap(struct app *a)
         }
 }
 
+static void add_line(struct app *a, enum qt_line_kind kind, const char *text, size_t len)
+{
+    struct viewer *v = &a->viewer;
+    struct viewer_line *l;
+
+    v->lines = xgrow(v->lines, &v->lines_cap, v->nlines + 1, sizeof(*v->lines));
+    l = &v->lines[v->nlines];
+    l->len = (uint32_t)len;
+    l->text = xstrndup(text, len);
+    l->name_len = 0;
+    l->kind = (uint8_t)kind;
+    wrap_line(a, v->nlines++);
+}
+
+/* How a log line reads at a glance: failures stand out. */
+static enum qt_line_kind log_line_kind(const char *line)
+{
+    static const char *const bad[] = {
+        "status=deferred", "status=bounced", "status=expired", "reject:", "warning:",
+        "error:", "fatal:", "panic:", "status=undeliverable",
+    };
+    size_t i;
+
+    if (strstr(line, "status=sent") || strstr(line, "status=deliverable"))
+        return QT_LINE_RECORD;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (strstr(line, bad[i]))
+            return QT_LINE_WARNING;
+    return QT_LINE_BODY;
+}
+
+/* The history view: every log line about the message, oldest first, under
+ * a line that says which log was searched and how far.  The log is found
+ * once per session. */
+static void load_history(struct app *a)
+{
+    struct viewer *v = &a->viewer;
+    struct qt_error err = {""};
+    struct qt_maillog_history h;
+    char title[700];
+    long msg = qt_store_find(&a->store, v->id);
+    int64_t arrival = msg >= 0 ? a->store.msgs[msg].arrival : 0;
+    size_t i;
+
+    v->wrap_width = pane_width();
+    if (!a->maillog_path && !a->maillog_error[0]) {
+        a->maillog_path = qt_maillog_locate(a->layout.postconf, a->layout.config_dir,
+                                            a->opt->maillog, &err);
+        if (!a->maillog_path)
+            snprintf(a->maillog_error, sizeof(a->maillog_error), "%s", err.msg);
+    }
+    if (!a->maillog_path) {
+        snprintf(v->error, sizeof(v->error), "%s", a->maillog_error);
+        return;
+    }
+    if (!qt_maillog_history(a->maillog_path, v->id, arrival, (int64_t)time(NULL), NULL, &h,
+                            &err))
+        snprintf(v->error, sizeof(v->error), "%s", err.msg);
+    snprintf(title, sizeof(title), "*** %s ***", h.note[0] ? h.note : "mail log");
+    add_line(a, QT_LINE_SEPARATOR, title, strlen(title));
+    if (h.n == 0 && !v->error[0]) {
+        static const char none[] = "no log line mentions this message (yet)";
+
+        add_line(a, QT_LINE_BODY, none, strlen(none));
+    }
+    for (i = 0; i < h.n; i++)
+        add_line(a, log_line_kind(h.lines[i]), h.lines[i], strlen(h.lines[i]));
+    qt_maillog_history_free(&h);
+}
+
 static void load(struct app *a)
 {
     struct viewer *v = &a->viewer;
     struct qt_error err = {""};
 
+    if (v->history) {
+        load_history(a);
+        return;
+    }
     v->render = qt_render_open_queued(&a->layout, v->id, v->queue, v->mode, &err);
     if (!v->render)
         snprintf(v->error, sizeof(v->error), "%s", err.msg);
@@ -141,6 +217,7 @@ void viewer_open(struct app *a, const char *id, int queue)
     struct viewer *v = &a->viewer;
     bool full = v->full;
     enum qt_render_mode mode = v->open ? v->mode : QT_RENDER_DECODED;
+    bool history = a->open_history || (v->open && v->history);
     struct qt_search *search = v->search;
 
     v->search = NULL;
@@ -148,6 +225,8 @@ void viewer_open(struct app *a, const char *id, int queue)
     v->open = true;
     v->full = full;
     v->mode = mode;
+    v->history = history;
+    a->open_history = false;
     v->search = search;
     v->match_row = -1;
     snprintf(v->id, sizeof(v->id), "%s", id);
@@ -282,10 +361,11 @@ void viewer_draw(struct app *a)
     h = viewer_height(a);
     ensure_rows(a, v->top + (size_t)h);
     werase(w);
-    snprintf(title, sizeof(title), " %s  %s  [%s view: m switches]  %s  line %zu/%zu%s ", v->id,
+    snprintf(title, sizeof(title), " %s  %s  [%s view: m switches, l history]  %s  line %zu/%zu%s ", v->id,
              v->queue >= 0 && v->queue < QT_Q_COUNT ? qt_queue_name((enum qt_queue)v->queue)
                                                     : "",
-             v->mode == QT_RENDER_DECODED ? "decoded" : "raw", v->full ? "full" : "split",
+             v->history ? "history" : v->mode == QT_RENDER_DECODED ? "decoded" : "raw",
+             v->full ? "full" : "split",
              v->nrows ? v->top + 1 : 0, v->nrows, v->render ? "+" : "");
     wmove(w, 0, 0);
     draw_text(a, w, title, strlen(title), COLS,
