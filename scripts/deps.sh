@@ -9,7 +9,7 @@ PACKAGES=(
     libcmocka-dev
     clang libclang-rt-14-dev valgrind
     postfix python3 procps util-linux
-    tmux
+    tmux groff-base
 )
 
 missing=()

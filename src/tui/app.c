@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "qtriage/instances.h"
 #include "qtriage/text.h"
 #include "qtriage/util.h"
 
@@ -193,26 +194,45 @@ static void maybe_start_scan(struct app *a)
 
 static void init_colors(struct app *a)
 {
+    static const short defaults[COLOR_PAIR_LAST][2] = {
+        [COLOR_PAIR_TITLE - 1] = {COLOR_BLACK, COLOR_CYAN},
+        [COLOR_PAIR_DEMO - 1] = {COLOR_WHITE, COLOR_MAGENTA},
+        [COLOR_PAIR_HEADER - 1] = {COLOR_CYAN, -1},
+        [COLOR_PAIR_CURSOR - 1] = {COLOR_BLACK, COLOR_WHITE},
+        [COLOR_PAIR_TAGGED - 1] = {COLOR_YELLOW, -1},
+        [COLOR_PAIR_MATCH - 1] = {COLOR_BLACK, COLOR_YELLOW},
+        [COLOR_PAIR_ERROR - 1] = {COLOR_RED, -1},
+        [COLOR_PAIR_HOLD - 1] = {COLOR_MAGENTA, -1},
+        [COLOR_PAIR_SEPARATOR - 1] = {COLOR_BLUE, -1},
+        [COLOR_PAIR_NAME - 1] = {COLOR_GREEN, -1},
+        [COLOR_PAIR_WARNING - 1] = {COLOR_RED, -1},
+        [COLOR_PAIR_ATTACH - 1] = {COLOR_YELLOW, -1},
+        [COLOR_PAIR_STATUS - 1] = {COLOR_BLACK, COLOR_CYAN},
+    };
+    const struct qt_config *cfg = a->opt->config;
     const char *no_color = getenv("NO_COLOR");
+    int pair;
 
-    a->colors = has_colors() && !(no_color && *no_color);
+    /* NO_COLOR (https://no-color.org) and "color = off" leave only
+     * attributes: the cursor is reversed, tags bold, without colour. */
+    a->colors = has_colors() && !(no_color && *no_color) && !(cfg && cfg->color == 0);
     if (!a->colors)
         return;
     start_color();
     use_default_colors();
-    init_pair(COLOR_PAIR_TITLE, COLOR_BLACK, COLOR_CYAN);
-    init_pair(COLOR_PAIR_DEMO, COLOR_WHITE, COLOR_MAGENTA);
-    init_pair(COLOR_PAIR_HEADER, COLOR_CYAN, -1);
-    init_pair(COLOR_PAIR_CURSOR, COLOR_BLACK, COLOR_WHITE);
-    init_pair(COLOR_PAIR_TAGGED, COLOR_YELLOW, -1);
-    init_pair(COLOR_PAIR_MATCH, COLOR_BLACK, COLOR_YELLOW);
-    init_pair(COLOR_PAIR_ERROR, COLOR_RED, -1);
-    init_pair(COLOR_PAIR_HOLD, COLOR_MAGENTA, -1);
-    init_pair(COLOR_PAIR_SEPARATOR, COLOR_BLUE, -1);
-    init_pair(COLOR_PAIR_NAME, COLOR_GREEN, -1);
-    init_pair(COLOR_PAIR_WARNING, COLOR_RED, -1);
-    init_pair(COLOR_PAIR_ATTACH, COLOR_YELLOW, -1);
-    init_pair(COLOR_PAIR_STATUS, COLOR_BLACK, COLOR_CYAN);
+    for (pair = 1; pair <= COLOR_PAIR_LAST; pair++) {
+        const struct qt_config_color *c = cfg ? &cfg->colors[pair - 1] : NULL;
+
+        init_pair((short)pair, defaults[pair - 1][0], defaults[pair - 1][1]);
+        if (!c || !c->set)
+            continue;
+        /* A colour the terminal lacks keeps the default pair. */
+        if (c->fg < COLORS && c->bg < COLORS)
+            init_pair((short)pair, (short)c->fg, (short)c->bg);
+        a->pair_attrs[pair] = (c->attrs & QT_ATTR_BOLD ? A_BOLD : 0) |
+                              (c->attrs & QT_ATTR_REVERSE ? A_REVERSE : 0) |
+                              (c->attrs & QT_ATTR_UNDERLINE ? A_UNDERLINE : 0);
+    }
 }
 
 static void restore_terminal(void)
@@ -227,6 +247,51 @@ static void fatal_hook(void)
 {
     if (curses_up)
         restore_terminal();
+}
+
+/* Start curses once: the instance picker may have started it already. */
+static bool start_curses(void)
+{
+    if (curses_up)
+        return true;
+    if (!getenv("ESCDELAY"))
+        set_escdelay(25);
+    if (!initscr()) {
+        fprintf(stderr, "qtriage: cannot start the terminal (TERM=%s)\n",
+                getenv("TERM") ? getenv("TERM") : "");
+        return false;
+    }
+    curses_up = true;
+    cbreak();
+    noecho();
+    nonl();
+    curs_set(0);
+    return true;
+}
+
+/* With no -c and several instances (postmulti -l), let the admin choose.
+ * *config_dir: the chosen one (malloc'd), NULL: no choice to make.  False
+ * when the terminal cannot start. */
+static bool pick_instance(char **config_dir, bool *quit)
+{
+    struct qt_instances list = {0};
+    struct qt_error e = {""};
+
+    *config_dir = NULL;
+    /* No postmulti, or it fails: the default instance, as without it. */
+    if (!qt_instances_list(&list, &e) || list.n < 2) {
+        qt_instances_free(&list);
+        return true;
+    }
+    if (!start_curses()) {
+        qt_instances_free(&list);
+        return false;
+    }
+    keypad(stdscr, TRUE);
+    *config_dir = picker_run(&list);
+    *quit = !*config_dir;
+    qt_instances_free(&list);
+    return true;
 }
 
 static void default_columns(struct app *a)
@@ -453,6 +518,8 @@ static void setup_options(struct app *a)
     /* A bad --filter: the message says why and the list shows everything. */
     if (a->opt->filter)
         app_apply_filter(a, a->opt->filter, false);
+    if (a->opt->config_problem && !a->message_is_error)
+        app_message(a, true, "%s", a->opt->config_problem);
 }
 
 int tui_run(const struct tui_options *opt)
@@ -460,7 +527,8 @@ int tui_run(const struct tui_options *opt)
     struct app app;
     struct app *a = &app;
     struct sigaction sa;
-    char err[600];
+    struct tui_options picked_opt;
+    char err[600], *picked = NULL;
     const char *cs;
 
     memset(a, 0, sizeof(*a));
@@ -477,13 +545,6 @@ int tui_run(const struct tui_options *opt)
         return 2;
     }
     qt_text_init();
-    if (!open_queue(a, err, sizeof(err))) {
-        fprintf(stderr, "qtriage: %s\n", err);
-        return 1;
-    }
-    qt_selection_init(&a->tags);
-    setup_options(a);
-
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
@@ -491,21 +552,44 @@ int tui_run(const struct tui_options *opt)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     a->stop_signal = &stop_signal;
-
-    if (!getenv("ESCDELAY"))
-        set_escdelay(25);
     qt_fatal_hook = fatal_hook;
-    if (!initscr()) {
-        fprintf(stderr, "qtriage: cannot start the terminal (TERM=%s)\n",
-                getenv("TERM") ? getenv("TERM") : "");
-        close_queue(a);
+
+    if (!opt->config_dir && !opt->demo_dir) {
+        bool quit = false;
+
+        if (!pick_instance(&picked, &quit)) {
+            qt_fatal_hook = NULL;
+            return 1;
+        }
+        if (quit || stop_signal) {
+            restore_terminal();
+            qt_fatal_hook = NULL;
+            free(picked);
+            return stop_signal ? 128 + (int)stop_signal : 0;
+        }
+        if (picked) {
+            picked_opt = *opt;
+            picked_opt.config_dir = picked;
+            a->opt = opt = &picked_opt;
+        }
+    }
+    if (!open_queue(a, err, sizeof(err))) {
+        if (curses_up)
+            restore_terminal();
+        fprintf(stderr, "qtriage: %s\n", err);
+        qt_fatal_hook = NULL;
+        free(picked);
         return 1;
     }
-    curses_up = true;
-    cbreak();
-    noecho();
-    nonl();
-    curs_set(0);
+    qt_selection_init(&a->tags);
+    setup_options(a);
+
+    if (!start_curses()) {
+        close_queue(a);
+        qt_fatal_hook = NULL;
+        free(picked);
+        return 1;
+    }
     init_colors(a);
     if (!opt->no_mouse)
         mousemask(BUTTON1_CLICKED | BUTTON1_DOUBLE_CLICKED | BUTTON4_PRESSED
@@ -550,5 +634,6 @@ int tui_run(const struct tui_options *opt)
     if (a->viewer_win)
         delwin(a->viewer_win);
     close_queue(a);
+    free(picked);
     return stop_signal ? 128 + (int)stop_signal : 0;
 }

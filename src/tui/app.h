@@ -106,6 +106,24 @@ struct stats_pane {
     int64_t computed_ms, cost_ms;
     size_t cursor, top, page;
 };
+/* Colour pairs, in the order of the configuration's QT_COLOR_* elements. */
+enum {
+    COLOR_PAIR_TITLE = 1,
+    COLOR_PAIR_DEMO,
+    COLOR_PAIR_HEADER,
+    COLOR_PAIR_CURSOR,
+    COLOR_PAIR_TAGGED,
+    COLOR_PAIR_MATCH,
+    COLOR_PAIR_ERROR,
+    COLOR_PAIR_HOLD,
+    COLOR_PAIR_SEPARATOR,
+    COLOR_PAIR_NAME,
+    COLOR_PAIR_WARNING,
+    COLOR_PAIR_ATTACH,
+    COLOR_PAIR_STATUS,
+    COLOR_PAIR_LAST = COLOR_PAIR_STATUS,
+};
+_Static_assert((int)COLOR_PAIR_LAST == (int)QT_COLOR_COUNT, "a colour pair per configuration element");
 
 struct app {
     const struct tui_options *opt;
@@ -177,6 +195,7 @@ struct app {
     int list_rows;              /* rows of messages the list shows */
     bool utf8;                  /* the terminal takes UTF-8 */
     bool colors;
+    attr_t pair_attrs[COLOR_PAIR_LAST + 1];  /* the configuration's bold/reverse/... */
     volatile sig_atomic_t *stop_signal;
 };
 
@@ -191,21 +210,6 @@ void app_set_cursor(struct app *a, size_t row);
 void app_bench(struct app *a, const char *name);
 
 /* Panes (draw.c, viewer.c, help.c). */
-enum {
-    COLOR_PAIR_TITLE = 1,
-    COLOR_PAIR_DEMO,
-    COLOR_PAIR_HEADER,
-    COLOR_PAIR_CURSOR,
-    COLOR_PAIR_TAGGED,
-    COLOR_PAIR_MATCH,
-    COLOR_PAIR_ERROR,
-    COLOR_PAIR_HOLD,
-    COLOR_PAIR_SEPARATOR,
-    COLOR_PAIR_NAME,
-    COLOR_PAIR_WARNING,
-    COLOR_PAIR_ATTACH,
-    COLOR_PAIR_STATUS,
-};
 void draw_layout(struct app *a);
 void draw_all(struct app *a);
 void draw_list(struct app *a);
@@ -245,6 +249,10 @@ void stats_next_view(struct app *a, int dir);
 void stats_next_queues(struct app *a);
 unsigned stats_drill(struct app *a);
 unsigned stats_tag(struct app *a);
+struct qt_instances;
+/* The instance picker (curses is up): the chosen config_dir (malloc'd), or
+ * NULL when the admin quits. */
+char *picker_run(const struct qt_instances *list);
 
 /* Line editor (lineedit.c). */
 void lineedit_set(struct lineedit *e, const char *utf8);

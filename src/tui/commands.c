@@ -5,6 +5,7 @@
 
 #include "app.h"
 #include "commands.h"
+#include "qtriage/config.h"
 #include "qtriage/util.h"
 
 static size_t page(const struct app *a)
@@ -480,7 +481,7 @@ const struct command commands[] = {
 };
 const size_t ncommands = sizeof(commands) / sizeof(commands[0]);
 
-const struct key_binding key_bindings[] = {
+static const struct key_binding default_key_bindings[] = {
     {'j', CTX_ANY, "down"},
     {KEY_FN(KEY_DOWN), CTX_ANY, "down"},
     {'k', CTX_ANY, "up"},
@@ -551,7 +552,26 @@ const struct key_binding key_bindings[] = {
     {'q', CTX_LIST, "quit"},
     {'Q', CTX_ANY, "quit"},
 };
-const size_t nkey_bindings = sizeof(key_bindings) / sizeof(key_bindings[0]);
+
+/* The bindings in force: the defaults, changed by the configuration file. */
+static struct key_binding *keymap;
+static size_t nkeymap, keymap_cap;
+
+static void keymap_init(void)
+{
+    if (keymap)
+        return;
+    nkeymap = QT_ARRAY_LEN(default_key_bindings);
+    keymap = xgrow(NULL, &keymap_cap, nkeymap, sizeof(*keymap));
+    memcpy(keymap, default_key_bindings, sizeof(default_key_bindings));
+}
+
+const struct key_binding *keymap_get(size_t *n)
+{
+    keymap_init();
+    *n = nkeymap;
+    return keymap;
+}
 
 static const struct command *find_command(const char *name)
 {
@@ -609,11 +629,12 @@ unsigned commands_dispatch(struct app *a, int key)
             "history", "toggle-split", "search", "search-next", "search-prev", "tag",
         };
 
-        for (i = 0; i < nkey_bindings; i++)
-            if (key_bindings[i].key == key && key_bindings[i].ctx == CTX_STATS)
-                return commands_run_named(a, key_bindings[i].command);
-        for (i = 0; i < nkey_bindings; i++) {
-            const struct key_binding *k = &key_bindings[i];
+        keymap_init();
+        for (i = 0; i < nkeymap; i++)
+            if (keymap[i].key == key && keymap[i].ctx == CTX_STATS)
+                return commands_run_named(a, keymap[i].command);
+        for (i = 0; i < nkeymap; i++) {
+            const struct key_binding *k = &keymap[i];
             size_t j;
 
             if (k->key != key || k->ctx != CTX_ANY)
@@ -640,8 +661,9 @@ unsigned commands_dispatch(struct app *a, int key)
             return commands_run_named(a, "close");
         ctx = CTX_VIEWER;
     }
-    for (i = 0; i < nkey_bindings; i++) {
-        const struct key_binding *k = &key_bindings[i];
+    keymap_init();
+    for (i = 0; i < nkeymap; i++) {
+        const struct key_binding *k = &keymap[i];
 
         if (k->key == key && (k->ctx == ctx || k->ctx == CTX_ANY))
             return commands_run_named(a, k->command);
@@ -680,4 +702,116 @@ unsigned commands_mouse(struct app *a)
         }
     }
     return R_NONE;
+}
+
+/* The curses keys a configuration key stands for (Enter is three). */
+static size_t curses_keys(int qkey, int *out)
+{
+    static const struct {
+        int qkey, key;
+    } named[] = {
+        {QT_KEY_ENTER, '\r'},
+        {QT_KEY_ENTER, '\n'},
+        {QT_KEY_ENTER, KEY_FN(KEY_ENTER)},
+        {QT_KEY_UP, KEY_FN(KEY_UP)},
+        {QT_KEY_DOWN, KEY_FN(KEY_DOWN)},
+        {QT_KEY_LEFT, KEY_FN(KEY_LEFT)},
+        {QT_KEY_RIGHT, KEY_FN(KEY_RIGHT)},
+        {QT_KEY_PGUP, KEY_FN(KEY_PPAGE)},
+        {QT_KEY_PGDN, KEY_FN(KEY_NPAGE)},
+        {QT_KEY_HOME, KEY_FN(KEY_HOME)},
+        {QT_KEY_END, KEY_FN(KEY_END)},
+        {QT_KEY_INSERT, KEY_FN(KEY_IC)},
+        {QT_KEY_DELETE, KEY_FN(KEY_DC)},
+        {QT_KEY_BACKSPACE, KEY_FN(KEY_BACKSPACE)},
+        {QT_KEY_BACKSPACE, 127},
+        {QT_KEY_BTAB, KEY_FN(KEY_BTAB)},
+    };
+    size_t i, n = 0;
+
+    if (qkey > QT_KEY_F0 && qkey <= QT_KEY_F12) {
+        out[0] = KEY_FN(KEY_F(qkey - QT_KEY_F0));
+        return 1;
+    }
+    for (i = 0; i < QT_ARRAY_LEN(named); i++)
+        if (named[i].qkey == qkey)
+            out[n++] = named[i].key;
+    if (!n)
+        out[n++] = qkey;
+    return n;
+}
+
+void describe_key(int key, char *buf, size_t size)
+{
+    int qkey, keys[4];
+    size_t i, n;
+
+    if (key >= KEY_FN(KEY_F(1)) && key <= KEY_FN(KEY_F(12))) {
+        qt_config_key_name(QT_KEY_F0 + (key - KEY_FN(KEY_F0)), buf, size);
+        return;
+    }
+    for (qkey = QT_KEY_ENTER; qkey <= QT_KEY_BTAB; qkey++)
+        for (i = 0, n = curses_keys(qkey, keys); i < n; i++)
+            if (keys[i] == key) {
+                qt_config_key_name(qkey, buf, size);
+                return;
+            }
+    if (key & 0x1000000)
+        snprintf(buf, size, "key %d", key & 0xffffff);
+    else
+        qt_config_key_name(key, buf, size);
+}
+
+/* Bind curses key `key` in `ctx` to `command` (NULL: unbind). */
+static void keymap_bind(int key, enum context ctx, const char *command)
+{
+    size_t i = 0;
+
+    while (i < nkeymap) {
+        struct key_binding *k = &keymap[i];
+
+        if (k->key != key || !(ctx == CTX_ANY || k->ctx == ctx || k->ctx == CTX_ANY)) {
+            i++;
+            continue;
+        }
+        if (ctx != CTX_ANY && k->ctx == CTX_ANY) {
+            /* The other pane keeps what the key did there. */
+            k->ctx = ctx == CTX_LIST ? CTX_VIEWER : CTX_LIST;
+            i++;
+            continue;
+        }
+        memmove(k, k + 1, (nkeymap - i - 1) * sizeof(*k));
+        nkeymap--;
+    }
+    if (command) {
+        keymap = xgrow(keymap, &keymap_cap, nkeymap + 1, sizeof(*keymap));
+        keymap[nkeymap++] = (struct key_binding){key, ctx, command};
+    }
+}
+
+bool tui_command_exists(const char *name)
+{
+    return find_command(name) != NULL;
+}
+
+void tui_apply_bindings(const struct qt_config *cfg)
+{
+    size_t i, j, n;
+
+    keymap_init();
+    for (i = 0; i < cfg->nbinds; i++) {
+        const struct qt_config_binding *b = &cfg->binds[i];
+        const struct command *c = NULL;
+        enum context ctx = b->context == QT_BIND_LIST     ? CTX_LIST
+                           : b->context == QT_BIND_VIEWER ? CTX_VIEWER
+                                                          : CTX_ANY;
+        int keys[4];
+
+        /* main.c parsed with tui_command_exists: unknown ones are gone. */
+        if (b->command && !(c = find_command(b->command)))
+            continue;
+        n = curses_keys(b->key, keys);
+        for (j = 0; j < n; j++)
+            keymap_bind(keys[j], ctx, c ? c->name : NULL);
+    }
 }

@@ -37,10 +37,11 @@ struct key_binding {
 
 extern const struct command commands[];
 extern const size_t ncommands;
-extern const struct key_binding key_bindings[];
-extern const size_t nkey_bindings;
+/* The key bindings in force (the defaults changed by tui_apply_bindings). */
+const struct key_binding *keymap_get(size_t *n);
 
-/* "j", "Down", "C-d", "PgDn", "Space": a key as the help shows it. */
+/* "j", "Down", "C-d", "PgDn", "Space": a key as the help shows it (and
+ * as the configuration file names it). */
 void describe_key(int key, char *buf, size_t size);
 
 #endif

@@ -111,7 +111,7 @@ void draw_text(struct app *a, WINDOW *w, const char *s, size_t len, int width, a
 
 static attr_t pair_attr(const struct app *a, int pair, attr_t fallback)
 {
-    return a->colors ? (attr_t)COLOR_PAIR(pair) : fallback;
+    return a->colors ? (attr_t)COLOR_PAIR(pair) | a->pair_attrs[pair] : fallback;
 }
 
 void draw_layout(struct app *a)
@@ -254,8 +254,15 @@ static void draw_header(struct app *a, const int *widths, size_t n)
             char pad[64];
             int k = widths[i] - tw;
 
-            memset(pad, ' ', (size_t)k);
-            draw_text(a, w, pad, (size_t)k, k, attr, NULL, 0);
+            /* A right-aligned column can be wider than the pad (few columns,
+             * a wide terminal): pad in pieces. */
+            memset(pad, ' ', sizeof(pad));
+            while (k > 0) {
+                int piece = k < (int)sizeof(pad) ? k : (int)sizeof(pad);
+
+                draw_text(a, w, pad, (size_t)piece, piece, attr, NULL, 0);
+                k -= piece;
+            }
             draw_text(a, w, title, (size_t)tw, tw, attr, NULL, 0);
         } else {
             draw_text(a, w, title, (size_t)tw, widths[i], attr, NULL, 0);

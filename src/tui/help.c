@@ -7,44 +7,17 @@
 #include "commands.h"
 #include "qtriage/util.h"
 
-void describe_key(int key, char *buf, size_t size)
-{
-    static const struct {
-        int key;
-        const char *name;
-    } names[] = {
-        {KEY_FN(KEY_UP), "Up"},       {KEY_FN(KEY_DOWN), "Down"},   {KEY_FN(KEY_LEFT), "Left"},
-        {KEY_FN(KEY_RIGHT), "Right"}, {KEY_FN(KEY_PPAGE), "PgUp"},  {KEY_FN(KEY_NPAGE), "PgDn"},
-        {KEY_FN(KEY_HOME), "Home"},   {KEY_FN(KEY_END), "End"},     {KEY_FN(KEY_F(1)), "F1"},
-        {KEY_FN(KEY_ENTER), "Enter"}, {'\n', "Enter"},              {'\r', "Enter"},
-        {' ', "Space"},               {27, "Esc"},                  {'\t', "Tab"},
-        {KEY_FN(KEY_BTAB), "S-Tab"},
-    };
-    size_t i;
-
-    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (names[i].key == key) {
-            snprintf(buf, size, "%s", names[i].name);
-            return;
-        }
-    if (key > 0 && key < 32)
-        snprintf(buf, size, "C-%c", key + 'a' - 1);
-    else if (key >= 32 && key < 127)
-        snprintf(buf, size, "%c", key);
-    else
-        snprintf(buf, size, "key %d", key);
-}
-
 static const char *const ctx_label[] = {"", "list", "viewer", "help", "stats"};
 
 /* "j Down", "q(viewer) Esc": the keys bound to command `name`. */
 static void keys_of(const char *name, char *keys, size_t size)
 {
-    size_t j, klen = 0;
+    size_t j, klen = 0, nmap;
+    const struct key_binding *map = keymap_get(&nmap);
 
     keys[0] = '\0';
-    for (j = 0; j < nkey_bindings; j++) {
-        const struct key_binding *k = &key_bindings[j];
+    for (j = 0; j < nmap; j++) {
+        const struct key_binding *k = &map[j];
         char kn[32], entry[48];
 
         if (strcmp(k->command, name) != 0)

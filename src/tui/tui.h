@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "qtriage/backend.h"
+#include "qtriage/config.h"
 
 struct tui_options {
     const char *config_dir;     /* -c DIR, or NULL */
@@ -18,8 +19,16 @@ struct tui_options {
     int refresh_ms;             /* rescan interval; 0: 2000 */
     bool confirm_all;           /* confirm every action, not only delete and flush */
     bool no_mouse;
-    const char *backup_dir;     /* delete exports here first (.eml); NULL: no backup */
+    const char *backup_dir;     /* copy messages here before deleting them; NULL: none */
+    const struct qt_config *config;  /* colours; NULL: none */
+    const char *config_problem; /* shown at start: the configuration had bad lines */
 };
+
+/* Whether the interactive view has a command of this name (for the
+ * configuration's is_command, so unknown ones are reported by line). */
+bool tui_command_exists(const char *name);
+/* Apply the configuration's key bindings to the key map. */
+void tui_apply_bindings(const struct qt_config *cfg);
 
 /* The key table as Markdown rows (the README's table is this output). */
 void tui_print_keys(FILE *out);

@@ -11,7 +11,7 @@ readme = open(os.path.join(root, "README.md"), encoding="utf-8").read()
 start = readme.index("<!-- keys -->")
 end = readme.index("<!-- /keys -->")
 table = [l for l in readme[start:end].splitlines()[3:] if l.strip()]
-keys = subprocess.run([os.environ["QTRIAGE"], "--keys"], stdout=subprocess.PIPE,
+keys = subprocess.run([os.environ["QTRIAGE"], "--no-config", "--keys"], stdout=subprocess.PIPE,
                       check=True).stdout.decode().splitlines()
 if table != keys:
     print("README.md's key table differs from `qtriage --keys`; paste its output between "
