@@ -195,6 +195,9 @@ int cli_action(int argc, char **argv, struct cli_common *common)
         return rc;
     if (!qt_action_takes_ids(a))
         return run_flush(a, argc, argv, common, &o);
+    /* The configuration's backup_dir: every delete exports first. */
+    if (!o.backup_dir && a == QT_ACT_DELETE && common->backup_dir && *common->backup_dir)
+        o.backup_dir = common->backup_dir;
     if (o.backup_dir && a != QT_ACT_DELETE) {
         fprintf(stderr, "qtriage: %s: --backup-dir is for delete only; nothing done\n",
                 argv[0]);
