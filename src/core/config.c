@@ -503,6 +503,10 @@ int qt_config_read_file(struct qt_config *c, const char *path)
     if (fd < 0) {
         if (errno == ENOENT || errno == ENOTDIR)
             return 0;
+        /* Another user's home (sudo -u nobody keeps HOME=/root): a file
+         * that cannot even be looked up is one this user has none of. */
+        if (errno == EACCES && stat(path, &st) != 0)
+            return 0;
         qt_config_warn(c, path, 0, "cannot open: %s; ignored", strerror(errno));
         return -1;
     }

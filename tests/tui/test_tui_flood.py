@@ -128,13 +128,16 @@ def body(c):
             time.sleep(0.3)
             c.eq(t.tagged(), len(ids), "tagged the subject's messages")
             t.keys("h")
-            c.check(t.wait_for(r"hold: %d acted on" % len(ids), timeout=60), "hold reported",
-                    t.screen())
+            # The corpus puts some messages on hold by itself: holding those
+            # again is "not applicable", not an act.
+            held = {i for i in ids if after[i]["queue_name"] == "hold"}
+            c.check(t.wait_for(r"hold: %d acted on" % (len(ids) - len(held)), timeout=60),
+                    "hold reported", t.screen())
             q = queue_by_id(tb)
             c.eq({i for i in ids if q[i]["queue_name"] == "hold"}, ids,
                  "postqueue: all of them on hold")
             c.eq(sum(1 for m in q.values() if m["queue_name"] == "hold"),
-                 sum(1 for m in after.values() if m["queue_name"] == "hold") + len(ids),
+                 sum(1 for m in after.values() if m["queue_name"] == "hold") + len(ids) - len(held),
                  "postqueue: nothing else went on hold")
             c.check(t.wait_for(r"[0-9A-Za-z]+! ", timeout=10), "held rows show the ! marker",
                     t.screen())
