@@ -160,7 +160,8 @@ int cli_targets_from_filter(struct cli_targets *t, struct cli_queue *cq, const c
     if (qt_filter_runtime_error(f))
         fprintf(stderr, "qtriage: filter: %s\n", qt_filter_runtime_error(f));
     qt_filter_free(f);
-    qsort(t->t + first, t->n - first, sizeof(*t->t), compare_targets);
+    if (t->n > first)     /* t->t is NULL while nothing matched */
+        qsort(t->t + first, t->n - first, sizeof(*t->t), compare_targets);
     return 0;
 }
 
