@@ -119,7 +119,7 @@ struct sort_item {
 
 enum build_phase { PHASE_KEYS, PHASE_RUNS, PHASE_MERGE, PHASE_FILTER, PHASE_DONE };
 
-#define SORT_RUN 4096   /* sorted by qsort_r before merging */
+#define SORT_RUN 256    /* sorted by qsort_r before merging */
 
 struct qt_view_build {
     /* The store in sort order, valid for (serial, version, sort, reverse). */
