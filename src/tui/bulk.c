@@ -88,36 +88,22 @@ static void describe(struct app *a, enum qt_action act, const struct targets *t,
         snprintf(buf, size, "%s %zu tagged messages", verb(act), t->n);
 }
 
+/* Hand the action to its thread (action_job.c): a batch of 100k IDs takes
+ * postsuper a while, and the list stays usable meanwhile.  The job reports
+ * and asks for the rescan when it is done. */
 static unsigned run(struct app *a, enum qt_action act)
 {
     struct targets t;
-    struct qt_action_result res;
-    char what[300];
 
     collect_targets(a, &t);
-    if (qt_action_takes_ids(act) && !t.n) {
+    if (qt_action_takes_ids(act) && !t.n)
         app_message(a, true, "%s: no message", qt_action_name(act));
-        return R_REDRAW;
-    }
-    describe(a, act, &t, what, sizeof(what));
-    /* Say what is going on before the tools run: a batch of 100k IDs takes
-     * postsuper a while. */
-    app_message(a, false, "%s: running...", what);
-    draw_message_line(a);
-    wnoutrefresh(a->msg_win);
-    doupdate();
-    qt_action_run(&a->layout, act, t.t, t.n, a->pending_site, &res);
-    if (res.failed || res.ninvalid)
-        app_message(a, true, "%s", res.message);
     else
-        app_message(a, false, "%s", res.message);
-    qt_action_result_free(&res);
+        action_job_start(a, act, t.t, t.n, a->pending_site);
     free(t.t);
     free(a->pending_site);
     a->pending_site = NULL;
-    /* The next scan shows the result; tags of messages that are gone
-     * (deleted, or requeued under a new ID) are dropped after it. */
-    return R_RESCAN | R_REDRAW;
+    return R_REDRAW;
 }
 
 unsigned bulk_request(struct app *a, enum qt_action act)
@@ -130,6 +116,10 @@ unsigned bulk_request(struct app *a, enum qt_action act)
 
     if (a->backend->read_only) {
         app_message(a, true, "read-only mode: %s", a->backend->read_only_reason);
+        return R_REDRAW;
+    }
+    if (action_job_running(a)) {    /* one at a time (see action_job.c) */
+        app_message(a, true, "busy: %s; wait for it to finish", a->job.doing);
         return R_REDRAW;
     }
     if (!confirm)

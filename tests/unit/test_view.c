@@ -1215,6 +1215,13 @@ static void test_slices_store_changes(void **state)
             assert_true(qt_store_remove(&s, id));
         }
         step_to_end(&v, &s, 500);
+        {
+            uint64_t total = 0;
+
+            for (i = 0; i < s.n; i++)
+                total += s.msgs[i].msg_size;
+            assert_int_equal(s.total_size, total);  /* kept by upsert and remove */
+        }
         want = expected_ids(&s, "not subject:invoice", v.sort, false);
         assert_string_equal(view_ids(&v, &s), want);
         assert_true(qt_view_row_of(&v, (uint32_t)qt_store_find(&s, "FFFF1")) >= 0);
