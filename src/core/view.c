@@ -133,7 +133,7 @@ struct qt_view_build {
     bool active;
     enum build_phase phase;
     const struct qt_store *s;
-    uint64_t version;
+    uint64_t serial, version;
     struct qt_filter *f;
     int64_t now;
     enum qt_col sort;
@@ -306,6 +306,7 @@ static void start_over(struct qt_view_build *b, const struct qt_store *s)
 
     free_sort(b);
     b->s = s;
+    b->serial = s->pool.serial;
     b->version = s->version;
     b->next = 0;
     b->n = 0;
@@ -331,21 +332,30 @@ void qt_view_rebuild_begin(struct qt_view *v, const struct qt_store *s, struct q
 
     if (!b)
         b = v->build = xcalloc(1, sizeof(*b));
+    /* Only the query changed while the store was being sorted (keys typed
+     * into the filter bar during a long sort): the sort goes on. */
+    bool resume = b->a && b->phase < PHASE_FILTER && b->s == s && b->serial == s->pool.serial &&
+                  b->version == s->version && b->sort == v->sort && b->reverse == v->reverse;
+
     b->active = true;
     b->f = f && !qt_filter_matches_all(f) ? f : NULL;
     b->now = now;
+    if (resume) {
+        b->n = 0;
+        return;
+    }
     b->sort = v->sort;
     b->reverse = v->reverse;
     start_over(b, s);
 }
 
+/* The sort done so far stays for a begin that can use it. */
 void qt_view_rebuild_cancel(struct qt_view *v)
 {
     if (!v->build)
         return;
     v->build->active = false;
     v->build->f = NULL;
-    free_sort(v->build);
 }
 
 bool qt_view_rebuilding(const struct qt_view *v)
@@ -540,7 +550,7 @@ bool qt_view_rebuild_step(struct qt_view *v, const struct qt_store *s, size_t bu
 
     if (!b || !b->active)
         return true;
-    if (b->s != s || b->version != s->version)
+    if (b->s != s || b->serial != s->pool.serial || b->version != s->version)
         start_over(b, s);
     if (budget == 0)
         budget = 1;
@@ -591,7 +601,7 @@ void qt_view_clip(struct qt_view *v, size_t n)
 void qt_view_free(struct qt_view *v)
 {
     if (v->build) {
-        qt_view_rebuild_cancel(v);
+        free_sort(v->build);
         free(v->build->order);
         free(v->build->rows);
         free(v->build->marks);

@@ -1174,6 +1174,30 @@ static void test_slices_cancel_and_restart(void **state)
     assert_string_equal(view_ids(&v, &s), want);
     free(want);
 
+    /* A new query while the store is being sorted: the sort goes on where
+     * it was (the keys typed during a long sort do not start it again). */
+    {
+        struct qt_view fresh;
+        size_t full, resumed;
+
+        qt_view_init(&fresh);
+        fresh.sort = QT_COL_RCPT;
+        qt_view_rebuild_begin(&fresh, &s, bob, NOW);
+        full = step_to_end(&fresh, &s, 100);
+        v.sort = QT_COL_RCPT;
+        qt_view_rebuild_begin(&v, &s, flood, NOW);
+        assert_false(qt_view_rebuild_step(&v, &s, 2 * BIG));
+        qt_view_rebuild_cancel(&v);
+        qt_view_rebuild_begin(&v, &s, bob, NOW);
+        resumed = step_to_end(&v, &s, 100);
+        assert_true(resumed + 40 <= full);     /* keys and runs (6000 units) not redone */
+        assert_string_equal(view_ids(&v, &s), view_ids(&fresh, &s));
+        want = expected_ids(&s, "sasl=bob", QT_COL_RCPT, false);
+        assert_string_equal(view_ids(&v, &s), want);
+        free(want);
+        qt_view_free(&fresh);
+    }
+
     free(all);
     qt_view_free(&v);
     qt_store_free(&s);
