@@ -544,6 +544,13 @@ static void finish_rebuild(struct qt_view *v, struct qt_view_build *b)
     b->f = NULL;
 }
 
+static void (*const phase_steps[PHASE_DONE])(struct qt_view_build *, size_t) = {
+    [PHASE_KEYS] = step_keys,
+    [PHASE_RUNS] = step_runs,
+    [PHASE_MERGE] = step_merge,
+    [PHASE_FILTER] = step_filter,
+};
+
 bool qt_view_rebuild_step(struct qt_view *v, const struct qt_store *s, size_t budget)
 {
     struct qt_view_build *b = v->build;
@@ -557,22 +564,7 @@ bool qt_view_rebuild_step(struct qt_view *v, const struct qt_store *s, size_t bu
     while (budget && b->phase != PHASE_DONE) {
         size_t before = b->done_units;
 
-        switch (b->phase) {
-        case PHASE_KEYS:
-            step_keys(b, budget);
-            break;
-        case PHASE_RUNS:
-            step_runs(b, budget);
-            break;
-        case PHASE_MERGE:
-            step_merge(b, budget);
-            break;
-        case PHASE_FILTER:
-            step_filter(b, budget);
-            break;
-        case PHASE_DONE:
-            break;
-        }
+        phase_steps[b->phase](b, budget);
         budget -= b->done_units - before < budget ? b->done_units - before : budget;
     }
     if (b->phase != PHASE_DONE)

@@ -122,6 +122,7 @@ static void job_join(struct action_job *j)
     while (read(j->done_rd, buf, sizeof(buf)) > 0)
         ;
     j->running = false;
+    j->finished_ms = app_now_ms();
     free(j->ids);
     free(j->targets);
     free(j->site);

@@ -208,8 +208,11 @@ static void apply_feed(struct app *a)
         }
         a->scans_done += res.scans_done;
         /* A completed scan knows every message: tags of the ones that are
-         * gone (delivered, deleted, requeued under a new ID) go too. */
-        if (qt_selection_prune(&a->tags, tag_still_queued, &a->store))
+         * gone (delivered, deleted, requeued under a new ID) go too.  Not
+         * after a scan that ran while postsuper moved files: it may have
+         * missed a message on its way from one queue to another. */
+        if (a->scan_started_ms >= a->job.finished_ms && !action_job_running(a) &&
+            qt_selection_prune(&a->tags, tag_still_queued, &a->store))
             a->rows_stale = true;
         {
             /* A rescan of a huge queue costs CPU: wait at least four times
@@ -227,7 +230,9 @@ static void apply_feed(struct app *a)
 
 static void maybe_start_scan(struct app *a)
 {
-    if (a->backend->ops->running(a->backend))
+    /* No scan starts while an action runs (see apply_feed); the action
+     * asks for one when it is done. */
+    if (a->backend->ops->running(a->backend) || action_job_running(a))
         return;
     if (a->scan_wanted || app_now_ms() >= a->next_scan_ms) {
         if (a->backend->ops->start(a->backend)) {

@@ -109,7 +109,7 @@ struct action_job {
     const struct qt_spool_layout *layout;
     struct qt_action_result res;
     char doing[96];             /* "holding 10000 messages" */
-    int64_t started_ms;
+    int64_t started_ms, finished_ms;
 };
 
 struct app {
