@@ -94,6 +94,22 @@ def type_filter(c, t, expect):
     c.eq(t.shown_total(), (expect, N), "status after the filter")
 
 
+def time_substring(c, t, before):
+    """A substring query pasted at once: how long until its count shows."""
+    word = "customer"
+    want = sum(1 for m in before.values() if word in m["sender"].lower())
+    t.keys("f", "C-u")
+    c.check(t.wait_for(r"%d of %d messages match" % (N, N), timeout=60),
+            "an empty query shows everything", t.screen())
+    t0 = time.monotonic()
+    t.tmux("send-keys", "-t", t.session, "-l", "sender:" + word)
+    scr, dt = wait_until(t, lambda s: "%d of %d messages match" % (want, N) in s, 60)
+    c.check(scr, "sender:%s counts %d" % (word, want), t.screen())
+    log("sender:%s (%d rows): count shown %.0f ms after the keys were sent"
+        % (word, want, (time.monotonic() - t0) * 1000))
+    t.keys("Escape")
+
+
 def body(c):
     with qtlib.Testbed("tui-large") as tb:
         fill(tb)
@@ -120,6 +136,7 @@ def body(c):
                     "all messages shown", t.status())
 
             type_filter(c, t, expect)
+            time_substring(c, t, before)
 
             # Hold the batch; the list must scroll while postsuper runs.
             t.keys("f", "C-u")
