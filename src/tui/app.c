@@ -447,7 +447,7 @@ static void run_loop(struct app *a)
             draw_layout(a);
             r |= R_REDRAW;
         }
-        if (now - last_clock >= 1000 || !a->first_scan_done)
+        if (now - last_clock >= (a->first_scan_done ? 1000 : 250))
             r |= R_REDRAW;  /* ages and the spinner move */
         if (r & R_REDRAW) {
             draw_all(a);
