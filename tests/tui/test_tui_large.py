@@ -152,6 +152,15 @@ def body(c):
             t.keys("h", delay=0)
             scr, _ = wait_until(t, lambda s: "holding %d messages" % nhold in s, 10)
             c.check(scr, "the status says the hold is running", t.screen())
+            # A second action is refused while the first runs.  Delete asks
+            # first, so if the hold was quicker than the key, 'n' cancels it.
+            t.keys("d", delay=0)
+            scr, _ = wait_until(t, lambda s: "busy: holding" in s or "[y/N]" in s, 10)
+            if scr and "[y/N]" in scr:
+                t.keys("n")
+                c.skip("the hold ended before the second action's key")
+            else:
+                c.check(scr, "a second action is refused while one runs", t.screen())
             moved, running_seen, worst = 0, 0, 0.0
             for step in range(1, 6):
                 row = t.cursor_row()
@@ -170,11 +179,6 @@ def body(c):
             if running_seen:
                 c.check(worst < ECHO_LIMIT, "the cursor moves within %.0f ms while postsuper "
                         "runs (worst %.0f ms)" % (ECHO_LIMIT * 1000, worst * 1000))
-            # A second action is refused while the first runs.
-            if "holding" in t.status():
-                t.keys("h")
-                c.check(t.wait_for(r"busy: holding %d messages" % nhold, timeout=5),
-                        "a second action is refused while one runs", t.screen())
             m = t.wait_for(r"hold: (\d+) acted on.*\(([\d.]+) s\)", timeout=300)
             c.check(m, "the hold reports when done", t.screen())
             if m:
