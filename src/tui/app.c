@@ -168,8 +168,11 @@ void app_rebuild(struct app *a)
  * same query, only older.) */
 static void settle_rows(struct app *a)
 {
-    if (a->rows_for_query && qt_view_rebuilding(&a->view))
-        rebuild_continue(a, -1);
+    if (!a->rows_for_query)
+        return;
+    if (a->rebuild_now || !qt_view_rebuilding(&a->view))
+        rebuild_begin(a);   /* the query changed since the last key */
+    rebuild_continue(a, -1);
 }
 
 static bool tag_still_queued(void *ctx, const char *id)
@@ -371,6 +374,8 @@ static unsigned read_input(struct app *a)
             settle_rows(a);
             r |= commands_dispatch(a, key);
         }
+        if (r & R_REBUILD)  /* the next key must see the new sort's rows */
+            a->rows_stale = a->rebuild_now = a->rows_for_query = true;
         if (r & R_QUIT)
             break;
         /* Actions need the rescan they asked for before the next key. */

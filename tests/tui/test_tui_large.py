@@ -109,6 +109,14 @@ def time_substring(c, t, before):
         % (word, want, (time.monotonic() - t0) * 1000))
     t.keys("Escape")
 
+    # A query, Enter and T in one write (one read of the terminal): T must
+    # tag the new query's rows, not those still on screen from before.
+    t.keys("U")
+    t.tmux("send-keys", "-t", t.session, "f", "C-u", "sender:" + word, "Enter", "T")
+    c.check(t.wait_for(r"tagged %s" % format(want, ","), timeout=60),
+            "T right after a new query tags that query's %d rows" % want, t.status())
+    t.keys("U")
+
 
 def body(c):
     with qtlib.Testbed("tui-large") as tb:
