@@ -98,29 +98,88 @@ void qt_view_init(struct qt_view *v)
     v->sort = QT_COL_AGE;
 }
 
-void qt_view_free(struct qt_view *v)
-{
-    free(v->rows);
-    memset(v, 0, sizeof(*v));
-}
+/* ---- Sorting and filtering, in slices ----
+ *
+ * The whole store is put in sort order once (merge sort on precomputed
+ * keys), and kept while the store and the sort stay the same; a filter is
+ * then one pass over that order, whose matches come out sorted.  Typing a
+ * query into the filter bar therefore costs one filter pass a keystroke. */
 
-struct sort_ctx {
-    const struct qt_store *s;
-    enum qt_col col;
-    bool reverse;
+/* A message's sort key: numbers as they are; strings as their first
+ * sixteen bytes with ASCII case folded (big-endian, so integer order is
+ * byte order), the rest compared only when those are equal.  The keys make
+ * most comparisons two integer compares with no look into the store, which
+ * at a million messages is a cache miss each. */
+struct sort_item {
+    uint64_t key, key2;
+    uint64_t id_key;            /* the queue ID's first eight bytes (the tie-break) */
+    uint32_t msg;
+    qt_str str;                 /* string columns: the value, 0 when absent (last) */
 };
 
-static int cmp_u64(uint64_t a, uint64_t b)
+enum build_phase { PHASE_KEYS, PHASE_RUNS, PHASE_MERGE, PHASE_FILTER, PHASE_DONE };
+
+#define SORT_RUN 256    /* sorted by qsort_r before merging */
+
+struct qt_view_build {
+    /* The store in sort order, valid for (serial, version, sort, reverse). */
+    uint32_t *order;
+    size_t norder;
+    uint64_t order_serial, order_version;
+    enum qt_col order_sort;
+    bool order_reverse, order_valid;
+
+    /* The rebuild under way. */
+    bool active;
+    enum build_phase phase;
+    const struct qt_store *s;
+    uint64_t serial, version;
+    struct qt_filter *f;
+    int64_t now;
+    enum qt_col sort;
+    bool reverse;
+    size_t next;                /* keys/runs/filter: next position */
+    struct sort_item *a, *b;    /* merge: from a into b */
+    size_t width, lo, mid, hi, i, j, k;
+    uint8_t *marks;             /* filter: whether message i matched */
+    size_t nmarks;
+    uint32_t *rows;             /* the new rows */
+    size_t n, cap;
+    size_t done_units, total_units;
+};
+
+static inline unsigned char fold(unsigned char c)
 {
-    return a < b ? -1 : a > b;
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
 }
 
-/* Strings sort byte-wise with ASCII case folded; absent ones come last. */
-static int cmp_str(const struct qt_store *s, qt_str a, qt_str b)
+/* Bytes [8 * part, 8 * part + 8) of string `p` (up to its first NUL) as a
+ * big-endian number, zero-padded. */
+static uint64_t prefix_key(const char *p, int part, bool fold_case)
 {
-    if (!a || !b)
-        return (a == 0) - (b == 0);
-    return a == b ? 0 : strcasecmp(qt_store_str(s, a), qt_store_str(s, b));
+    uint64_t k = 0;
+    int i;
+
+    for (i = 0; i < 8 * (part + 1); i++) {
+        unsigned char c = p && *p ? (unsigned char)*p++ : 0;
+
+        if (!c)
+            p = NULL;
+        if (i >= 8 * part)
+            k = k << 8 | (fold_case ? fold(c) : c);
+    }
+    return k;
+}
+
+/* strcasecmp with ASCII folding only, as the filter's substrings: the order
+ * does not depend on the locale. */
+static int fold_cmp(const char *a, const char *b)
+{
+    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+
+    while (*x && fold(*x) == fold(*y))
+        x++, y++;
+    return (int)fold(*x) - (int)fold(*y);
 }
 
 static qt_str first_rcpt(const struct qt_msg *m)
@@ -133,77 +192,415 @@ static qt_str first_rcpt(const struct qt_msg *m)
     return m->nrcpts ? m->rcpts[0].address : 0;
 }
 
-static int compare_msgs(const void *pa, const void *pb, void *arg)
+/* The string a column sorts by, or 0 for the numeric columns. */
+static qt_str sort_str(const struct qt_msg *m, enum qt_col col)
 {
-    const struct sort_ctx *c = arg;
-    const struct qt_msg *a = &c->s->msgs[*(const uint32_t *)pa];
-    const struct qt_msg *b = &c->s->msgs[*(const uint32_t *)pb];
-    int r = 0;
+    switch (col) {
+    case QT_COL_SENDER:
+        return m->sender;
+    case QT_COL_RCPT:
+        return first_rcpt(m);
+    case QT_COL_SUBJECT:
+        return m->subject;
+    case QT_COL_REASON:
+        return m->reason;
+    case QT_COL_CLIENT:
+        return m->attr_fields[QT_ATTR_CLIENT_ADDRESS];
+    case QT_COL_SASL:
+        return m->attr_fields[QT_ATTR_SASL_USERNAME];
+    case QT_COL_HELO:
+        return m->attr_fields[QT_ATTR_HELO_NAME];
+    default:
+        return 0;
+    }
+}
 
-    switch (c->col) {
+static void make_item(const struct qt_store *s, enum qt_col col, uint32_t msg,
+                      struct sort_item *it)
+{
+    const struct qt_msg *m = &s->msgs[msg];
+    const char *id = qt_store_str(s, m->id);
+
+    it->msg = msg;
+    it->str = 0;
+    it->key2 = 0;
+    it->id_key = prefix_key(id, 0, false);
+    switch (col) {
     case QT_COL_ID:
+        it->key = 0;    /* the tie-break decides */
         break;
     case QT_COL_QUEUE:
-        r = cmp_u64(a->queue, b->queue);
+        it->key = m->queue;
         break;
     case QT_COL_AGE:    /* oldest first */
-        r = cmp_u64(a->arrival, b->arrival);
+        it->key = m->arrival;
         break;
     case QT_COL_RETRY:
-        r = cmp_u64(a->mtime, b->mtime);
+        it->key = m->mtime;
         break;
     case QT_COL_SIZE:
-        r = cmp_u64(a->msg_size, b->msg_size);
+        it->key = m->msg_size;
         break;
-    case QT_COL_SENDER:
-        r = cmp_str(c->s, a->sender, b->sender);
-        break;
-    case QT_COL_RCPT:
-        r = cmp_str(c->s, first_rcpt(a), first_rcpt(b));
-        break;
-    case QT_COL_SUBJECT:
-        r = cmp_str(c->s, a->subject, b->subject);
-        break;
-    case QT_COL_REASON:
-        r = cmp_str(c->s, a->reason, b->reason);
-        break;
-    case QT_COL_CLIENT:
-        r = cmp_str(c->s, a->attr_fields[QT_ATTR_CLIENT_ADDRESS],
-                    b->attr_fields[QT_ATTR_CLIENT_ADDRESS]);
-        break;
-    case QT_COL_SASL:
-        r = cmp_str(c->s, a->attr_fields[QT_ATTR_SASL_USERNAME],
-                    b->attr_fields[QT_ATTR_SASL_USERNAME]);
-        break;
-    case QT_COL_HELO:
-        r = cmp_str(c->s, a->attr_fields[QT_ATTR_HELO_NAME], b->attr_fields[QT_ATTR_HELO_NAME]);
-        break;
-    case QT_COL_COUNT:
+    default: {
+        it->str = sort_str(m, col);
+        it->key = prefix_key(qt_store_str(s, it->str), 0, true);
+        it->key2 = prefix_key(qt_store_str(s, it->str), 1, true);
         break;
     }
-    if (r == 0)     /* a total order, so equal keys do not shuffle between rebuilds */
-        r = strcmp(qt_store_str(c->s, a->id), qt_store_str(c->s, b->id));
-    return c->reverse ? -r : r;
+    }
+}
+
+/* A total order, so equal keys do not shuffle between rebuilds: the queue
+ * ID breaks ties.  Strings sort with ASCII case folded, absent ones last. */
+static int compare_items(const struct qt_view_build *b, const struct sort_item *x,
+                         const struct sort_item *y)
+{
+    int r = 0;
+
+    if ((x->str == 0) != (y->str == 0))
+        r = x->str ? -1 : 1;
+    else if (x->key != y->key)
+        r = x->key < y->key ? -1 : 1;
+    else if (x->key2 != y->key2)
+        r = x->key2 < y->key2 ? -1 : 1;
+    else if (x->str != y->str)
+        r = fold_cmp(qt_store_str(b->s, x->str), qt_store_str(b->s, y->str));
+    if (r == 0) {
+        if (x->id_key != y->id_key)
+            r = x->id_key < y->id_key ? -1 : 1;
+        else
+            r = strcmp(qt_store_str(b->s, b->s->msgs[x->msg].id),
+                       qt_store_str(b->s, b->s->msgs[y->msg].id));
+    }
+    return b->reverse ? -r : r;
+}
+
+static void free_sort(struct qt_view_build *b)
+{
+    free(b->a);
+    free(b->b);
+    b->a = b->b = NULL;
+}
+
+static bool order_fits(const struct qt_view_build *b, const struct qt_store *s,
+                       enum qt_col sort, bool reverse)
+{
+    return b->order_valid && b->order_serial == s->pool.serial &&
+           b->order_version == s->version && b->norder == s->n && b->order_sort == sort &&
+           b->order_reverse == reverse;
+}
+
+/* Merge passes over n items: about log2(n / SORT_RUN). */
+static size_t merge_passes(size_t n)
+{
+    size_t w, passes = 0;
+
+    for (w = SORT_RUN; w < n; w *= 2)
+        passes++;
+    return passes;
+}
+
+static void start_over(struct qt_view_build *b, const struct qt_store *s)
+{
+    bool sorted = order_fits(b, s, b->sort, b->reverse);
+
+    free_sort(b);
+    b->s = s;
+    b->serial = s->pool.serial;
+    b->version = s->version;
+    b->next = 0;
+    b->n = 0;
+    b->done_units = 0;
+    b->total_units = s->n;
+    if (sorted) {
+        b->phase = PHASE_FILTER;
+        return;
+    }
+    b->order_valid = false;
+    b->phase = PHASE_KEYS;
+    b->total_units += s->n * (2 + merge_passes(s->n));
+    if (s->n) {
+        b->a = xmalloc(s->n * sizeof(*b->a));
+        b->b = xmalloc(s->n * sizeof(*b->b));
+    }
+}
+
+void qt_view_rebuild_begin(struct qt_view *v, const struct qt_store *s, struct qt_filter *f,
+                           int64_t now)
+{
+    struct qt_view_build *b = v->build;
+
+    if (!b)
+        b = v->build = xcalloc(1, sizeof(*b));
+    /* Only the query changed while the store was being sorted (keys typed
+     * into the filter bar during a long sort): the sort goes on. */
+    bool resume = b->a && b->phase < PHASE_FILTER && b->s == s && b->serial == s->pool.serial &&
+                  b->version == s->version && b->sort == v->sort && b->reverse == v->reverse;
+
+    b->active = true;
+    b->f = f && !qt_filter_matches_all(f) ? f : NULL;
+    b->now = now;
+    if (resume) {
+        b->n = 0;
+        return;
+    }
+    b->sort = v->sort;
+    b->reverse = v->reverse;
+    start_over(b, s);
+}
+
+/* The sort done so far stays for a begin that can use it. */
+void qt_view_rebuild_cancel(struct qt_view *v)
+{
+    if (!v->build)
+        return;
+    v->build->active = false;
+    v->build->f = NULL;
+}
+
+bool qt_view_rebuilding(const struct qt_view *v)
+{
+    return v->build && v->build->active;
+}
+
+int qt_view_rebuild_percent(const struct qt_view *v)
+{
+    const struct qt_view_build *b = v->build;
+    size_t pct;
+
+    if (!b || !b->active)
+        return 100;
+    if (!b->total_units)
+        return 0;
+    pct = b->done_units / (b->total_units / 100 + 1);
+    return pct > 99 ? 99 : (int)pct;
+}
+
+static void step_keys(struct qt_view_build *b, size_t budget)
+{
+    size_t n = b->s->n, end = b->next + (budget < n - b->next ? budget : n - b->next);
+    size_t i;
+
+    for (i = b->next; i < end; i++)
+        make_item(b->s, b->sort, (uint32_t)i, &b->a[i]);
+    b->done_units += end - b->next;
+    b->next = end;
+    if (end == n) {
+        b->phase = PHASE_RUNS;
+        b->next = 0;
+    }
+}
+
+static int compare_items_r(const void *x, const void *y, void *b)
+{
+    return compare_items(b, x, y);
+}
+
+static void insertion_sort(const struct qt_view_build *b, struct sort_item *it, size_t n)
+{
+    qsort_r(it, n, sizeof(*it), compare_items_r, (void *)b);
+}
+
+static void start_pair(struct qt_view_build *b)
+{
+    size_t n = b->s->n;
+
+    b->mid = b->lo + b->width < n ? b->lo + b->width : n;
+    b->hi = b->mid + b->width < n ? b->mid + b->width : n;
+    b->i = b->lo;
+    b->j = b->mid;
+    b->k = b->lo;
+}
+
+static void start_merge(struct qt_view_build *b)
+{
+    b->phase = PHASE_MERGE;
+    b->width = SORT_RUN;
+    b->lo = 0;
+    start_pair(b);
+}
+
+static void step_runs(struct qt_view_build *b, size_t budget)
+{
+    size_t n = b->s->n, done = 0;
+
+    while (b->next < n && done < budget) {
+        size_t len = n - b->next < SORT_RUN ? n - b->next : SORT_RUN;
+
+        insertion_sort(b, b->a + b->next, len);
+        b->next += len;
+        done += len;
+    }
+    b->done_units += done;
+    if (b->next == n)
+        start_merge(b);
+}
+
+/* The sort is done: keep the order, drop the keys. */
+static void finish_sort(struct qt_view_build *b)
+{
+    size_t i, n = b->s->n;
+
+    if (!b->order || b->norder < n)
+        b->order = xrealloc(b->order, (n ? n : 1) * sizeof(*b->order));
+    for (i = 0; i < n; i++)
+        b->order[i] = b->a[i].msg;
+    b->norder = n;
+    b->order_serial = b->s->pool.serial;
+    b->order_version = b->s->version;
+    b->order_sort = b->sort;
+    b->order_reverse = b->reverse;
+    b->order_valid = true;
+    free_sort(b);
+    b->phase = PHASE_FILTER;
+    b->next = 0;
+}
+
+static void step_merge(struct qt_view_build *b, size_t budget)
+{
+    size_t n = b->s->n, done = 0;
+
+    while (b->width < n && done < budget) {
+        const struct sort_item *in = b->a;
+        struct sort_item *out = b->b;
+        size_t i = b->i, j = b->j, k = b->k, mid = b->mid, hi = b->hi;
+        size_t stop = hi - k < budget - done ? hi : k + (budget - done);
+
+        while (k < stop) {
+            if (i < mid && (j >= hi || compare_items(b, &in[i], &in[j]) <= 0))
+                out[k++] = in[i++];
+            else
+                out[k++] = in[j++];
+        }
+        done += k - b->k;
+        b->i = i, b->j = j, b->k = k;
+        if (k < hi)
+            break;
+        b->lo = hi;
+        if (b->lo >= n) {   /* a pass is done */
+            struct sort_item *t = b->a;
+
+            b->a = b->b;
+            b->b = t;
+            b->width *= 2;
+            b->lo = 0;
+        }
+        start_pair(b);
+    }
+    b->done_units += done;
+    if (b->width >= n)
+        finish_sort(b);
+}
+
+/* The filter runs over the store in its own order (at a million messages,
+ * walking it in sort order instead costs a cache miss or three a message
+ * and triples the time), marking matches; the rows are then the marked
+ * messages in sort order. */
+static void step_filter(struct qt_view_build *b, size_t budget)
+{
+    size_t n = b->s->n, end = b->next + (budget < n - b->next ? budget : n - b->next);
+    size_t i;
+
+    if (b->cap < n) {
+        b->cap = n;
+        b->rows = xrealloc(b->rows, b->cap * sizeof(*b->rows));
+    }
+    if (!b->f) {    /* everything: the order as it is */
+        memcpy(b->rows, b->order, n * sizeof(*b->rows));
+        b->n = n;
+        b->done_units += n - b->next;
+        b->phase = PHASE_DONE;
+        return;
+    }
+    if (b->next == 0 && b->nmarks < n) {
+        b->nmarks = n;
+        b->marks = xrealloc(b->marks, n);
+    }
+    for (i = b->next; i < end; i++)
+        b->marks[i] = qt_filter_match(b->f, b->s, &b->s->msgs[i], b->now);
+    b->done_units += end - b->next;
+    b->next = end;
+    if (end < n)
+        return;
+    for (i = 0; i < n; i++)
+        if (b->marks[b->order[i]])
+            b->rows[b->n++] = b->order[i];
+    b->phase = PHASE_DONE;
+}
+
+/* Hand the new rows to the view (swapping buffers, so neither is freed). */
+static void finish_rebuild(struct qt_view *v, struct qt_view_build *b)
+{
+    uint32_t *rows = v->rows;
+    size_t cap = v->cap;
+
+    v->rows = b->rows;
+    v->cap = b->cap;
+    v->n = b->n;
+    b->rows = rows;
+    b->cap = cap;
+    b->n = 0;
+    b->active = false;
+    b->f = NULL;
+}
+
+static void (*const phase_steps[PHASE_DONE])(struct qt_view_build *, size_t) = {
+    [PHASE_KEYS] = step_keys,
+    [PHASE_RUNS] = step_runs,
+    [PHASE_MERGE] = step_merge,
+    [PHASE_FILTER] = step_filter,
+};
+
+bool qt_view_rebuild_step(struct qt_view *v, const struct qt_store *s, size_t budget)
+{
+    struct qt_view_build *b = v->build;
+
+    if (!b || !b->active)
+        return true;
+    if (b->s != s || b->serial != s->pool.serial || b->version != s->version)
+        start_over(b, s);
+    if (budget == 0)
+        budget = 1;
+    while (budget && b->phase != PHASE_DONE) {
+        size_t before = b->done_units;
+
+        phase_steps[b->phase](b, budget);
+        budget -= b->done_units - before < budget ? b->done_units - before : budget;
+    }
+    if (b->phase != PHASE_DONE)
+        return false;
+    finish_rebuild(v, b);
+    return true;
 }
 
 void qt_view_rebuild(struct qt_view *v, const struct qt_store *s, struct qt_filter *f,
                      int64_t now)
 {
-    struct sort_ctx ctx = {s, v->sort, v->reverse};
-    size_t i;
+    qt_view_rebuild_begin(v, s, f, now);
+    qt_view_rebuild_step(v, s, SIZE_MAX);
+}
 
-    if (f && qt_filter_matches_all(f))
-        f = NULL;
-    if (v->cap < s->n) {
-        v->cap = s->n;
-        v->rows = xrealloc(v->rows, v->cap * sizeof(*v->rows));
+void qt_view_clip(struct qt_view *v, size_t n)
+{
+    size_t i, kept = 0;
+
+    for (i = 0; i < v->n; i++)
+        if (v->rows[i] < n)
+            v->rows[kept++] = v->rows[i];
+    v->n = kept;
+}
+
+void qt_view_free(struct qt_view *v)
+{
+    if (v->build) {
+        free_sort(v->build);
+        free(v->build->order);
+        free(v->build->rows);
+        free(v->build->marks);
+        free(v->build);
     }
-    v->n = 0;
-    for (i = 0; i < s->n; i++)
-        if (!f || qt_filter_match(f, s, &s->msgs[i], now))
-            v->rows[v->n++] = (uint32_t)i;
-    if (v->n > 1)   /* rows is still NULL for an empty store */
-        qsort_r(v->rows, v->n, sizeof(*v->rows), compare_msgs, &ctx);
+    free(v->rows);
+    memset(v, 0, sizeof(*v));
 }
 
 long qt_view_row_of(const struct qt_view *v, uint32_t msg)

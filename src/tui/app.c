@@ -79,18 +79,21 @@ void app_bench(struct app *a, const char *name)
     fclose(f);
 }
 
-/* Recompute the rows, keeping the cursor on the message it was on (by
- * queue ID) and on the same screen line. */
-void app_rebuild(struct app *a)
+/* Rows are rebuilt in slices of about this long, so keys are read and
+ * echoed between them however large the queue. */
+#define REBUILD_SLICE_MS 8
+#define REBUILD_STEP_UNITS 16384
+
+/* The new rows are in: keep the cursor on the message it was on (by queue
+ * ID) and on the same screen line. */
+static void rebuild_done(struct app *a)
 {
-    int64_t t0 = app_now_ms();
     size_t screen_line = a->cursor >= a->top ? a->cursor - a->top : 0;
     long msg = a->cursor_id[0] ? qt_store_find(&a->store, a->cursor_id) : -1;
     long row = -1;
     size_t i;
     int idw = 8;
 
-    qt_view_rebuild(&a->view, &a->store, a->filter, (int64_t)time(NULL));
     /* Until the admin moves, the cursor stays on the first row while the
      * queue streams in. */
     if (msg >= 0 && a->cursor_pinned)
@@ -113,10 +116,9 @@ void app_rebuild(struct app *a)
             idw = (int)len + 2;
     }
     a->id_width = idw > 20 ? 20 : idw;
-    a->rows_stale = false;
-    a->rebuild_now = false;
+    a->rows_for_query = false;
     a->last_rebuild_ms = app_now_ms();
-    a->rebuild_cost_ms = a->last_rebuild_ms - t0;
+    a->rebuild_cost_ms = a->rebuild_work_ms;
     if (a->show_count) {
         const char *rt = a->filter ? qt_filter_runtime_error(a->filter) : NULL;
 
@@ -126,6 +128,52 @@ void app_rebuild(struct app *a)
             app_message(a, false, "%zu of %zu messages match", a->view.n, a->store.n);
         a->show_count = false;
     }
+}
+
+/* Start (or start over) computing the rows of the store as it is now. */
+static void rebuild_begin(struct app *a)
+{
+    qt_view_rebuild_begin(&a->view, &a->store, a->filter, (int64_t)time(NULL));
+    a->rebuild_work_ms = 0;
+    a->rows_stale = false;
+    a->rebuild_now = false;
+}
+
+/* Work on the rows for up to `slice_ms` (-1: until done); true once the
+ * new rows are in place. */
+static bool rebuild_continue(struct app *a, int64_t slice_ms)
+{
+    int64_t t0 = app_now_ms(), t = t0;
+    bool done;
+
+    do {
+        done = qt_view_rebuild_step(&a->view, &a->store, REBUILD_STEP_UNITS);
+        t = app_now_ms();
+    } while (!done && (slice_ms < 0 || t - t0 < slice_ms));
+    a->rebuild_work_ms += t - t0;
+    if (done)
+        rebuild_done(a);
+    return done;
+}
+
+/* Recompute the rows now, whatever it costs. */
+void app_rebuild(struct app *a)
+{
+    rebuild_begin(a);
+    rebuild_continue(a, -1);
+}
+
+/* Keys that act on rows (move, tag, act) must see the rows of the query
+ * and sort in force: finish a rebuild that a new query or sort started.
+ * (A rebuild for a changed store may go on: its rows are those of the
+ * same query, only older.) */
+static void settle_rows(struct app *a)
+{
+    if (!a->rows_for_query)
+        return;
+    if (a->rebuild_now || !qt_view_rebuilding(&a->view))
+        rebuild_begin(a);   /* the query changed since the last key */
+    rebuild_continue(a, -1);
 }
 
 static bool tag_still_queued(void *ctx, const char *id)
@@ -148,6 +196,8 @@ static void apply_feed(struct app *a)
     qt_feed_apply(&a->feed, &a->store, &res);
     if (a->store.version != version)
         a->rows_stale = true;
+    if (res.removals)   /* until the next rebuild no row may point past the end */
+        qt_view_clip(&a->view, a->store.n);
     if (res.scans_done) {
         if (!a->first_scan_done) {
             a->first_scan_done = true;
@@ -162,8 +212,11 @@ static void apply_feed(struct app *a)
         }
         a->scans_done += res.scans_done;
         /* A completed scan knows every message: tags of the ones that are
-         * gone (delivered, deleted, requeued under a new ID) go too. */
-        if (qt_selection_prune(&a->tags, tag_still_queued, &a->store))
+         * gone (delivered, deleted, requeued under a new ID) go too.  Not
+         * after a scan that ran while postsuper moved files: it may have
+         * missed a message on its way from one queue to another. */
+        if (a->scan_started_ms >= a->job.finished_ms && !action_job_running(a) &&
+            qt_selection_prune(&a->tags, tag_still_queued, &a->store))
             a->rows_stale = true;
         {
             /* A rescan of a huge queue costs CPU: wait at least four times
@@ -181,7 +234,9 @@ static void apply_feed(struct app *a)
 
 static void maybe_start_scan(struct app *a)
 {
-    if (a->backend->ops->running(a->backend))
+    /* No scan starts while an action runs (see apply_feed); the action
+     * asks for one when it is done. */
+    if (a->backend->ops->running(a->backend) || action_job_running(a))
         return;
     if (a->scan_wanted || app_now_ms() >= a->next_scan_ms) {
         if (a->backend->ops->start(a->backend)) {
@@ -370,6 +425,7 @@ static unsigned read_input(struct app *a)
             continue;
         }
         if (key == KEY_FN(KEY_MOUSE)) {
+            settle_rows(a);
             r |= commands_mouse(a);
             continue;
         }
@@ -377,10 +433,14 @@ static unsigned read_input(struct app *a)
             r |= R_REDRAW;
             continue;
         }
-        if (a->prompt != PROMPT_NONE)
+        if (a->prompt != PROMPT_NONE) {
             r |= prompt_key(a, key);
-        else
+        } else {
+            settle_rows(a);
             r |= commands_dispatch(a, key);
+        }
+        if (r & R_REBUILD)  /* the next key must see the new sort's rows */
+            a->rows_stale = a->rebuild_now = a->rows_for_query = true;
         if (r & R_QUIT)
             break;
         /* Actions need the rescan they asked for before the next key. */
@@ -411,35 +471,53 @@ static int loop_timeout(struct app *a)
     return wake <= now ? 0 : (int)(wake - now);
 }
 
+/* Quitting while an action runs: never leave postsuper half way. */
+static void wait_for_action(struct app *a)
+{
+    if (!action_job_running(a))
+        return;
+    app_message(a, false, "waiting for the running action to finish (%s) before quitting...",
+                a->job.doing);
+    draw_all(a);
+    doupdate();
+    action_job_wait(a);
+}
+
 static void run_loop(struct app *a)
 {
     unsigned r = R_LAYOUT | R_REDRAW;
-    int64_t last_clock = 0;
+    int64_t last_clock = 0, last_progress = 0;
 
     for (;;) {
-        struct pollfd pfd[2] = {{0, POLLIN, 0}, {a->feed.notify_fd, POLLIN, 0}};
+        struct pollfd pfd[3] = {{0, POLLIN, 0}, {a->feed.notify_fd, POLLIN, 0},
+                                {a->job.done_rd, POLLIN, 0}};
+        bool building;
         int64_t now;
 
-        if (stop_signal)
+        if (stop_signal || (r & R_QUIT)) {
+            wait_for_action(a);
             return;
-        if (r & R_QUIT)
-            return;
+        }
         if (r & R_RESCAN)
             a->scan_wanted = true;
         maybe_start_scan(a);
         if (r & R_REBUILD)     /* the sort or filter changed, not the store */
-            a->rows_stale = a->rebuild_now = true;
+            a->rows_stale = a->rebuild_now = a->rows_for_query = true;
         now = app_now_ms();
-        if (a->rows_stale && (a->rebuild_now || now - a->last_rebuild_ms >= rebuild_interval(a))) {
-            app_rebuild(a);
-            r |= R_REDRAW;
+        if (a->rows_stale && (a->rebuild_now || now - a->last_rebuild_ms >= rebuild_interval(a)))
+            rebuild_begin(a);
+        if (qt_view_rebuilding(&a->view)) {
+            if (rebuild_continue(a, REBUILD_SLICE_MS))
+                r |= R_REDRAW;
+            else if (now - last_progress >= 100)
+                r |= R_REDRAW, last_progress = now;     /* "filtering... 37%" */
         }
         if (r & R_LAYOUT) {
             default_columns(a);
             draw_layout(a);
             r |= R_REDRAW;
         }
-        if (now - last_clock >= 1000 || !a->first_scan_done)
+        if (now - last_clock >= (a->first_scan_done ? 1000 : 250))
             r |= R_REDRAW;  /* ages and the spinner move */
         if (r & R_REDRAW) {
             draw_all(a);
@@ -451,10 +529,17 @@ static void run_loop(struct app *a)
             }
         }
         r = R_NONE;
-        if (poll(pfd, 2, loop_timeout(a)) < 0 && errno != EINTR)
+        /* While the rows are rebuilt the store must stay as it is: the feed
+         * waits (its batches queue up) and the loop only looks for keys
+         * between slices. */
+        building = qt_view_rebuilding(&a->view);
+        pfd[1].fd = building ? -1 : a->feed.notify_fd;
+        if (poll(pfd, 3, building ? 0 : loop_timeout(a)) < 0 && errno != EINTR)
             return;
         if (pfd[1].revents & POLLIN)
             apply_feed(a);
+        if (pfd[2].revents & POLLIN)
+            r |= action_job_finish(a);
         /* Always try the terminal: a signal (SIGWINCH) interrupts poll and
          * curses may hold keys it already read. */
         r |= read_input(a);
@@ -582,6 +667,7 @@ int tui_run(const struct tui_options *opt)
         return 1;
     }
     qt_selection_init(&a->tags);
+    action_job_init(a);
     setup_options(a);
 
     if (!start_curses()) {
@@ -626,6 +712,7 @@ int tui_run(const struct tui_options *opt)
     lineedit_free(&a->search_edit);
     lineedit_free(&a->command_edit);
     qt_selection_free(&a->tags);
+    action_job_free(a);
     qt_view_free(&a->view);
     delwin(a->title_win);
     delwin(a->list_win);

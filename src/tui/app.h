@@ -4,6 +4,7 @@
 #define QTRIAGE_TUI_APP_H
 
 #include <curses.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -124,6 +125,28 @@ enum {
     COLOR_PAIR_LAST = COLOR_PAIR_STATUS,
 };
 _Static_assert((int)COLOR_PAIR_LAST == (int)QT_COLOR_COUNT, "a colour pair per configuration element");
+/* A bulk action running on a thread of its own (action_job.c), so the
+ * list, the viewer and the filter stay usable while postsuper works
+ * through a batch of 100k IDs.  The thread touches nothing of the app's:
+ * it gets a private copy of the IDs and the spool layout (read-only), and
+ * says it is done by writing a byte to done_wr, which the loop polls. */
+struct action_job {
+    bool running;
+    pthread_t thread;
+    int done_rd, done_wr;
+    enum qt_action act;
+    struct qt_action_target *targets;
+    size_t n;
+    char *ids;                  /* the targets' IDs, one after another */
+    char *site;
+    const struct qt_spool_layout *layout;
+    struct qt_action_result res;
+    char *backup_dir;           /* delete: export here first (export.h) */
+    char summary[700];          /* ... and what came of both */
+    bool backup_ok;
+    char doing[160];            /* "holding 10000 messages" */
+    int64_t started_ms, finished_ms;
+};
 
 struct app {
     const struct tui_options *opt;
@@ -144,7 +167,9 @@ struct app {
     bool filter_error;
     long filter_error_pos;      /* character where the query went wrong */
     bool show_count;            /* say "N of M match" after the next rebuild */
-    bool rebuild_now;           /* rebuild before the next draw, whatever it costs */
+    bool rebuild_now;           /* start a rebuild at once */
+    bool rows_for_query;        /* a new query or sort awaits its rows */
+    int64_t rebuild_work_ms;    /* time spent on the rebuild under way */
 
     struct qt_search *search;   /* list search; NULL: none */
 
@@ -181,6 +206,8 @@ struct app {
     /* What a confirmation will do when answered 'y'. */
     enum qt_action pending_action;
     char *pending_site;
+
+    struct action_job job;
 
     enum focus focus;
     struct viewer viewer;
@@ -276,6 +303,18 @@ void prompt_open(struct app *a, enum prompt_kind kind, const char *label, const 
 unsigned prompt_key(struct app *a, int key);
 void prompt_close(struct app *a);
 unsigned bulk_request(struct app *a, enum qt_action act);
+
+/* The action thread (action_job.c).  start copies what it needs from the
+ * targets and returns at once (false: could not start, message shown);
+ * finish, when done_rd is readable, reports and asks for the rescan. */
+void action_job_init(struct app *a);
+bool action_job_running(const struct app *a);
+bool action_job_start(struct app *a, enum qt_action act, const struct qt_action_target *t,
+                      size_t n, const char *site, const char *backup_dir);
+unsigned action_job_finish(struct app *a);
+/* Block until the running action is done (quitting). */
+void action_job_wait(struct app *a);
+void action_job_free(struct app *a);
 unsigned bulk_confirmed(struct app *a);
 unsigned list_search_next(struct app *a, bool backwards);
 /* Filter: compile `text` and make it current; false (message shown) when

@@ -93,43 +93,23 @@ static void describe(struct app *a, enum qt_action act, const struct targets *t,
         snprintf(buf, size, "%s %zu tagged messages", verb(act), t->n);
 }
 
+/* Hand the action to its thread (action_job.c): a batch of 100k IDs takes
+ * postsuper a while, and the list stays usable meanwhile.  The job reports
+ * and asks for the rescan when it is done. */
 static unsigned run(struct app *a, enum qt_action act)
 {
     struct targets t;
-    struct qt_action_result res;
-    char what[300];
 
     collect_targets(a, &t);
-    if (qt_action_takes_ids(act) && !t.n) {
+    if (qt_action_takes_ids(act) && !t.n)
         app_message(a, true, "%s: no message", qt_action_name(act));
-        return R_REDRAW;
-    }
-    describe(a, act, &t, what, sizeof(what));
-    /* Say what is going on before the tools run: a batch of 100k IDs takes
-     * postsuper a while. */
-    app_message(a, false, "%s: running...", what);
-    draw_message_line(a);
-    wnoutrefresh(a->msg_win);
-    doupdate();
-    if (act == QT_ACT_DELETE && a->opt->backup_dir) {
-        struct qt_export_result er;
-        char summary[600];
-        bool ok = qt_export_then_delete(&a->layout, a->opt->backup_dir, t.t, t.n, &er, &res);
-
-        qt_export_delete_summary(a->opt->backup_dir, &er, &res, summary, sizeof(summary));
-        app_message(a, !ok, "%s", summary);
-        qt_export_result_free(&er);
-    } else {
-        qt_action_run(&a->layout, act, t.t, t.n, a->pending_site, &res);
-        app_message(a, res.failed || res.ninvalid, "%s", res.message);
-    }
-    qt_action_result_free(&res);
+    else
+        action_job_start(a, act, t.t, t.n, a->pending_site,
+                         act == QT_ACT_DELETE ? a->opt->backup_dir : NULL);
     free(t.t);
     free(a->pending_site);
     a->pending_site = NULL;
-    /* The next scan shows the result; tags of messages that are gone
-     * (deleted, or requeued under a new ID) are dropped after it. */
-    return R_RESCAN | R_REDRAW;
+    return R_REDRAW;
 }
 
 unsigned bulk_request(struct app *a, enum qt_action act)
@@ -142,6 +122,10 @@ unsigned bulk_request(struct app *a, enum qt_action act)
 
     if (a->backend->read_only) {
         app_message(a, true, "read-only mode: %s", a->backend->read_only_reason);
+        return R_REDRAW;
+    }
+    if (action_job_running(a)) {    /* one at a time (see action_job.c) */
+        app_message(a, true, "busy: %s; wait for it to finish", a->job.doing);
         return R_REDRAW;
     }
     if (!confirm)

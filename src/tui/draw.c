@@ -435,7 +435,6 @@ void draw_status(struct app *a)
     static const enum qt_queue order[] = {QT_Q_DEFERRED, QT_Q_HOLD,     QT_Q_ACTIVE,
                                           QT_Q_INCOMING, QT_Q_MAILDROP, QT_Q_CORRUPT};
     struct qt_buf b = {0};
-    uint64_t total = 0;
     char size[32], n1[32], n2[32], n3[32];
     size_t i;
 
@@ -446,13 +445,16 @@ void draw_status(struct app *a)
         qt_buf_printf(&b, " %s %s", qt_queue_name(order[i]),
                       grouped(a->store.per_queue[order[i]], n1));
     }
-    for (i = 0; i < a->store.n; i++)
-        total += a->store.msgs[i].msg_size;
-    qt_format_size(total, size, sizeof(size));
+    qt_format_size(a->store.total_size, size, sizeof(size));
     qt_buf_printf(&b, " | %s | shown %s/%s | tagged %s", size, grouped(a->view.n, n1),
                   grouped(a->store.n, n2), grouped(a->tags.count, n3));
     if (a->view.n)
         qt_buf_printf(&b, " | row %s", grouped(a->cursor + 1, n2));
+    if (a->rows_for_query && qt_view_rebuilding(&a->view))
+        qt_buf_printf(&b, " | filtering%s %d%%", a->utf8 ? "\u2026" : "...",
+                      qt_view_rebuild_percent(&a->view));
+    if (action_job_running(a))
+        qt_buf_printf(&b, " | %s%s", a->job.doing, a->utf8 ? "\u2026" : "...");
     wmove(a->status_win, 0, 0);
     draw_text(a, a->status_win, b.data, b.len, COLS, pair_attr(a, COLOR_PAIR_STATUS, A_REVERSE),
               NULL, 0);

@@ -93,6 +93,10 @@ bool app_apply_filter(struct app *a, const char *text, bool live)
         return false;
     }
     a->filter_error = false;
+    /* A rebuild under way uses the old filter: it starts over with this one
+     * (the loop begins it before the next slice). */
+    qt_view_rebuild_cancel(&a->view);
+    a->rows_for_query = true;
     qt_filter_free(a->filter);
     a->filter = f;
     free(a->filter_text);

@@ -1004,6 +1004,277 @@ static void test_cols_parse(void **state)
     qt_buf_free(&b);
 }
 
+/* ---- Rebuilding in slices */
+
+static const char *const slice_queries[] = {
+    "", "sender:flood", "not subject:cheap", "subject~/^cheap/i or rcpt~/rcpt[36]/",
+    "age<5h and size>=2000", "client=192.0.2.1 || sasl=bob", "helo:nothing",
+};
+
+/* The rows a filter and a sort must give: filter in store order, then sort
+ * with the reference comparison (the queue ID breaking ties). */
+struct ref_ctx {
+    const struct qt_store *s;
+    enum qt_col col;
+    bool reverse;
+};
+
+static int ref_compare_rows(const void *pa, const void *pb, void *arg)
+{
+    const struct ref_ctx *c = arg;
+    int r = ref_compare(c->s, c->col, &c->s->msgs[*(const uint32_t *)pa],
+                        &c->s->msgs[*(const uint32_t *)pb]);
+
+    return c->reverse ? -r : r;
+}
+
+static char *expected_ids(const struct qt_store *s, const char *query, enum qt_col col,
+                          bool reverse)
+{
+    struct qt_filter_error err;
+    struct qt_filter *f = qt_filter_compile(query, &err);
+    struct ref_ctx c = {s, col, reverse};
+    struct qt_view v = {0};
+    size_t i;
+    char *ids;
+
+    assert_non_null(f);
+    v.rows = calloc(s->n + 1, sizeof(*v.rows));
+    assert_non_null(v.rows);
+    for (i = 0; i < s->n; i++)
+        if (qt_filter_match(f, s, &s->msgs[i], NOW))
+            v.rows[v.n++] = (uint32_t)i;
+    qsort_r(v.rows, v.n, sizeof(*v.rows), ref_compare_rows, &c);
+    ids = strdup(view_ids(&v, s));
+    free(v.rows);
+    qt_filter_free(f);
+    return ids;
+}
+
+/* Step with `budget` until done; returns the number of steps. */
+static size_t step_to_end(struct qt_view *v, const struct qt_store *s, size_t budget)
+{
+    size_t steps = 0;
+    int last = 0;
+
+    while (!qt_view_rebuild_step(v, s, budget)) {
+        int pct = qt_view_rebuild_percent(v);
+
+        assert_true(qt_view_rebuilding(v));
+        assert_true(pct >= last && pct <= 99);
+        last = pct;
+        assert_true(++steps < 10000000);
+    }
+    assert_false(qt_view_rebuilding(v));
+    assert_int_equal(qt_view_rebuild_percent(v), 100);
+    return steps;
+}
+
+static void test_slices_match_one_shot(void **state)
+{
+    static const size_t budgets[] = {1, 7, 1000, 100000};
+    struct qt_store s;
+    struct qt_view one, inc;
+    size_t q, b;
+    int c, rev;
+
+    (void)state;
+    fill_big(&s, 2);
+    qt_view_init(&one);
+    qt_view_init(&inc);
+    for (c = 0; c < QT_COL_COUNT; c++)
+        for (rev = 0; rev < 2; rev++)
+            for (q = 0; q < sizeof(slice_queries) / sizeof(slice_queries[0]); q++) {
+                struct qt_filter_error err;
+                struct qt_filter *f = qt_filter_compile(slice_queries[q], &err);
+                char *want = expected_ids(&s, slice_queries[q], (enum qt_col)c, rev);
+
+                assert_non_null(f);
+                one.sort = inc.sort = (enum qt_col)c;
+                one.reverse = inc.reverse = rev;
+                qt_view_rebuild(&one, &s, f, NOW);
+                if (strcmp(view_ids(&one, &s), want) != 0)
+                    fail_msg("one-shot, sort %s%s, \"%s\": rows differ from the reference",
+                             qt_col_info[c].name, rev ? " reversed" : "", slice_queries[q]);
+                for (b = 0; b < sizeof(budgets) / sizeof(budgets[0]); b++) {
+                    size_t steps;
+
+                    /* A fresh view (nothing cached) and a used one alike. */
+                    if (b == 0) {
+                        qt_view_free(&inc);
+                        qt_view_init(&inc);
+                        inc.sort = (enum qt_col)c;
+                        inc.reverse = rev;
+                    }
+                    qt_view_rebuild_begin(&inc, &s, f, NOW);
+                    steps = step_to_end(&inc, &s, budgets[b]);
+                    if (budgets[b] == 1 && b == 0)
+                        assert_true(steps > s.n);   /* it really went in slices */
+                    if (strcmp(view_ids(&inc, &s), want) != 0)
+                        fail_msg("budget %zu, sort %s%s, \"%s\": rows differ", budgets[b],
+                                 qt_col_info[c].name, rev ? " reversed" : "",
+                                 slice_queries[q]);
+                }
+                free(want);
+                qt_filter_free(f);
+            }
+    qt_view_free(&one);
+    qt_view_free(&inc);
+    qt_store_free(&s);
+}
+
+/* Until a rebuild finishes, the rows are the last ones; a cancelled one
+ * leaves them alone; a begin while one runs starts over with the new query. */
+static void test_slices_cancel_and_restart(void **state)
+{
+    struct qt_filter_error err;
+    struct qt_filter *flood = qt_filter_compile("sender:flood", &err);
+    struct qt_filter *bob = qt_filter_compile("sasl=bob", &err);
+    struct qt_store s;
+    struct qt_view v;
+    char *all, *want;
+
+    (void)state;
+    assert_non_null(flood);
+    assert_non_null(bob);
+    fill_big(&s, 1);
+    qt_view_init(&v);
+    qt_view_rebuild(&v, &s, NULL, NOW);
+    all = strdup(view_ids(&v, &s));
+    assert_int_equal(qt_view_rebuild_percent(&v), 100);
+
+    qt_view_rebuild_begin(&v, &s, flood, NOW);
+    assert_true(qt_view_rebuilding(&v));
+    assert_false(qt_view_rebuild_step(&v, &s, 100));
+    assert_string_equal(view_ids(&v, &s), all);     /* still the old rows */
+    qt_view_rebuild_cancel(&v);
+    assert_false(qt_view_rebuilding(&v));
+    assert_true(qt_view_rebuild_step(&v, &s, 100)); /* nothing to do */
+    assert_string_equal(view_ids(&v, &s), all);
+
+    /* Typing on: each keystroke begins again before the last one ends. */
+    qt_view_rebuild_begin(&v, &s, flood, NOW);
+    assert_false(qt_view_rebuild_step(&v, &s, BIG / 2));
+    qt_view_rebuild_begin(&v, &s, bob, NOW);
+    step_to_end(&v, &s, 333);
+    want = expected_ids(&s, "sasl=bob", QT_COL_AGE, false);
+    assert_string_equal(view_ids(&v, &s), want);
+    free(want);
+
+    /* A new sort column mid-way: the rebuild that begins after it sorts by it. */
+    v.sort = QT_COL_SUBJECT;
+    v.reverse = true;
+    qt_view_rebuild_begin(&v, &s, flood, NOW);
+    assert_false(qt_view_rebuild_step(&v, &s, 10));
+    v.sort = QT_COL_SENDER;
+    v.reverse = false;
+    qt_view_rebuild_begin(&v, &s, flood, NOW);
+    step_to_end(&v, &s, 4096);
+    want = expected_ids(&s, "sender:flood", QT_COL_SENDER, false);
+    assert_string_equal(view_ids(&v, &s), want);
+    free(want);
+
+    /* A new query while the store is being sorted: the sort goes on where
+     * it was (the keys typed during a long sort do not start it again). */
+    {
+        struct qt_view fresh;
+        size_t full, resumed;
+
+        qt_view_init(&fresh);
+        fresh.sort = QT_COL_RCPT;
+        qt_view_rebuild_begin(&fresh, &s, bob, NOW);
+        full = step_to_end(&fresh, &s, 100);
+        v.sort = QT_COL_RCPT;
+        qt_view_rebuild_begin(&v, &s, flood, NOW);
+        assert_false(qt_view_rebuild_step(&v, &s, 2 * BIG));
+        qt_view_rebuild_cancel(&v);
+        qt_view_rebuild_begin(&v, &s, bob, NOW);
+        resumed = step_to_end(&v, &s, 100);
+        assert_true(resumed + 40 <= full);     /* keys and runs (6000 units) not redone */
+        assert_string_equal(view_ids(&v, &s), view_ids(&fresh, &s));
+        want = expected_ids(&s, "sasl=bob", QT_COL_RCPT, false);
+        assert_string_equal(view_ids(&v, &s), want);
+        free(want);
+        qt_view_free(&fresh);
+    }
+
+    free(all);
+    qt_view_free(&v);
+    qt_store_free(&s);
+    qt_filter_free(flood);
+    qt_filter_free(bob);
+}
+
+/* The store changes half way (the feed applied a batch): the rebuild starts
+ * over by itself and gives the rows of the store as it is now, whether it
+ * was sorting or filtering when the change came. */
+static void test_slices_store_changes(void **state)
+{
+    struct qt_filter_error err;
+    struct qt_filter *f = qt_filter_compile("not subject:invoice", &err);
+    size_t at;
+
+    (void)state;
+    assert_non_null(f);
+    for (at = 0; at < 4; at++) {
+        struct qt_store s;
+        struct qt_view v;
+        struct spec sp = {"FFFF1", QT_Q_DEFERRED, 10, 100, 5, "zz@late.example", "late",
+                          NULL, NULL, NULL, "+a@b.example", NULL, false, false};
+        char id[16];
+        char *want;
+        size_t i;
+
+        fill_big(&s, 2);
+        qt_view_init(&v);
+        v.sort = at % 2 ? QT_COL_SENDER : QT_COL_AGE;
+        if (at >= 2)    /* sorted already: the change comes while filtering */
+            qt_view_rebuild(&v, &s, NULL, NOW);
+        qt_view_rebuild_begin(&v, &s, f, NOW);
+        assert_false(qt_view_rebuild_step(&v, &s, BIG / 3));
+        /* One message added, five removed (the last ones move into the holes). */
+        add_spec(&s, &sp);
+        for (i = 0; i < 5; i++) {
+            snprintf(id, sizeof(id), "%X", 0xA0000 + (unsigned)(i * 400) * 37);
+            assert_true(qt_store_remove(&s, id));
+        }
+        step_to_end(&v, &s, 500);
+        {
+            uint64_t total = 0;
+
+            for (i = 0; i < s.n; i++)
+                total += s.msgs[i].msg_size;
+            assert_int_equal(s.total_size, total);  /* kept by upsert and remove */
+        }
+        want = expected_ids(&s, "not subject:invoice", v.sort, false);
+        assert_string_equal(view_ids(&v, &s), want);
+        assert_true(qt_view_row_of(&v, (uint32_t)qt_store_find(&s, "FFFF1")) >= 0);
+        free(want);
+        qt_view_free(&v);
+        qt_store_free(&s);
+    }
+    qt_filter_free(f);
+}
+
+/* Rows past the end of a store that shrank are dropped until the rebuild. */
+static void test_clip(void **state)
+{
+    struct qt_store s;
+    struct qt_view v;
+    size_t i;
+
+    (void)state;
+    fill_big(&s, 0);
+    qt_view_init(&v);
+    qt_view_rebuild(&v, &s, NULL, NOW);
+    qt_view_clip(&v, BIG - 10);
+    assert_int_equal(v.n, BIG - 10);
+    for (i = 0; i < v.n; i++)
+        assert_true(v.rows[i] < BIG - 10);
+    qt_view_free(&v);
+    qt_store_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1022,6 +1293,10 @@ int main(void)
         cmocka_unit_test(test_col_info),
         cmocka_unit_test(test_cols_parse),
         cmocka_unit_test(test_empty_store),
+        cmocka_unit_test(test_slices_match_one_shot),
+        cmocka_unit_test(test_slices_cancel_and_restart),
+        cmocka_unit_test(test_slices_store_changes),
+        cmocka_unit_test(test_clip),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

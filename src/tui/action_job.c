@@ -1,0 +1,190 @@
+/* Bulk actions off the UI path: one thread runs qt_action_run on a private
+ * copy of the targets while the loop goes on drawing and reading keys.
+ * One action at a time: a second one is refused while the first runs
+ * (queueing it would act on tags and rows as they were when asked, which
+ * the admin can no longer see once the first has changed the queue). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "qtriage/export.h"
+#include "qtriage/util.h"
+
+void action_job_init(struct app *a)
+{
+    int p[2];
+
+    memset(&a->job, 0, sizeof(a->job));
+    a->job.done_rd = a->job.done_wr = -1;
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0) {
+        a->job.done_rd = p[0];
+        a->job.done_wr = p[1];
+    }
+}
+
+bool action_job_running(const struct app *a)
+{
+    return a->job.running;
+}
+
+static void *job_main(void *arg)
+{
+    struct action_job *j = arg;
+    char byte = 1;
+
+    if (j->backup_dir) {
+        /* Export first; postsuper -d only what is safely on disk. */
+        struct qt_export_result er;
+
+        j->backup_ok = qt_export_then_delete(j->layout, j->backup_dir, j->targets, j->n, &er,
+                                             &j->res);
+        qt_export_delete_summary(j->backup_dir, &er, &j->res, j->summary, sizeof(j->summary));
+        qt_export_result_free(&er);
+    } else {
+        qt_action_run(j->layout, j->act, j->targets, j->n, j->site, &j->res);
+    }
+    while (write(j->done_wr, &byte, 1) < 0 && errno == EINTR)
+        ;
+    return NULL;
+}
+
+/* "holding 10000 messages", as the status line says while it runs. */
+static void describe_doing(struct action_job *j)
+{
+    static const char *const ing[QT_ACT_COUNT] = {
+        [QT_ACT_HOLD] = "holding",          [QT_ACT_RELEASE] = "releasing",
+        [QT_ACT_REQUEUE] = "requeueing",    [QT_ACT_DELETE] = "deleting",
+        [QT_ACT_EXPIRE] = "force-expiring", [QT_ACT_DELIVER] = "delivering",
+    };
+
+    if (j->act == QT_ACT_FLUSH)
+        snprintf(j->doing, sizeof(j->doing), "flushing the queue");
+    else if (j->act == QT_ACT_FLUSH_SITE)
+        snprintf(j->doing, sizeof(j->doing), "flushing site %.60s", j->site ? j->site : "");
+    else if (j->backup_dir)
+        snprintf(j->doing, sizeof(j->doing), "exporting to %.100s and deleting %zu message%s",
+                 j->backup_dir, j->n, j->n == 1 ? "" : "s");
+    else
+        snprintf(j->doing, sizeof(j->doing), "%s %zu message%s", ing[j->act], j->n,
+                 j->n == 1 ? "" : "s");
+}
+
+bool action_job_start(struct app *a, enum qt_action act, const struct qt_action_target *t,
+                      size_t n, const char *site, const char *backup_dir)
+{
+    struct action_job *j = &a->job;
+    sigset_t all, old;
+    size_t i, len = 0;
+    char *p;
+    int rc;
+
+    if (j->running || j->done_rd < 0) {
+        app_message(a, true, j->running ? "busy: %s; wait for it to finish"
+                                        : "cannot run actions: no pipe (%s)",
+                    j->running ? j->doing : "out of file descriptors?");
+        return false;
+    }
+    /* The IDs point into the store and the tags, which change meanwhile. */
+    for (i = 0; i < n; i++)
+        len += strlen(t[i].id) + 1;
+    j->ids = p = xmalloc(len ? len : 1);
+    j->targets = xcalloc(n ? n : 1, sizeof(*j->targets));
+    for (i = 0; i < n; i++) {
+        size_t l = strlen(t[i].id) + 1;
+
+        memcpy(p, t[i].id, l);
+        j->targets[i].id = p;
+        j->targets[i].queue = t[i].queue;
+        p += l;
+    }
+    j->n = n;
+    j->act = act;
+    j->site = site ? xstrdup(site) : NULL;
+    j->backup_dir = backup_dir ? xstrdup(backup_dir) : NULL;
+    j->summary[0] = '\0';
+    j->layout = &a->layout;
+    memset(&j->res, 0, sizeof(j->res));
+    describe_doing(j);
+    /* Signals (^C, SIGWINCH, SIGCHLD) are the loop's business. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(&j->thread, NULL, job_main, j);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        app_message(a, true, "%s: cannot start a thread: %s", qt_action_name(act),
+                    strerror(rc));
+        free(j->ids);
+        free(j->targets);
+        free(j->site);
+        free(j->backup_dir);
+        j->ids = NULL, j->targets = NULL, j->site = NULL, j->backup_dir = NULL;
+        return false;
+    }
+    j->running = true;
+    j->started_ms = app_now_ms();
+    app_message(a, false, "%s...", j->doing);
+    return true;
+}
+
+static void job_join(struct action_job *j)
+{
+    char buf[16];
+
+    pthread_join(j->thread, NULL);
+    while (read(j->done_rd, buf, sizeof(buf)) > 0)
+        ;
+    j->running = false;
+    j->finished_ms = app_now_ms();
+    free(j->ids);
+    free(j->targets);
+    free(j->site);
+    free(j->backup_dir);
+    j->ids = NULL, j->targets = NULL, j->site = NULL, j->backup_dir = NULL;
+}
+
+unsigned action_job_finish(struct app *a)
+{
+    struct action_job *j = &a->job;
+
+    if (!j->running) {
+        char buf[16];
+
+        while (read(j->done_rd, buf, sizeof(buf)) > 0)
+            ;
+        return R_NONE;
+    }
+    job_join(j);
+    if (j->summary[0])
+        app_message(a, !j->backup_ok, "%s (%.1f s)", j->summary,
+                    (double)(app_now_ms() - j->started_ms) / 1000.0);
+    else
+        app_message(a, j->res.failed || j->res.ninvalid, "%s (%.1f s)", j->res.message,
+                    (double)(app_now_ms() - j->started_ms) / 1000.0);
+    qt_action_result_free(&j->res);
+    /* The next scan shows the result; tags of messages that are gone
+     * (deleted, or requeued under a new ID) are dropped after it. */
+    return R_RESCAN | R_REDRAW;
+}
+
+void action_job_wait(struct app *a)
+{
+    if (!a->job.running)
+        return;
+    job_join(&a->job);
+    qt_action_result_free(&a->job.res);
+}
+
+void action_job_free(struct app *a)
+{
+    action_job_wait(a);
+    if (a->job.done_rd >= 0)
+        close(a->job.done_rd);
+    if (a->job.done_wr >= 0)
+        close(a->job.done_wr);
+    a->job.done_rd = a->job.done_wr = -1;
+}

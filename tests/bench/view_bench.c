@@ -1,0 +1,137 @@
+/* view_bench - time the queue list's filter and sort over a synthetic store
+ * (by default a million messages shaped like qgen's flood: a few senders
+ * send most of the mail, subjects nearly all distinct).
+ *
+ * Usage: view_bench [N]
+ * Prints one line per case: wall milliseconds of qt_view_rebuild (a cold
+ * one sorts the store first; a warm one reuses the sorted order, as the
+ * filter bar does while a query is typed) and the rows it kept.  Run under
+ * valgrind --tool=callgrind with a smaller N to see where time goes. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "qtriage/filter.h"
+#include "qtriage/store.h"
+#include "qtriage/view.h"
+
+#define NOW 1700000000
+
+static double now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static void fill(struct qt_store *s, size_t n)
+{
+    static const char *const words[] = {"Invoice", "Cheap", "meds", "Your", "account",
+                                        "payment", "Re:", "urgent", "offer", "Delivery"};
+    static const char *const reasons[] = {
+        "connect to mx.corp.example[192.0.2.5]:25: Connection refused",
+        "host mx.list.example[198.51.100.9] said: 450 4.2.0 Greylisted",
+        "delivery temporarily suspended: lost connection with mx.corp.example"};
+    uint64_t r = 88172645463325252ULL;
+    size_t i;
+
+    qt_store_init(s);
+    for (i = 0; i < n; i++) {
+        struct qt_msg_data d;
+        struct qt_rcpt_data rc[2];
+        char id[32], sender[64], subject[128], rcpt[2][64], client[32];
+        uint64_t x = rng_next(&r);
+        /* A skewed sender: small numbers far more often. */
+        unsigned snum = (unsigned)((x % 1000) * (x % 1000) / 1000 * ((x >> 20) % 50) / 49);
+
+        memset(&d, 0, sizeof(d));
+        memset(rc, 0, sizeof(rc));
+        snprintf(id, sizeof(id), "%05X%06zX", (unsigned)(x >> 40) % 0xFFFFF, i);
+        snprintf(sender, sizeof(sender), "%s%u@%s.example", snum % 3 ? "user" : "Flood", snum,
+                 snum % 2 ? "spam" : "corp");
+        snprintf(subject, sizeof(subject), "%s %s %s [qt-%06" PRIx64 "-%zu]", words[x % 10],
+                 words[(x >> 8) % 10], words[(x >> 16) % 10], (x >> 24) & 0xffffff, i);
+        snprintf(rcpt[0], sizeof(rcpt[0]), "rcpt%u@dom%u.example", (unsigned)(x >> 32) % 5000,
+                 (unsigned)(x >> 12) % 300);
+        snprintf(rcpt[1], sizeof(rcpt[1]), "other%u@dom%u.example", (unsigned)(x >> 28) % 900,
+                 (unsigned)(x >> 4) % 40);
+        snprintf(client, sizeof(client), "192.0.2.%u", (unsigned)(x >> 48) % 250);
+        d.id = id;
+        d.queue = x % 10 ? QT_Q_DEFERRED : QT_Q_HOLD;
+        d.sender = sender;
+        d.subject = subject;
+        d.attr_fields[QT_ATTR_CLIENT_ADDRESS] = client;
+        d.arrival = d.create_time = NOW - (int64_t)((x >> 3) % 86400);
+        d.mtime = NOW + (int64_t)((x >> 5) % 3600);
+        d.msg_size = d.file_size = 500 + (int64_t)((x >> 9) % 40000);
+        rc[0].address = rcpt[0];
+        rc[0].state = QT_RCPT_PENDING;
+        rc[0].reason = reasons[(x >> 30) % 3];
+        rc[1].address = rcpt[1];
+        rc[1].state = x % 3 ? QT_RCPT_PENDING : QT_RCPT_DONE;
+        d.rcpts = rc;
+        d.nrcpts = x % 4 ? 2 : 1;
+        qt_store_upsert(s, &d);
+    }
+}
+
+static void run(struct qt_view *v, const struct qt_store *s, const char *label,
+                const char *query, enum qt_col sort)
+{
+    struct qt_filter_error err;
+    struct qt_filter *f = *query ? qt_filter_compile(query, &err) : NULL;
+    double t0;
+
+    if (*query && !f) {
+        fprintf(stderr, "view_bench: %s: %s\n", query, err.msg);
+        exit(1);
+    }
+    v->sort = sort;
+    t0 = now_ms();
+    qt_view_rebuild(v, s, f, NOW);
+    printf("%-8s %-34s sort %-8s %8.1f ms  %zu rows\n", label, *query ? query : "(all)",
+           qt_col_info[sort].name, now_ms() - t0, v->n);
+    qt_filter_free(f);
+}
+
+int main(int argc, char **argv)
+{
+    size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
+    struct qt_store s;
+    struct qt_view v;
+    double t0 = now_ms();
+    int c;
+
+    fill(&s, n);
+    printf("store: %zu messages, built in %.0f ms\n", s.n, now_ms() - t0);
+    qt_view_init(&v);
+    /* Cold: each sort column from scratch ("view_bench N quick": none). */
+    for (c = 0; c < QT_COL_COUNT && !(argc > 2 && strcmp(argv[2], "quick") == 0); c++)
+        run(&v, &s, "cold", "", (enum qt_col)c);
+    /* The default sort, then queries as the filter bar sees them. */
+    run(&v, &s, "cold", "", QT_COL_AGE);
+    run(&v, &s, "warm", "", QT_COL_AGE);
+    run(&v, &s, "warm", "flood", QT_COL_AGE);
+    run(&v, &s, "warm", "sender:flood", QT_COL_AGE);
+    run(&v, &s, "warm", "subject:invoice", QT_COL_AGE);
+    run(&v, &s, "warm", "subject~/invoice.*meds/i", QT_COL_AGE);
+    run(&v, &s, "warm", "/cheap|urgent/", QT_COL_AGE);
+    run(&v, &s, "warm", "rcpt~/^rcpt1[0-9]+@/ and size>10k", QT_COL_AGE);
+    run(&v, &s, "warm", "reason:greylisted", QT_COL_AGE);
+    run(&v, &s, "warm", "age<1h", QT_COL_AGE);
+    run(&v, &s, "cold", "sender:flood", QT_COL_SENDER);
+    qt_view_free(&v);
+    qt_store_free(&s);
+    return 0;
+}
