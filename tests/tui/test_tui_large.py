@@ -25,7 +25,7 @@ N = int(os.environ.get("QTRIAGE_TUI_LARGE_N", "200000"))
 HOLD_TARGET = int(os.environ.get("QTRIAGE_TUI_LARGE_HOLD", "20000"))
 # Worst acceptable time from a key to its echo in the filter bar.  tmux's
 # own round trip (send-keys, capture-pane) is part of it.
-ECHO_LIMIT = float(os.environ.get("QTRIAGE_TUI_ECHO_LIMIT", "0.5"))
+ECHO_LIMIT = float(os.environ.get("QTRIAGE_TUI_ECHO_LIMIT", "1.0"))
 QUERY_RE = r"[aeiou]{2}.*@"     # the regex typed, matched against the sender
 QUERY = "sender~/%s/" % QUERY_RE
 QGEN_SRC = os.path.join(qtlib.SRC_ROOT, "tests", "bench", "qgen.c")
