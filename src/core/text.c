@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static pthread_once_t text_once = PTHREAD_ONCE_INIT;
 static GMimeParserOptions *header_options;
@@ -188,6 +189,45 @@ static char *requote_b_words(const char *s)
     return out.data;
 }
 
+/* glibc unloads a gconv module (dlclose, munmap: TLB shootdowns on every
+ * core) when its last converter is closed, and loads it again (dlopen,
+ * mmap) on the next open: GMime opens and closes a converter per decoded
+ * header, which made that a third of the time of loading a flood in
+ * KOI8-R, GBK and Big5.  One converter per charset, never closed, keeps
+ * each module loaded.  The number of charsets pinned is bounded: a hostile
+ * queue can name any number of them.  Called with gmime_lock held. */
+#define PINNED_CHARSETS_MAX 32
+
+static void pin_charsets(const char *s)
+{
+    static char pinned[PINNED_CHARSETS_MAX][48];
+    static size_t npinned;
+    const char *p = s;
+
+    while (npinned < PINNED_CHARSETS_MAX && (p = strstr(p, "=?"))) {
+        const char *cs = p + 2;
+        size_t len = strcspn(cs, "?*"), i;
+        char name[48];
+        iconv_t cd;
+
+        p = cs;
+        if (len == 0 || len >= sizeof(name) || strspn(cs, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                          "abcdefghijklmnopqrstuvwxyz"
+                                                          "0123456789-_.:") < len)
+            continue;
+        memcpy(name, cs, len);
+        name[len] = 0;
+        for (i = 0; i < npinned; i++)
+            if (strcasecmp(pinned[i], name) == 0)
+                break;
+        if (i < npinned)
+            continue;
+        memcpy(pinned[npinned++], name, len + 1);
+        cd = g_mime_iconv_open("UTF-8", name);
+        (void)cd;   /* kept open on purpose (also when it failed: then -1) */
+    }
+}
+
 /* Cut `b` back to at most max bytes without splitting a character. */
 static void truncate_utf8(struct qt_buf *b, size_t max)
 {
@@ -218,6 +258,7 @@ char *qt_text_decode_header(const char *raw, size_t max_bytes)
     }
     requoted = requote_b_words(raw);
     pthread_mutex_lock(&gmime_lock);
+    pin_charsets(requoted ? requoted : raw);
     decoded = g_mime_utils_header_decode_text(header_options, requoted ? requoted : raw);
     pthread_mutex_unlock(&gmime_lock);
     free(requoted);
