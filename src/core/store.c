@@ -145,6 +145,7 @@ void qt_store_upsert(struct qt_store *s, const struct qt_msg_data *d)
     if (s->index[slot]) {
         m = &s->msgs[s->index[slot] - 1];
         s->per_queue[m->queue]--;
+        s->total_size -= m->msg_size;
     } else {
         if (s->n == s->cap) {
             /* Grow by half, not double: less slack in the largest array. */
@@ -157,6 +158,7 @@ void qt_store_upsert(struct qt_store *s, const struct qt_msg_data *d)
     }
     fill(s, m, d);
     s->per_queue[m->queue]++;
+    s->total_size += m->msg_size;
     if (s->n * 2 > s->index_slots)
         index_grow(s);          /* after fill(): rehashing reads the new ID */
     s->version++;
@@ -191,6 +193,7 @@ bool qt_store_remove(struct qt_store *s, const char *id)
     victim = s->index[slot] - 1;
     last = s->n - 1;
     s->per_queue[s->msgs[victim].queue]--;
+    s->total_size -= s->msgs[victim].msg_size;
     index_delete_slot(s, slot);
     free(s->msgs[victim].rcpts);
     if (victim != last) {

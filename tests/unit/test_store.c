@@ -139,6 +139,59 @@ static void test_store_index_churn(void **state)
     qt_store_free(&s);
 }
 
+/* total_size is the sum of msg_size over the messages, through inserts,
+ * replacements with another size, updates and removals. */
+static uint64_t sum_sizes(const struct qt_store *s)
+{
+    uint64_t t = 0;
+    size_t i;
+
+    for (i = 0; i < s->n; i++)
+        t += s->msgs[i].msg_size;
+    return t;
+}
+
+static void test_store_total_size(void **state)
+{
+    struct qt_store s;
+    struct qt_msg_data d;
+    struct qt_rcpt_data r[2];
+    char id[32];
+    int i;
+
+    (void)state;
+    qt_store_init(&s);
+    assert_int_equal(s.total_size, 0);
+    for (i = 0; i < 3000; i++) {
+        snprintf(id, sizeof(id), "%X", i * 104729 + 1);
+        make_msg(&d, r, id, (enum qt_queue)(i % QT_Q_COUNT), "x@y");
+        d.msg_size = 100 + i;
+        qt_store_upsert(&s, &d);
+    }
+    assert_int_equal(s.total_size, 3000 * 100 + 2999 * 3000 / 2);
+    assert_int_equal(s.total_size, sum_sizes(&s));
+    /* Replacing a message counts its new size instead of the old one. */
+    make_msg(&d, r, "1", QT_Q_HOLD, "x@y");
+    d.msg_size = 5000000000LL;      /* clamped to 32 bits in the table */
+    qt_store_upsert(&s, &d);
+    assert_int_equal(s.total_size, sum_sizes(&s));
+    assert_true(qt_store_update(&s, "1", QT_Q_DEFERRED, 7, false));
+    assert_int_equal(s.total_size, sum_sizes(&s));
+    for (i = 0; i < 3000; i += 2) {
+        snprintf(id, sizeof(id), "%X", i * 104729 + 1);
+        assert_true(qt_store_remove(&s, id));
+        assert_false(qt_store_remove(&s, id));
+    }
+    assert_int_equal(s.total_size, sum_sizes(&s));
+    for (i = 1; i < 3000; i += 2) {
+        snprintf(id, sizeof(id), "%X", i * 104729 + 1);
+        assert_true(qt_store_remove(&s, id));
+    }
+    assert_int_equal(s.n, 0);
+    assert_int_equal(s.total_size, 0);
+    qt_store_free(&s);
+}
+
 static int gone_count;
 static void count_gone(void *ctx, const char *id)
 {
@@ -188,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_strpool_interns),
         cmocka_unit_test(test_store_upsert_update_remove),
         cmocka_unit_test(test_store_index_churn),
+        cmocka_unit_test(test_store_total_size),
         cmocka_unit_test(test_idmap_sweep),
     };
 
