@@ -67,6 +67,11 @@ void qt_feed_destroy(struct qt_feed *f);
 void qt_feed_push(struct qt_feed *f, struct qt_batch *b);   /* takes ownership */
 /* Apply every waiting batch to `store`. */
 void qt_feed_apply(struct qt_feed *f, struct qt_store *store, struct qt_feed_result *res);
+/* Hand every waiting UPSERT, UPDATE and GONE event to `on_msg` (its strings
+ * live until it returns) instead of a store; SCAN_DONE and ERROR events are
+ * counted in `res` as qt_feed_apply() does. */
+void qt_feed_each(struct qt_feed *f, struct qt_feed_result *res,
+                  void (*on_msg)(void *ctx, const struct qt_event *ev), void *ctx);
 /* Take the list of IDs to forget (caller frees each and the array). */
 char **qt_feed_take_forget(struct qt_feed *f, size_t *n);
 

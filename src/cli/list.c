@@ -79,15 +79,15 @@ static void json_key_bool(struct qt_buf *out, const char *key, bool value, bool 
     qt_buf_printf(out, "%s", value ? "true" : "false");
 }
 
-static void print_json(struct qt_buf *out, const struct qt_store *s, const struct qt_msg *m)
+static void print_json(struct qt_buf *out, const struct qt_msg_data *m)
 {
     bool first = true, inner;
     const char *a;
-    uint32_t i;
+    size_t i;
     int k;
 
     qt_buf_putc(out, '{');
-    json_key_str(out, "queue_id", qt_store_str(s, m->id), &first);
+    json_key_str(out, "queue_id", m->id, &first);
     json_key_str(out, "queue_name", qt_queue_name(m->queue), &first);
     json_key_int(out, "arrival_time", m->arrival, &first);
     if (m->create_time)
@@ -96,14 +96,13 @@ static void print_json(struct qt_buf *out, const struct qt_store *s, const struc
         json_key_str(out, "create_time", NULL, &first);
     json_key_int(out, "message_size", m->msg_size, &first);
     json_key_int(out, "file_size", m->file_size, &first);
-    json_key_bool(out, "forced_expire", m->flags & QT_MSG_FORCED_EXPIRE, &first);
-    json_key_str(out, "sender", qt_store_str(s, m->sender), &first);
-    json_key_bool(out, "null_sender", m->flags & QT_MSG_NULL_SENDER, &first);
+    json_key_bool(out, "forced_expire", m->forced_expire, &first);
+    json_key_str(out, "sender", m->sender, &first);
+    json_key_bool(out, "null_sender", m->null_sender, &first);
     json_key(out, "recipients", &first);
     qt_buf_putc(out, '[');
     for (i = 0, inner = true; i < m->nrcpts; i++) {
-        const struct qt_rcpt *r = &m->rcpts[i];
-        const char *addr = qt_store_str(s, r->address);
+        const struct qt_rcpt_data *r = &m->rcpts[i];
         bool rfirst = true;
 
         if (r->state != QT_RCPT_PENDING)
@@ -112,13 +111,13 @@ static void print_json(struct qt_buf *out, const struct qt_store *s, const struc
             qt_buf_putc(out, ',');
         inner = false;
         qt_buf_putc(out, '{');
-        json_key_str(out, "address", addr, &rfirst);
-        json_key_str(out, "orig_address", r->orig ? qt_store_str(s, r->orig) : addr, &rfirst);
+        json_key_str(out, "address", r->address, &rfirst);
+        json_key_str(out, "orig_address", r->orig ? r->orig : r->address, &rfirst);
         if (r->reason)
-            json_key_str(out, r->bounced ? "bounce_reason" : "delay_reason",
-                         qt_store_str(s, r->reason), &rfirst);
+            json_key_str(out, r->bounced ? "bounce_reason" : "delay_reason", r->reason,
+                         &rfirst);
         if (r->status)
-            json_key_str(out, "dsn_status", qt_store_str(s, r->status), &rfirst);
+            json_key_str(out, "dsn_status", r->status, &rfirst);
         qt_buf_putc(out, '}');
     }
     qt_buf_putc(out, ']');
@@ -130,19 +129,19 @@ static void print_json(struct qt_buf *out, const struct qt_store *s, const struc
         if (!inner)
             qt_buf_putc(out, ',');
         inner = false;
-        json_string(out, qt_store_str(s, m->rcpts[i].address));
+        json_string(out, m->rcpts[i].address);
     }
     qt_buf_putc(out, ']');
     if (m->queue == QT_Q_DEFERRED)
         json_key_int(out, "next_retry", m->mtime, &first);
     else
         json_key_str(out, "next_retry", NULL, &first);
-    json_key_str(out, "subject", qt_store_str(s, m->subject), &first);
-    json_key_str(out, "from", qt_store_str(s, m->from), &first);
+    json_key_str(out, "subject", m->subject, &first);
+    json_key_str(out, "from", m->from, &first);
     json_key(out, "attributes", &first);
     qt_buf_putc(out, '{');
     inner = true;
-    for (a = qt_store_next_attr(s, m, NULL); a; a = qt_store_next_attr(s, m, a)) {
+    for (a = m->attrs; a && *a; a += strlen(a) + 1) {
         const char *eq = strchr(a, '=');
         char name[128];
 
@@ -160,13 +159,12 @@ static void print_json(struct qt_buf *out, const struct qt_store *s, const struc
     }
     for (k = 0; k < QT_ATTR_NFIELDS; k++)
         if (m->attr_fields[k])
-            json_key_str(out, qt_attr_field_names[k], qt_store_str(s, m->attr_fields[k]),
-                         &inner);
+            json_key_str(out, qt_attr_field_names[k], m->attr_fields[k], &inner);
     qt_buf_putc(out, '}');
     json_key_int(out, "content_size", m->content_size, &first);
     json_key_int(out, "data_offset", m->data_offset, &first);
-    if (m->flags & QT_MSG_UNREADABLE)
-        json_key_str(out, "unreadable", qt_store_str(s, m->error), &first);
+    if (m->error)
+        json_key_str(out, "unreadable", m->error, &first);
     qt_buf_append(out, "}\n", 2);
 }
 
@@ -182,29 +180,32 @@ static void format_age(char *buf, size_t size, int64_t seconds)
         snprintf(buf, size, "%lldd", (long long)(seconds / 86400));
 }
 
-static void print_text(const struct qt_store *s, const struct qt_msg *m, time_t now)
+static void print_text(const struct qt_msg_data *m, time_t now)
 {
     static const char marker[QT_Q_COUNT] = {[QT_Q_ACTIVE] = '*', [QT_Q_HOLD] = '!'};
-    const char *first = NULL;
-    uint32_t i, pending = 0;
+    const char *first = NULL, *reason = NULL;
+    size_t i, pending = 0;
     char age[32], id[80];
 
-    for (i = 0; i < m->nrcpts; i++)
+    for (i = 0; i < m->nrcpts; i++) {
         if (m->rcpts[i].state == QT_RCPT_PENDING && pending++ == 0)
-            first = qt_store_str(s, m->rcpts[i].address);
-    snprintf(id, sizeof(id), "%.70s%c", qt_store_str(s, m->id),
-             (m->flags & QT_MSG_FORCED_EXPIRE) ? '#' : marker[m->queue] ? marker[m->queue] : ' ');
+            first = m->rcpts[i].address;
+        if (!reason)
+            reason = m->rcpts[i].reason;
+    }
+    snprintf(id, sizeof(id), "%.70s%c", m->id,
+             m->forced_expire ? '#' : marker[m->queue] ? marker[m->queue] : ' ');
     format_age(age, sizeof(age), (int64_t)now - m->arrival);
     printf("%-18s %-8s %5s %9lld  %s -> %s", id, qt_queue_name(m->queue), age,
-           (long long)m->msg_size, qt_store_str(s, m->sender), first ? first : "(none)");
+           (long long)m->msg_size, m->sender ? m->sender : "", first ? first : "(none)");
     if (pending > 1)
-        printf(" (+%u)", pending - 1);
+        printf(" (+%zu)", pending - 1);
     if (m->subject)
-        printf("  \"%s\"", qt_store_str(s, m->subject));
-    if (m->reason)
-        printf("  [%s]", qt_store_str(s, m->reason));
-    if (m->flags & QT_MSG_UNREADABLE)
-        printf("  UNREADABLE: %s", qt_store_str(s, m->error));
+        printf("  \"%s\"", m->subject);
+    if (reason)
+        printf("  [%s]", reason);
+    if (m->error)
+        printf("  UNREADABLE: %s", m->error);
     putchar('\n');
 }
 
@@ -224,11 +225,20 @@ static long rss_kb(const char *field)
     return kb;
 }
 
+struct list_ctx {
+    bool json, have_queue, stats;
+    enum qt_queue only;
+    time_t now;
+    struct qt_buf line;
+    struct qt_store *store;     /* filled only for --stats */
+    const struct qt_backend *backend;
+};
+
 /* A read-only listing that fails has two reasons: why the spool could not
  * be read, and why postqueue -j failed.  One line says both. */
 static void print_error(void *ctx, const char *msg)
 {
-    const struct qt_backend *b = ctx;
+    const struct qt_backend *b = ((const struct list_ctx *)ctx)->backend;
 
     if (b->read_only && b->read_only_why[0])
         fprintf(stderr, "qtriage: cannot list the queue: %s, and postqueue -j failed: %s\n",
@@ -237,16 +247,24 @@ static void print_error(void *ctx, const char *msg)
         fprintf(stderr, "qtriage: %s\n", msg);
 }
 
-static int compare_msgs(const void *a, const void *b, void *ctx)
-{
-    const struct qt_store *s = ctx;
-    const struct qt_msg *x = &s->msgs[*(const size_t *)a], *y = &s->msgs[*(const size_t *)b];
 
-    if (x->queue != y->queue)
-        return x->queue < y->queue ? -1 : 1;
-    if (x->arrival != y->arrival)
-        return x->arrival < y->arrival ? -1 : 1;
-    return strcmp(qt_store_str(s, x->id), qt_store_str(s, y->id));
+/* One message as the scan reads it: printed at once, not kept (a store of
+ * a million messages is what --stats measures, nothing else needs it). */
+static void list_one(void *ctx, const struct qt_msg_data *m)
+{
+    struct list_ctx *lc = ctx;
+
+    if (lc->stats)
+        qt_store_upsert(lc->store, m);
+    if ((lc->have_queue && m->queue != lc->only) || ferror(stdout))
+        return;                 /* ferror: the reader went away (| head) */
+    if (lc->json) {
+        qt_buf_reset(&lc->line);
+        print_json(&lc->line, m);
+        fwrite(lc->line.data, 1, lc->line.len, stdout);
+    } else {
+        print_text(m, lc->now);
+    }
 }
 
 int cli_list(int argc, char **argv, struct cli_common *common)
@@ -261,29 +279,27 @@ int cli_list(int argc, char **argv, struct cli_common *common)
         {NULL, 0, NULL, 0},
     };
     struct cli_queue cq;
-    bool json = false, have_queue = false, stats = false, ok;
-    enum qt_queue only = QT_Q_DEFERRED;
-    size_t *order, i;
-    struct qt_buf line = {0};
-    time_t now = time(NULL);
+    struct list_ctx lc = {.only = QT_Q_DEFERRED, .now = time(NULL)};
+    bool ok;
+    size_t i;
     int c;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "jq:c:b:sh", opts, NULL)) != -1) {
         switch (c) {
         case 's':
-            stats = true;
+            lc.stats = true;
             break;
         case 'j':
-            json = true;
+            lc.json = true;
             break;
         case 'q':
-            if (!qt_queue_from_name(optarg, &only)) {
+            if (!qt_queue_from_name(optarg, &lc.only)) {
                 fprintf(stderr, "qtriage: unknown queue \"%s\" (maildrop, incoming, active, "
                         "deferred, hold, corrupt)\n", optarg);
                 return 2;
             }
-            have_queue = true;
+            lc.have_queue = true;
             break;
         case 'c':
             common->config_dir = optarg;
@@ -305,32 +321,14 @@ int cli_list(int argc, char **argv, struct cli_common *common)
     }
     if (!cli_open_queue(&cq, common, false))
         return 3;
-    ok = qt_backend_load(cq.backend, &cq.store, print_error, cq.backend);
+    lc.store = &cq.store;
+    lc.backend = cq.backend;
+    ok = qt_backend_stream(cq.backend, list_one, print_error, &lc);
     /* Said after the listing worked; when it did not, the error says it. */
     if (ok && cq.backend->read_only)
         fprintf(stderr, "qtriage: %s\n", cq.backend->read_only_reason);
-    order = xcalloc(cq.store.n ? cq.store.n : 1, sizeof(*order));
-    for (i = 0; i < cq.store.n; i++)
-        order[i] = i;
-    qsort_r(order, cq.store.n, sizeof(*order), compare_msgs, &cq.store);
-    for (i = 0; i < cq.store.n; i++) {
-        const struct qt_msg *m = &cq.store.msgs[order[i]];
-
-        if (have_queue && m->queue != only)
-            continue;
-        if (ferror(stdout))
-            break;              /* the reader went away (| head) */
-        if (json) {
-            qt_buf_reset(&line);
-            print_json(&line, &cq.store, m);
-            fwrite(line.data, 1, line.len, stdout);
-        } else {
-            print_text(&cq.store, m, now);
-        }
-    }
-    free(order);
-    qt_buf_free(&line);
-    if (stats) {
+    qt_buf_free(&lc.line);
+    if (lc.stats) {
         size_t bytes = qt_store_memory(&cq.store), rcpts = 0;
         long peak = rss_kb("VmHWM:"), now_kb;
 

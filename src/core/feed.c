@@ -103,7 +103,8 @@ char **qt_feed_take_forget(struct qt_feed *f, size_t *n)
     return v;
 }
 
-void qt_feed_apply(struct qt_feed *f, struct qt_store *store, struct qt_feed_result *res)
+void qt_feed_each(struct qt_feed *f, struct qt_feed_result *res,
+                  void (*on_msg)(void *ctx, const struct qt_event *ev), void *ctx)
 {
     struct qt_batch *b, *next;
     char drain[256];
@@ -122,19 +123,9 @@ void qt_feed_apply(struct qt_feed *f, struct qt_store *store, struct qt_feed_res
 
             switch (e->kind) {
             case QT_EV_UPSERT:
-                qt_store_upsert(store, &e->msg);
-                res->upserts++;
-                break;
             case QT_EV_UPDATE:
-                if (qt_store_update(store, e->msg.id, e->msg.queue, e->msg.mtime,
-                                    e->msg.forced_expire))
-                    res->updates++;
-                else
-                    forget_id(f, e->msg.id);
-                break;
             case QT_EV_GONE:
-                if (qt_store_remove(store, e->msg.id))
-                    res->removals++;
+                on_msg(ctx, e);
                 break;
             case QT_EV_SCAN_DONE:
                 res->scans_done++;
@@ -152,4 +143,42 @@ void qt_feed_apply(struct qt_feed *f, struct qt_store *store, struct qt_feed_res
         }
         qt_batch_free(b);
     }
+}
+
+struct apply_ctx {
+    struct qt_feed *feed;
+    struct qt_store *store;
+    struct qt_feed_result *res;
+};
+
+static void apply_event(void *ctx, const struct qt_event *e)
+{
+    struct apply_ctx *a = ctx;
+
+    switch (e->kind) {
+    case QT_EV_UPSERT:
+        qt_store_upsert(a->store, &e->msg);
+        a->res->upserts++;
+        break;
+    case QT_EV_UPDATE:
+        if (qt_store_update(a->store, e->msg.id, e->msg.queue, e->msg.mtime,
+                            e->msg.forced_expire))
+            a->res->updates++;
+        else
+            forget_id(a->feed, e->msg.id);
+        break;
+    case QT_EV_GONE:
+        if (qt_store_remove(a->store, e->msg.id))
+            a->res->removals++;
+        break;
+    default:
+        break;
+    }
+}
+
+void qt_feed_apply(struct qt_feed *f, struct qt_store *store, struct qt_feed_result *res)
+{
+    struct apply_ctx a = {f, store, res};
+
+    qt_feed_each(f, res, apply_event, &a);
 }
