@@ -3,7 +3,7 @@
 #
 # Usage: tests/bench/bench.sh [--sizes 10000,100000] [--with-1m] [--qtriage PATH]
 #                             [--reps 3] [--seed 1] [--long-ids] [--workdir DIR]
-#                             [--no-cold] [--no-tui] [--no-bulk]
+#                             [--no-cold] [--cold-max N] [--no-tui] [--no-bulk]
 #
 # For each size N: bring up a fresh throwaway Postfix (tests/testbed/testbed.sh up),
 # fill it with N generated queue files (tests/bench/qgen.c: ~90 % deferred with
@@ -16,7 +16,8 @@
 #   qtriage list -c DIR/etc --json > /dev/null
 #   qtriage list -c DIR/etc > /dev/null
 # then, once each (cache dropped before every run: echo 3 > /proc/sys/vm/drop_caches,
-# skipped with a note when that is not permitted, or with --no-cold):
+# skipped with a note when that is not permitted, or with --no-cold; only for
+# N <= --cold-max, default 100000: at 1M each cold run reads ~9 GB from disk):
 #   floor + defer logs, postqueue -j, qtriage list --json and the TUI's full load;
 # then the interactive view itself, in a tmux pane (200x50) with QTRIAGE_BENCH_LOG:
 #   first rows on screen, full load, peak RSS (VmHWM) and RSS after the load,
@@ -60,6 +61,7 @@ seed=1
 longids=
 workparent=${TMPDIR:-/var/tmp}
 cold=yes
+coldmax=100000
 tui=yes
 bulk=yes
 
@@ -79,6 +81,8 @@ while [ $# -gt 0 ]; do
         --seed=*) seed=${1#--seed=} ;;
         --long-ids) longids=--long-ids ;;
         --no-cold) cold=no ;;
+        --cold-max) shift; coldmax=${1:-} ;;
+        --cold-max=*) coldmax=${1#--cold-max=} ;;
         --no-tui) tui=no ;;
         --no-bulk) bulk=no ;;
         --workdir) shift; workparent=${1:-} ;;
@@ -91,6 +95,7 @@ done
 
 [[ $reps =~ ^[1-9][0-9]*$ ]] || die "--reps wants a positive number"
 [[ $seed =~ ^[0-9]+$ ]] || die "--seed wants a number"
+[[ $coldmax =~ ^[0-9]+$ ]] || die "--cold-max wants a number"
 [[ $sizes =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--sizes wants N[,N...]"
 IFS=, read -r -a size_list <<<"$sizes"
 [ "$with1m" = yes ] && size_list+=(1000000)
@@ -375,7 +380,9 @@ for n in "${size_list[@]}"; do
         run_timed "$n qtriage-text" "$qtriage" list -c "$dir/etc"
     done
     echo "$n showq $(showq_hwm_kb "$dir")" >>"$SUMMARY"
-    if [ "$cold" = yes ]; then
+    if [ "$cold" = yes ] && [ "$n" -gt "$coldmax" ]; then
+        echo "# N=$n: no cold-cache runs (N > --cold-max $coldmax)"
+    elif [ "$cold" = yes ]; then
         drop_caches
         run_timed "$n cold-floor4k-defer" "$WORK/floor4k" "$dir/spool" \
             incoming active deferred hold maildrop defer
