@@ -242,7 +242,8 @@ static void parse_item(struct worker *w, struct scan_item *it)
         }
         return;
     }
-    if (!qt_queue_file_read(&w->qf, fd, it->id, it->queue == QT_Q_MAILDROP, NULL))
+    if (!qt_queue_file_read_sized(&w->qf, fd, st.st_size, it->id, it->queue == QT_Q_MAILDROP,
+                                  NULL))
         atomic_fetch_add(&sc->unreadable, 1);
     close(fd);
     read_log(sc, &w->defer, "defer", sc->layout->defer_hashed, it->id);
