@@ -111,6 +111,7 @@ void qt_backend_close(struct qt_backend *b)
 {
     if (!b)
         return;
+    qt_feed_unblock(b->feed);   /* nobody drains it while the threads stop */
     b->ops->destroy(b);
     free(b);
 }

@@ -40,6 +40,7 @@ void qt_feed_init(struct qt_feed *f)
 
     memset(f, 0, sizeof(*f));
     pthread_mutex_init(&f->lock, NULL);
+    pthread_cond_init(&f->drained, NULL);
     if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
         qt_die("pipe: %s", strerror(errno));
     f->notify_fd = p[0];
@@ -61,6 +62,7 @@ void qt_feed_destroy(struct qt_feed *f)
     close(f->notify_fd);
     close(f->notify_wr);
     pthread_mutex_destroy(&f->lock);
+    pthread_cond_destroy(&f->drained);
     memset(f, 0, sizeof(*f));
 }
 
@@ -71,6 +73,9 @@ void qt_feed_push(struct qt_feed *f, struct qt_batch *b)
 
     b->next = NULL;
     pthread_mutex_lock(&f->lock);
+    while (f->waiting >= QT_FEED_MAX_WAITING && !f->unblocked)
+        pthread_cond_wait(&f->drained, &f->lock);
+    f->waiting++;
     if (f->tail)
         f->tail->next = b;
     else
@@ -80,6 +85,14 @@ void qt_feed_push(struct qt_feed *f, struct qt_batch *b)
     /* A full pipe already signals "something waiting"; EAGAIN is fine. */
     unused = write(f->notify_wr, &c, 1);
     (void)unused;
+}
+
+void qt_feed_unblock(struct qt_feed *f)
+{
+    pthread_mutex_lock(&f->lock);
+    f->unblocked = true;
+    pthread_cond_broadcast(&f->drained);
+    pthread_mutex_unlock(&f->lock);
 }
 
 static void forget_id(struct qt_feed *f, const char *id)
@@ -115,6 +128,8 @@ void qt_feed_each(struct qt_feed *f, struct qt_feed_result *res,
     pthread_mutex_lock(&f->lock);
     b = f->head;
     f->head = f->tail = NULL;
+    f->waiting = 0;
+    pthread_cond_broadcast(&f->drained);
     pthread_mutex_unlock(&f->lock);
     for (; b; b = next) {
         next = b->next;
