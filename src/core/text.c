@@ -198,33 +198,42 @@ static char *requote_b_words(const char *s)
  * queue can name any number of them.  Called with gmime_lock held. */
 #define PINNED_CHARSETS_MAX 32
 
+static struct pinned_charset {
+    char name[48];
+    iconv_t cd;                 /* kept open; (iconv_t)-1 when unknown */
+} pinned[PINNED_CHARSETS_MAX];
+static size_t npinned;
+
+static bool charset_pinned(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < npinned; i++)
+        if (pinned[i].cd && strcasecmp(pinned[i].name, name) == 0)
+            return true;
+    return false;
+}
+
 static void pin_charsets(const char *s)
 {
-    static char pinned[PINNED_CHARSETS_MAX][48];
-    static size_t npinned;
     const char *p = s;
 
     while (npinned < PINNED_CHARSETS_MAX && (p = strstr(p, "=?"))) {
         const char *cs = p + 2;
-        size_t len = strcspn(cs, "?*"), i;
-        char name[48];
-        iconv_t cd;
+        size_t len = strcspn(cs, "?*");
+        struct pinned_charset *pc = &pinned[npinned];
 
         p = cs;
-        if (len == 0 || len >= sizeof(name) || strspn(cs, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                          "abcdefghijklmnopqrstuvwxyz"
-                                                          "0123456789-_.:") < len)
+        if (len == 0 || len >= sizeof(pc->name) || strspn(cs, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                              "abcdefghijklmnopqrstuvwxyz"
+                                                              "0123456789-_.:") < len)
             continue;
-        memcpy(name, cs, len);
-        name[len] = 0;
-        for (i = 0; i < npinned; i++)
-            if (strcasecmp(pinned[i], name) == 0)
-                break;
-        if (i < npinned)
+        memcpy(pc->name, cs, len);
+        pc->name[len] = 0;
+        if (charset_pinned(pc->name))
             continue;
-        memcpy(pinned[npinned++], name, len + 1);
-        cd = g_mime_iconv_open("UTF-8", name);
-        (void)cd;   /* kept open on purpose (also when it failed: then -1) */
+        pc->cd = g_mime_iconv_open("UTF-8", pc->name);
+        npinned++;
     }
 }
 
