@@ -58,6 +58,14 @@ void qt_backend_close(struct qt_backend *b);
 bool qt_backend_load(struct qt_backend *b, struct qt_store *store,
                      void (*on_error)(void *ctx, const char *msg), void *ctx);
 
+/* Run one complete scan without a store: every message goes to `on_msg` as
+ * it is read (its strings live until on_msg returns), in the order the
+ * scan reads them; errors as for qt_backend_load().  Memory stays that of
+ * the batches in flight, whatever the size of the queue. */
+bool qt_backend_stream(struct qt_backend *b,
+                       void (*on_msg)(void *ctx, const struct qt_msg_data *m),
+                       void (*on_error)(void *ctx, const char *msg), void *ctx);
+
 /* Constructors used by qt_backend_open. */
 struct qt_backend *qt_spool_backend_new(const struct qt_spool_layout *layout,
                                         struct qt_feed *feed);

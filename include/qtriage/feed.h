@@ -40,9 +40,17 @@ struct qt_batch *qt_batch_new(void);
 struct qt_event *qt_batch_add(struct qt_batch *b, enum qt_event_kind kind);
 void qt_batch_free(struct qt_batch *b);
 
+/* At most this many batches wait for the owner: a backend that reads
+ * faster than the owner applies (a store rebuilding a million-row view)
+ * waits instead of piling up hundreds of megabytes of batches. */
+#define QT_FEED_MAX_WAITING 16
+
 struct qt_feed {
     pthread_mutex_t lock;
+    pthread_cond_t drained;     /* signalled when the owner took the batches */
     struct qt_batch *head, *tail;
+    size_t waiting;             /* batches in head..tail */
+    bool unblocked;             /* qt_feed_unblock(): pushes never wait again */
     int notify_fd;              /* readable while batches are waiting */
     int notify_wr;
     /* IDs the store did not know when an UPDATE arrived; the scanner reads
@@ -64,9 +72,19 @@ struct qt_feed_result {
 
 void qt_feed_init(struct qt_feed *f);
 void qt_feed_destroy(struct qt_feed *f);
-void qt_feed_push(struct qt_feed *f, struct qt_batch *b);   /* takes ownership */
+/* Takes ownership; waits while QT_FEED_MAX_WAITING batches are waiting
+ * (unless unblocked). */
+void qt_feed_push(struct qt_feed *f, struct qt_batch *b);
+/* From now on pushes never wait: called before a backend's threads are
+ * joined, when nobody may drain the feed any more. */
+void qt_feed_unblock(struct qt_feed *f);
 /* Apply every waiting batch to `store`. */
 void qt_feed_apply(struct qt_feed *f, struct qt_store *store, struct qt_feed_result *res);
+/* Hand every waiting UPSERT, UPDATE and GONE event to `on_msg` (its strings
+ * live until it returns) instead of a store; SCAN_DONE and ERROR events are
+ * counted in `res` as qt_feed_apply() does. */
+void qt_feed_each(struct qt_feed *f, struct qt_feed_result *res,
+                  void (*on_msg)(void *ctx, const struct qt_event *ev), void *ctx);
 /* Take the list of IDs to forget (caller frees each and the array). */
 char **qt_feed_take_forget(struct qt_feed *f, size_t *n);
 

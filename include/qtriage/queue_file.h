@@ -98,6 +98,11 @@ void qt_queue_file_free(struct qt_queue_file *qf);
 bool qt_queue_file_read(struct qt_queue_file *qf, int fd, const char *id, bool maildrop,
                         const struct qt_queue_file_limits *limits);
 
+/* The same for a caller that has just done fstat(fd) itself: `size` is its
+ * st_size (a scan of a million files saves a million system calls). */
+bool qt_queue_file_read_sized(struct qt_queue_file *qf, int fd, off_t size, const char *id,
+                              bool maildrop, const struct qt_queue_file_limits *limits);
+
 /* Convenience: open `path` (O_NOFOLLOW) and parse it.  Returns false with
  * errno set (ENOENT when the file vanished) if it cannot be opened. */
 bool qt_queue_file_read_path(struct qt_queue_file *qf, const char *path, const char *id,

@@ -45,7 +45,7 @@ struct qt_store {
     uint32_t *index;            /* open addressing: message number + 1 */
     size_t index_slots;
     size_t per_queue[QT_Q_COUNT];
-    uint64_t total_size;        /* sum of msg_size over all messages */
+    uint64_t total_size;        /* sum of msg_size, kept by upsert/remove */
     uint64_t version;           /* bumped on every change */
 };
 

@@ -48,7 +48,7 @@ void qt_buf_vprintf(struct qt_buf *b, const char *fmt, va_list ap)
 void qt_buf_reset(struct qt_buf *b);
 void qt_buf_free(struct qt_buf *b);
 
-/* FNV-1a over `len` bytes; never 0, so 0 can mean "empty slot". */
+/* A hash of `len` bytes (not cryptographic); never 0, so 0 can mean "empty slot". */
 uint32_t qt_hash_bytes(const void *data, size_t len);
 
 /* Parse a decimal integer that fills the whole string (leading/trailing

@@ -318,11 +318,25 @@ static long rss_kb(const char *field)
     return kb;
 }
 
+struct list_ctx {
+    bool json, have_queue, keep;
+    enum qt_queue only;
+    const char *format;
+    struct qt_filter *filter;
+    time_t now;
+    struct qt_buf line;
+    /* With --stats every message stays (that is what it measures); else
+     * each is interned, printed and dropped, and the store (its strings)
+     * starts afresh now and then: memory does not grow with the queue. */
+    struct qt_store *store;
+    const struct qt_backend *backend;
+};
+
 /* A read-only listing that fails has two reasons: why the spool could not
  * be read, and why postqueue -j failed.  One line says both. */
 static void print_error(void *ctx, const char *msg)
 {
-    const struct qt_backend *b = ctx;
+    const struct qt_backend *b = ((const struct list_ctx *)ctx)->backend;
 
     if (b->read_only && b->read_only_why[0])
         fprintf(stderr, "qtriage: cannot list the queue: %s, and postqueue -j failed: %s\n",
@@ -331,16 +345,46 @@ static void print_error(void *ctx, const char *msg)
         fprintf(stderr, "qtriage: %s\n", msg);
 }
 
-static int compare_msgs(const void *a, const void *b, void *ctx)
+/* One message as the scan reads it: printed at once, in scan order (queue
+ * by queue, as postqueue -j), through the same store-based code as the
+ * rest of qtriage so the filter and the fields mean the same. */
+static void list_one(void *ctx, const struct qt_msg_data *d)
 {
-    const struct qt_store *s = ctx;
-    const struct qt_msg *x = &s->msgs[*(const size_t *)a], *y = &s->msgs[*(const size_t *)b];
+    struct list_ctx *lc = ctx;
+    const struct qt_msg *m;
+    long i;
 
-    if (x->queue != y->queue)
-        return x->queue < y->queue ? -1 : 1;
-    if (x->arrival != y->arrival)
-        return x->arrival < y->arrival ? -1 : 1;
-    return strcmp(qt_store_str(s, x->id), qt_store_str(s, y->id));
+    if (lc->have_queue && d->queue != lc->only) {
+        if (lc->keep)
+            qt_store_upsert(lc->store, d);
+        return;
+    }
+    qt_store_upsert(lc->store, d);
+    i = qt_store_find(lc->store, d->id);
+    if (i < 0 || ferror(stdout))        /* ferror: the reader went away (| head) */
+        goto done;
+    m = &lc->store->msgs[i];
+    if (lc->filter && !qt_filter_match(lc->filter, lc->store, m, (int64_t)lc->now))
+        goto done;
+    if (lc->json) {
+        qt_buf_reset(&lc->line);
+        print_json(&lc->line, lc->store, m);
+        fwrite(lc->line.data, 1, lc->line.len, stdout);
+    } else if (lc->format) {
+        qt_buf_reset(&lc->line);
+        print_format(&lc->line, lc->format, lc->store, m, lc->now);
+        fwrite(lc->line.data, 1, lc->line.len, stdout);
+    } else {
+        print_text(lc->store, m, lc->now);
+    }
+done:
+    if (!lc->keep) {
+        qt_store_remove(lc->store, d->id);
+        if (lc->store->pool.len > ((size_t)8 << 20)) {
+            qt_store_free(lc->store);
+            qt_store_init(lc->store);
+        }
+    }
 }
 
 int cli_list(int argc, char **argv, struct cli_common *common)
@@ -363,8 +407,8 @@ int cli_list(int argc, char **argv, struct cli_common *common)
     struct qt_filter *filter = NULL;
     int outputs = 0;
     enum qt_queue only = QT_Q_DEFERRED;
-    size_t *order, i;
-    struct qt_buf line = {0};
+    struct list_ctx lc = {0};
+    size_t i;
     time_t now = time(NULL);
     int c;
 
@@ -427,37 +471,20 @@ int cli_list(int argc, char **argv, struct cli_common *common)
         qt_filter_free(filter);
         return 3;
     }
-    ok = qt_backend_load(cq.backend, &cq.store, print_error, cq.backend);
+    lc.json = json;
+    lc.have_queue = have_queue;
+    lc.keep = stats;
+    lc.only = only;
+    lc.format = format;
+    lc.filter = filter;
+    lc.now = now;
+    lc.store = &cq.store;
+    lc.backend = cq.backend;
+    ok = qt_backend_stream(cq.backend, list_one, print_error, &lc);
     /* Said after the listing worked; when it did not, the error says it. */
     if (ok && cq.backend->read_only)
         fprintf(stderr, "qtriage: %s\n", cq.backend->read_only_reason);
-    order = xcalloc(cq.store.n ? cq.store.n : 1, sizeof(*order));
-    for (i = 0; i < cq.store.n; i++)
-        order[i] = i;
-    qsort_r(order, cq.store.n, sizeof(*order), compare_msgs, &cq.store);
-    for (i = 0; i < cq.store.n; i++) {
-        const struct qt_msg *m = &cq.store.msgs[order[i]];
-
-        if (have_queue && m->queue != only)
-            continue;
-        if (filter && !qt_filter_match(filter, &cq.store, m, (int64_t)now))
-            continue;
-        if (ferror(stdout))
-            break;              /* the reader went away (| head) */
-        if (json) {
-            qt_buf_reset(&line);
-            print_json(&line, &cq.store, m);
-            fwrite(line.data, 1, line.len, stdout);
-        } else if (format) {
-            qt_buf_reset(&line);
-            print_format(&line, format, &cq.store, m, now);
-            fwrite(line.data, 1, line.len, stdout);
-        } else {
-            print_text(&cq.store, m, now);
-        }
-    }
-    free(order);
-    qt_buf_free(&line);
+    qt_buf_free(&lc.line);
     if (filter && qt_filter_runtime_error(filter))
         fprintf(stderr, "qtriage: filter: %s\n", qt_filter_runtime_error(filter));
     qt_filter_free(filter);

@@ -111,15 +111,15 @@ void qt_backend_close(struct qt_backend *b)
 {
     if (!b)
         return;
+    qt_feed_unblock(b->feed);   /* nobody drains it while the threads stop */
     b->ops->destroy(b);
     free(b);
 }
 
-bool qt_backend_load(struct qt_backend *b, struct qt_store *store,
-                     void (*on_error)(void *ctx, const char *msg), void *ctx)
+/* Start one complete scan (waiting for a running one to finish first). */
+static bool start_full_scan(struct qt_backend *b,
+                            void (*on_error)(void *ctx, const char *msg), void *ctx)
 {
-    struct qt_feed_result res = {.on_error = on_error, .ctx = ctx};
-
     while (!b->ops->start(b)) {
         if (!b->ops->running(b)) {
             if (on_error)
@@ -128,11 +128,58 @@ bool qt_backend_load(struct qt_backend *b, struct qt_store *store,
         }
         b->ops->wait(b);        /* let a running scan finish first */
     }
-    while (res.scans_done == 0) {
-        struct pollfd pfd = {.fd = b->feed->notify_fd, .events = POLLIN};
+    return true;
+}
 
-        poll(&pfd, 1, 200);
+static void wait_feed(struct qt_backend *b)
+{
+    struct pollfd pfd = {.fd = b->feed->notify_fd, .events = POLLIN};
+
+    poll(&pfd, 1, 200);
+}
+
+bool qt_backend_load(struct qt_backend *b, struct qt_store *store,
+                     void (*on_error)(void *ctx, const char *msg), void *ctx)
+{
+    struct qt_feed_result res = {.on_error = on_error, .ctx = ctx};
+
+    if (!start_full_scan(b, on_error, ctx))
+        return false;
+    while (res.scans_done == 0) {
+        wait_feed(b);
         qt_feed_apply(b->feed, store, &res);
+    }
+    b->ops->wait(b);
+    return res.errors == 0;
+}
+
+struct stream_ctx {
+    void (*on_msg)(void *ctx, const struct qt_msg_data *m);
+    void *ctx;
+};
+
+static void stream_event(void *ctx, const struct qt_event *e)
+{
+    struct stream_ctx *sc = ctx;
+
+    /* A file gone between readdir and open was never listed: nothing to
+     * take back.  A first scan has no UPDATE events. */
+    if (e->kind == QT_EV_UPSERT)
+        sc->on_msg(sc->ctx, &e->msg);
+}
+
+bool qt_backend_stream(struct qt_backend *b,
+                       void (*on_msg)(void *ctx, const struct qt_msg_data *m),
+                       void (*on_error)(void *ctx, const char *msg), void *ctx)
+{
+    struct qt_feed_result res = {.on_error = on_error, .ctx = ctx};
+    struct stream_ctx sc = {on_msg, ctx};
+
+    if (!start_full_scan(b, on_error, ctx))
+        return false;
+    while (res.scans_done == 0) {
+        wait_feed(b);
+        qt_feed_each(b->feed, &res, stream_event, &sc);
     }
     b->ops->wait(b);
     return res.errors == 0;

@@ -40,6 +40,7 @@ void qt_feed_init(struct qt_feed *f)
 
     memset(f, 0, sizeof(*f));
     pthread_mutex_init(&f->lock, NULL);
+    pthread_cond_init(&f->drained, NULL);
     if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
         qt_die("pipe: %s", strerror(errno));
     f->notify_fd = p[0];
@@ -61,6 +62,7 @@ void qt_feed_destroy(struct qt_feed *f)
     close(f->notify_fd);
     close(f->notify_wr);
     pthread_mutex_destroy(&f->lock);
+    pthread_cond_destroy(&f->drained);
     memset(f, 0, sizeof(*f));
 }
 
@@ -71,6 +73,9 @@ void qt_feed_push(struct qt_feed *f, struct qt_batch *b)
 
     b->next = NULL;
     pthread_mutex_lock(&f->lock);
+    while (f->waiting >= QT_FEED_MAX_WAITING && !f->unblocked)
+        pthread_cond_wait(&f->drained, &f->lock);
+    f->waiting++;
     if (f->tail)
         f->tail->next = b;
     else
@@ -80,6 +85,14 @@ void qt_feed_push(struct qt_feed *f, struct qt_batch *b)
     /* A full pipe already signals "something waiting"; EAGAIN is fine. */
     unused = write(f->notify_wr, &c, 1);
     (void)unused;
+}
+
+void qt_feed_unblock(struct qt_feed *f)
+{
+    pthread_mutex_lock(&f->lock);
+    f->unblocked = true;
+    pthread_cond_broadcast(&f->drained);
+    pthread_mutex_unlock(&f->lock);
 }
 
 static void forget_id(struct qt_feed *f, const char *id)
@@ -103,7 +116,8 @@ char **qt_feed_take_forget(struct qt_feed *f, size_t *n)
     return v;
 }
 
-void qt_feed_apply(struct qt_feed *f, struct qt_store *store, struct qt_feed_result *res)
+void qt_feed_each(struct qt_feed *f, struct qt_feed_result *res,
+                  void (*on_msg)(void *ctx, const struct qt_event *ev), void *ctx)
 {
     struct qt_batch *b, *next;
     char drain[256];
@@ -114,6 +128,8 @@ void qt_feed_apply(struct qt_feed *f, struct qt_store *store, struct qt_feed_res
     pthread_mutex_lock(&f->lock);
     b = f->head;
     f->head = f->tail = NULL;
+    f->waiting = 0;
+    pthread_cond_broadcast(&f->drained);
     pthread_mutex_unlock(&f->lock);
     for (; b; b = next) {
         next = b->next;
@@ -122,19 +138,9 @@ void qt_feed_apply(struct qt_feed *f, struct qt_store *store, struct qt_feed_res
 
             switch (e->kind) {
             case QT_EV_UPSERT:
-                qt_store_upsert(store, &e->msg);
-                res->upserts++;
-                break;
             case QT_EV_UPDATE:
-                if (qt_store_update(store, e->msg.id, e->msg.queue, e->msg.mtime,
-                                    e->msg.forced_expire))
-                    res->updates++;
-                else
-                    forget_id(f, e->msg.id);
-                break;
             case QT_EV_GONE:
-                if (qt_store_remove(store, e->msg.id))
-                    res->removals++;
+                on_msg(ctx, e);
                 break;
             case QT_EV_SCAN_DONE:
                 res->scans_done++;
@@ -152,4 +158,42 @@ void qt_feed_apply(struct qt_feed *f, struct qt_store *store, struct qt_feed_res
         }
         qt_batch_free(b);
     }
+}
+
+struct apply_ctx {
+    struct qt_feed *feed;
+    struct qt_store *store;
+    struct qt_feed_result *res;
+};
+
+static void apply_event(void *ctx, const struct qt_event *e)
+{
+    struct apply_ctx *a = ctx;
+
+    switch (e->kind) {
+    case QT_EV_UPSERT:
+        qt_store_upsert(a->store, &e->msg);
+        a->res->upserts++;
+        break;
+    case QT_EV_UPDATE:
+        if (qt_store_update(a->store, e->msg.id, e->msg.queue, e->msg.mtime,
+                            e->msg.forced_expire))
+            a->res->updates++;
+        else
+            forget_id(a->feed, e->msg.id);
+        break;
+    case QT_EV_GONE:
+        if (qt_store_remove(a->store, e->msg.id))
+            a->res->removals++;
+        break;
+    default:
+        break;
+    }
+}
+
+void qt_feed_apply(struct qt_feed *f, struct qt_store *store, struct qt_feed_result *res)
+{
+    struct apply_ctx a = {f, store, res};
+
+    qt_feed_each(f, res, apply_event, &a);
 }

@@ -351,9 +351,22 @@ static void decode_headers(struct qt_queue_file *qf, const struct qt_queue_file_
 bool qt_queue_file_read(struct qt_queue_file *qf, int fd, const char *id, bool maildrop,
                         const struct qt_queue_file_limits *lim)
 {
+    struct stat st;
+
+    if (fstat(fd, &st) < 0) {
+        reset(qf);
+        snprintf(qf->id, sizeof(qf->id), "%s", id);
+        set_error(qf, "cannot stat the file");
+        return false;
+    }
+    return qt_queue_file_read_sized(qf, fd, st.st_size, id, maildrop, lim);
+}
+
+bool qt_queue_file_read_sized(struct qt_queue_file *qf, int fd, off_t size, const char *id,
+                              bool maildrop, const struct qt_queue_file_limits *lim)
+{
     struct parse_state ps = {0};
     struct qt_record_reader *r = &qf->reader;
-    struct stat st;
     int type;
     bool in_extracted = false;
 
@@ -361,12 +374,8 @@ bool qt_queue_file_read(struct qt_queue_file *qf, int fd, const char *id, bool m
         lim = &qt_queue_file_default_limits;
     reset(qf);
     snprintf(qf->id, sizeof(qf->id), "%s", id);
-    if (fstat(fd, &st) < 0) {
-        set_error(qf, "cannot stat the file");
-        return false;
-    }
-    qf->file_size = st.st_size;
-    qt_record_reader_init(r, fd, st.st_size, lim->max_record);
+    qf->file_size = size;
+    qt_record_reader_init(r, fd, size, lim->max_record);
 
     for (;;) {
         type = qt_record_next(r, true);

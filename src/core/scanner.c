@@ -20,6 +20,11 @@
 #define BATCH_EVENTS 512
 #define FIRST_BATCH_EVENTS 64
 #define MAX_DIR_DEPTH 8
+/* Threads that walk the queue directories, each stat()ing its share of the
+ * queue IDs (by hash).  A rescan of an unchanged queue is nothing but
+ * readdir and one stat per file, mostly in the kernel: two walkers halve it
+ * on two cores. */
+#define WALKERS 2
 
 /* Walk order: as showq lists them, then corrupt. */
 static const enum qt_queue walk_order[] = {QT_Q_MAILDROP, QT_Q_ACTIVE, QT_Q_INCOMING,
@@ -41,7 +46,11 @@ struct qt_scanner {
     atomic_bool running;
     atomic_bool stop;
 
-    struct qt_idmap known;      /* coordinator thread only */
+    /* What each walker knows of its share of the IDs (walker k: the IDs
+     * whose hash is k modulo WALKERS), used by that walker only.  An ID
+     * stays in one share wherever it moves, so its events come from one
+     * thread, in order. */
+    struct qt_idmap known[WALKERS];
     uint32_t gen;
     int qdir_fd;
 
@@ -51,7 +60,7 @@ struct qt_scanner {
     size_t head, count;
     bool closing;
     int idle_workers;           /* waiting on nonempty */
-    bool producer_waiting;      /* waiting on nonfull */
+    int producers_waiting;      /* walkers waiting on nonfull */
 
     /* IDs that have a bounce log (usually none), read once per scan so that
      * a hundred thousand messages do not each try to open one. */
@@ -71,7 +80,8 @@ struct qt_scanner *qt_scanner_new(const struct qt_spool_layout *layout, struct q
     sc->feed = feed;
     sc->nworkers = nworkers > 0 ? nworkers : (cpus > 0 && cpus < 64 ? (int)cpus : 2);
     sc->qdir_fd = -1;
-    qt_idmap_init(&sc->known);
+    for (int k = 0; k < WALKERS; k++)
+        qt_idmap_init(&sc->known[k]);
     qt_idmap_init(&sc->bounced);
     pthread_mutex_init(&sc->lock, NULL);
     pthread_cond_init(&sc->nonempty, NULL);
@@ -95,9 +105,9 @@ static void ring_push_many(struct qt_scanner *sc, const struct scan_item *it, si
         while (sc->count == RING_SIZE) {
             if (sc->idle_workers)
                 pthread_cond_broadcast(&sc->nonempty);
-            sc->producer_waiting = true;
+            sc->producers_waiting++;
             pthread_cond_wait(&sc->nonfull, &sc->lock);
-            sc->producer_waiting = false;
+            sc->producers_waiting--;
         }
         sc->ring[(sc->head + sc->count) % RING_SIZE] = it[i];
         sc->count++;
@@ -127,8 +137,8 @@ static size_t ring_pop_many(struct qt_scanner *sc, struct scan_item *it, size_t 
         sc->head = (sc->head + 1) % RING_SIZE;
         sc->count--;
     }
-    if (sc->producer_waiting)
-        pthread_cond_signal(&sc->nonfull);
+    if (sc->producers_waiting)
+        pthread_cond_broadcast(&sc->nonfull);
     pthread_mutex_unlock(&sc->lock);
     return n;
 }
@@ -242,7 +252,8 @@ static void parse_item(struct worker *w, struct scan_item *it)
         }
         return;
     }
-    if (!qt_queue_file_read(&w->qf, fd, it->id, it->queue == QT_Q_MAILDROP, NULL))
+    if (!qt_queue_file_read_sized(&w->qf, fd, st.st_size, it->id, it->queue == QT_Q_MAILDROP,
+                                  NULL))
         atomic_fetch_add(&sc->unreadable, 1);
     close(fd);
     read_log(sc, &w->defer, "defer", sc->layout->defer_hashed, it->id);
@@ -284,6 +295,9 @@ static void *worker_main(void *arg)
 
 struct walk {
     struct qt_scanner *sc;
+    int share;                  /* this walker's share of the IDs */
+    struct qt_idmap *known;     /* sc->known[share] */
+    size_t missing;             /* queues that do not exist */
     struct qt_batch *batch;     /* UPDATE and GONE events */
     struct scan_item pending[CHUNK];    /* parse work not yet in the ring */
     size_t npending;
@@ -347,7 +361,7 @@ static void saw_file(struct walk *wk, enum qt_queue q, const char *relpath, cons
     /* Postfix writes a file with mode 0600 and makes it 0700 when done. */
     if (q != QT_Q_CORRUPT && (st->st_mode & S_IRWXU) != S_IRWXU)
         return;
-    e = qt_idmap_put(&sc->known, id, &created);
+    e = qt_idmap_put(wk->known, id, &created);
     if (!created && e->gen == sc->gen)
         return;                 /* seen twice in one scan: caught mid-rename */
     atomic_fetch_add(&sc->files_seen, 1);
@@ -381,6 +395,11 @@ static void saw_file(struct walk *wk, enum qt_queue q, const char *relpath, cons
         walk_push_pending(wk);
 }
 
+static int id_share(const char *name)
+{
+    return (int)(qt_hash_bytes(name, strlen(name)) % WALKERS);
+}
+
 static void walk_dir(struct walk *wk, enum qt_queue q, int dfd, const char *rel, int depth)
 {
     DIR *d = fdopendir(dfd);
@@ -393,13 +412,19 @@ static void walk_dir(struct walk *wk, enum qt_queue q, int dfd, const char *rel,
     while (!atomic_load(&wk->sc->stop) && (de = readdir(d))) {
         char path[192];
         struct stat st;
+        bool mine;
 
         if (de->d_name[0] == '.')
+            continue;
+        /* Another walker's file: not even stat()ed.  Directories (and
+         * entries whose type readdir does not say) are walked by all. */
+        mine = id_share(de->d_name) == wk->share;
+        if (!mine && de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
             continue;
         if ((size_t)snprintf(path, sizeof(path), "%s/%s", rel, de->d_name) >= sizeof(path))
             continue;
         if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-            if (errno != ENOENT)
+            if (errno != ENOENT && mine)
                 walk_error(wk, "cannot stat %s/%s: %s", wk->sc->layout->queue_directory, path,
                            strerror(errno));
             continue;
@@ -412,12 +437,13 @@ static void walk_dir(struct walk *wk, enum qt_queue q, int dfd, const char *rel,
             sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (sub >= 0)
                 walk_dir(wk, q, sub, path, depth + 1);
-            else if (errno != ENOENT)
+            else if (errno != ENOENT && wk->share == 0)
                 walk_error(wk, "cannot open directory %s/%s: %s",
                            wk->sc->layout->queue_directory, path, strerror(errno));
             continue;
         }
-        saw_file(wk, q, path, de->d_name, &st);
+        if (mine)
+            saw_file(wk, q, path, de->d_name, &st);
     }
     closedir(d);
 }
@@ -461,17 +487,58 @@ static void gone_cb(void *ctx, const char *id)
     ev->msg.id = qt_arena_strdup(&wk->batch->arena, id);
 }
 
+/* Walk every queue, stat()ing this walker's share of the files. */
+static void walk_queues(struct walk *wk)
+{
+    struct qt_scanner *sc = wk->sc;
+    size_t i;
+
+    for (i = 0; i < QT_ARRAY_LEN(walk_order) && !atomic_load(&sc->stop); i++) {
+        const char *name = qt_queue_name(walk_order[i]);
+        int dfd = openat(sc->qdir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+        if (dfd < 0) {
+            /* A queue Postfix has not created yet is empty (hold/ and
+             * corrupt/ appear when first needed). */
+            if (errno == ENOENT)
+                wk->missing++;
+            else if (wk->share == 0)
+                walk_error(wk, "cannot open queue directory %s/%s: %s",
+                           sc->layout->queue_directory, name, strerror(errno));
+            continue;
+        }
+        walk_dir(wk, walk_order[i], dfd, name, 0);
+        walk_push_pending(wk);
+        walk_flush(wk);
+    }
+}
+
+static void *walker_main(void *arg)
+{
+    walk_queues(arg);
+    return NULL;
+}
+
 static void *coordinator_main(void *arg)
 {
     struct qt_scanner *sc = arg;
-    struct walk wk = {.sc = sc};
+    struct walk walks[WALKERS];
+    struct walk *wk = &walks[0];    /* also says the scan's errors and its end */
     pthread_t *threads = xcalloc((size_t)sc->nworkers, sizeof(*threads));
     struct worker *workers = xcalloc((size_t)sc->nworkers, sizeof(*workers));
+    pthread_t walker_threads[WALKERS];
+    bool walker_live[WALKERS] = {false};
     struct qt_event *ev;
     char **forget;
-    size_t nforget, i, missing = 0;
-    int n;
+    size_t nforget, i;
+    int n, k;
 
+    memset(walks, 0, sizeof(walks));
+    for (k = 0; k < WALKERS; k++) {
+        walks[k].sc = sc;
+        walks[k].share = k;
+        walks[k].known = &sc->known[k];
+    }
     sc->gen++;
     atomic_store(&sc->files_seen, 0);
     atomic_store(&sc->parsed, 0);
@@ -479,14 +546,14 @@ static void *coordinator_main(void *arg)
     atomic_store(&sc->vanished, 0);
     forget = qt_feed_take_forget(sc->feed, &nforget);
     for (i = 0; i < nforget; i++) {
-        qt_idmap_forget(&sc->known, forget[i]);
+        qt_idmap_forget(&sc->known[id_share(forget[i])], forget[i]);
         free(forget[i]);
     }
     free(forget);
 
     sc->qdir_fd = open(sc->layout->queue_directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (sc->qdir_fd < 0) {
-        walk_error(&wk, "cannot open queue directory %s: %s", sc->layout->queue_directory,
+        walk_error(wk, "cannot open queue directory %s: %s", sc->layout->queue_directory,
                    strerror(errno));
         goto done;
     }
@@ -500,26 +567,17 @@ static void *coordinator_main(void *arg)
         workers[n].sc = sc;
         pthread_create(&threads[n], NULL, worker_main, &workers[n]);
     }
-    for (i = 0, missing = 0; i < QT_ARRAY_LEN(walk_order) && !atomic_load(&sc->stop); i++) {
-        const char *name = qt_queue_name(walk_order[i]);
-        int dfd = openat(sc->qdir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-        if (dfd < 0) {
-            /* A queue Postfix has not created yet is empty (hold/ and
-             * corrupt/ appear when first needed). */
-            if (errno == ENOENT)
-                missing++;
-            else
-                walk_error(&wk, "cannot open queue directory %s/%s: %s",
-                           sc->layout->queue_directory, name, strerror(errno));
-            continue;
-        }
-        walk_dir(&wk, walk_order[i], dfd, name, 0);
-        walk_push_pending(&wk);
-        walk_flush(&wk);
+    for (k = 1; k < WALKERS; k++)
+        walker_live[k] = pthread_create(&walker_threads[k], NULL, walker_main, &walks[k]) == 0;
+    walk_queues(wk);
+    for (k = 1; k < WALKERS; k++) {
+        if (walker_live[k])
+            pthread_join(walker_threads[k], NULL);
+        else
+            walk_queues(&walks[k]);     /* no thread: walk its share here */
     }
-    if (missing == QT_ARRAY_LEN(walk_order))
-        walk_error(&wk, "%s has none of Postfix's queues (%s): is it a queue directory?",
+    if (wk->missing == QT_ARRAY_LEN(walk_order))
+        walk_error(wk, "%s has none of Postfix's queues (%s): is it a queue directory?",
                    sc->layout->queue_directory, "maildrop, active, incoming, deferred, hold");
     pthread_mutex_lock(&sc->lock);
     sc->closing = true;
@@ -530,22 +588,23 @@ static void *coordinator_main(void *arg)
     close(sc->qdir_fd);
     sc->qdir_fd = -1;
     if (!atomic_load(&sc->stop))
-        qt_idmap_sweep(&sc->known, sc->gen, gone_cb, &wk);
+        for (k = 0; k < WALKERS; k++)
+            qt_idmap_sweep(&sc->known[k], sc->gen, gone_cb, wk);
 
 done:
     sc->last.files_seen = atomic_load(&sc->files_seen);
     sc->last.parsed = atomic_load(&sc->parsed);
     sc->last.unreadable = atomic_load(&sc->unreadable);
     sc->last.vanished = atomic_load(&sc->vanished);
-    ev = walk_event(&wk, QT_EV_SCAN_DONE);
+    ev = walk_event(wk, QT_EV_SCAN_DONE);
     if (sc->last.unreadable) {
         char msg[128];
 
         snprintf(msg, sizeof(msg), "%lu unreadable queue file%s", sc->last.unreadable,
                  sc->last.unreadable == 1 ? "" : "s");
-        ev->text = qt_arena_strdup(&wk.batch->arena, msg);
+        ev->text = qt_arena_strdup(&wk->batch->arena, msg);
     }
-    walk_flush(&wk);
+    walk_flush(wk);
     free(threads);
     free(workers);
     atomic_store(&sc->running, false);
@@ -593,7 +652,8 @@ void qt_scanner_free(struct qt_scanner *sc)
         return;
     atomic_store(&sc->stop, true);
     qt_scanner_wait(sc);
-    qt_idmap_free(&sc->known);
+    for (int k = 0; k < WALKERS; k++)
+        qt_idmap_free(&sc->known[k]);
     qt_idmap_free(&sc->bounced);
     pthread_mutex_destroy(&sc->lock);
     pthread_cond_destroy(&sc->nonempty);

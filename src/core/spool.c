@@ -163,18 +163,24 @@ void qt_spool_layout_free(struct qt_spool_layout *l)
 
 bool qt_spool_locate(const struct qt_spool_layout *l, const char *id, enum qt_queue *where)
 {
-    int q;
+    /* Where mail usually is first: a bulk action on 100k IDs of a flood
+     * stats each one once instead of four times.  A file is in one queue
+     * at a time (Postfix moves it with rename), so the order changes only
+     * the cost. */
+    static const enum qt_queue likely[] = {QT_Q_DEFERRED, QT_Q_HOLD,     QT_Q_ACTIVE,
+                                           QT_Q_INCOMING, QT_Q_MAILDROP, QT_Q_CORRUPT};
+    size_t i;
 
-    for (q = 0; q < QT_Q_COUNT; q++) {
+    for (i = 0; i < QT_ARRAY_LEN(likely); i++) {
+        enum qt_queue q = likely[i];
         char rel[256], path[4096];
         struct stat st;
 
-        if (!qt_spool_relpath(l, qt_queue_name((enum qt_queue)q), l->hashed[q], id, rel,
-                              sizeof(rel)))
+        if (!qt_spool_relpath(l, qt_queue_name(q), l->hashed[q], id, rel, sizeof(rel)))
             return false;
         snprintf(path, sizeof(path), "%s/%s", l->queue_directory, rel);
         if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-            *where = (enum qt_queue)q;
+            *where = q;
             return true;
         }
     }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static pthread_once_t text_once = PTHREAD_ONCE_INIT;
 static GMimeParserOptions *header_options;
@@ -188,6 +189,54 @@ static char *requote_b_words(const char *s)
     return out.data;
 }
 
+/* glibc unloads a gconv module (dlclose, munmap: TLB shootdowns on every
+ * core) when its last converter is closed, and loads it again (dlopen,
+ * mmap) on the next open: GMime opens and closes a converter per decoded
+ * header, which made that a third of the time of loading a flood in
+ * KOI8-R, GBK and Big5.  One converter per charset, never closed, keeps
+ * each module loaded.  The number of charsets pinned is bounded: a hostile
+ * queue can name any number of them.  Called with gmime_lock held. */
+#define PINNED_CHARSETS_MAX 32
+
+static struct pinned_charset {
+    char name[48];
+    iconv_t cd;                 /* kept open; (iconv_t)-1 when unknown */
+} pinned[PINNED_CHARSETS_MAX];
+static size_t npinned;
+
+static bool charset_pinned(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < npinned; i++)
+        if (pinned[i].cd && strcasecmp(pinned[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+static void pin_charsets(const char *s)
+{
+    const char *p = s;
+
+    while (npinned < PINNED_CHARSETS_MAX && (p = strstr(p, "=?"))) {
+        const char *cs = p + 2;
+        size_t len = strcspn(cs, "?*");
+        struct pinned_charset *pc = &pinned[npinned];
+
+        p = cs;
+        if (len == 0 || len >= sizeof(pc->name) || strspn(cs, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                              "abcdefghijklmnopqrstuvwxyz"
+                                                              "0123456789-_.:") < len)
+            continue;
+        memcpy(pc->name, cs, len);
+        pc->name[len] = 0;
+        if (charset_pinned(pc->name))
+            continue;
+        pc->cd = g_mime_iconv_open("UTF-8", pc->name);
+        npinned++;
+    }
+}
+
 /* Cut `b` back to at most max bytes without splitting a character. */
 static void truncate_utf8(struct qt_buf *b, size_t max)
 {
@@ -218,6 +267,7 @@ char *qt_text_decode_header(const char *raw, size_t max_bytes)
     }
     requoted = requote_b_words(raw);
     pthread_mutex_lock(&gmime_lock);
+    pin_charsets(requoted ? requoted : raw);
     decoded = g_mime_utils_header_decode_text(header_options, requoted ? requoted : raw);
     pthread_mutex_unlock(&gmime_lock);
     free(requoted);

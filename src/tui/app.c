@@ -64,9 +64,12 @@ void app_set_cursor(struct app *a, size_t row)
              m ? qt_store_str(&a->store, m->id) : "");
 }
 
-void app_bench(struct app *a, const char *name)
+/* Bench milestones (QTRIAGE_BENCH_LOG): "name seconds-since-start messages",
+ * then details, e.g. a duration in ms. */
+static void app_bench_detail(struct app *a, const char *name, const char *fmt, ...)
 {
     const char *path = getenv("QTRIAGE_BENCH_LOG");
+    va_list ap;
     FILE *f;
 
     if (!path || !*path)
@@ -74,10 +77,22 @@ void app_bench(struct app *a, const char *name)
     f = fopen(path, "a");
     if (!f)
         return;
-    fprintf(f, "%s %.3f %zu\n", name, (double)(app_now_ms() - a->start_ms) / 1000.0,
+    fprintf(f, "%s %.3f %zu", name, (double)(app_now_ms() - a->start_ms) / 1000.0,
             a->store.n);
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    fputc('\n', f);
     fclose(f);
 }
+
+void app_bench(struct app *a, const char *name)
+{
+    app_bench_detail(a, name, "%s", "");
+}
+
+/* Bench: changes a rescan brought (events applied since it started). */
+static size_t bench_scan_changes;
 
 /* Rows are rebuilt in slices of about this long, so keys are read and
  * echoed between them however large the queue. */
@@ -93,7 +108,13 @@ static void rebuild_done(struct app *a)
     long row = -1;
     size_t i;
     int idw = 8;
+    static const struct qt_filter *bench_filter;   /* last one logged */
 
+    /* Bench: the time a new filter took over the whole store, once. */
+    if (a->filter && a->filter != bench_filter && a->first_scan_done)
+        app_bench_detail(a, "filter_applied", " %lld %zu", (long long)a->rebuild_work_ms,
+                         a->view.n);
+    bench_filter = a->filter;
     /* Until the admin moves, the cursor stays on the first row while the
      * queue streams in. */
     if (msg >= 0 && a->cursor_pinned)
@@ -194,6 +215,7 @@ static void apply_feed(struct app *a)
     uint64_t version = a->store.version;
 
     qt_feed_apply(&a->feed, &a->store, &res);
+    bench_scan_changes += res.upserts + res.updates + res.removals;
     if (a->store.version != version)
         a->rows_stale = true;
     if (res.removals)   /* until the next rebuild no row may point past the end */
@@ -207,8 +229,11 @@ static void apply_feed(struct app *a)
                 app_message(a, false, "%zu messages loaded in %.1f s%s%s", a->store.n,
                             (double)(app_now_ms() - a->start_ms) / 1000.0,
                             res.scan_summary[0] ? ": " : "", res.scan_summary);
-        } else if (res.scan_summary[0] && !a->message[0]) {
-            app_message(a, true, "%s", res.scan_summary);
+        } else {
+            app_bench_detail(a, "rescan_done", " %lld %zu",
+                             (long long)(app_now_ms() - a->scan_started_ms), bench_scan_changes);
+            if (res.scan_summary[0] && !a->message[0])
+                app_message(a, true, "%s", res.scan_summary);
         }
         a->scans_done += res.scans_done;
         /* A completed scan knows every message: tags of the ones that are
@@ -241,6 +266,7 @@ static void maybe_start_scan(struct app *a)
     if (a->scan_wanted || app_now_ms() >= a->next_scan_ms) {
         if (a->backend->ops->start(a->backend)) {
             a->scan_started_ms = app_now_ms();
+            bench_scan_changes = 0;
             a->scan_wanted = false;
             a->next_scan_ms = INT64_MAX;
         }

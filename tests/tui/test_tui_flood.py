@@ -116,7 +116,11 @@ def body(c):
             stems = collections.Counter(subject_stem(m.get("subject")) for m in listed
                                         if m["queue_id"] in after
                                         and after[m["queue_id"]]["queue_name"] == "deferred")
-            stem = next(s for s, _ in stems.most_common() if s and '"' not in s)
+            # A subject none of whose messages is on hold already (ties in
+            # most_common() follow the listing's order, which is the scan's).
+            held = {subject_stem(m.get("subject")) for m in listed
+                    if m["queue_id"] in after and after[m["queue_id"]]["queue_name"] != "deferred"}
+            stem = next(s for s, _ in stems.most_common() if s and '"' not in s and s not in held)
             ids = {m["queue_id"] for m in listed if subject_stem(m.get("subject")) == stem
                    and m["queue_id"] in after}
             log("suspicious subject: %r (%d messages)" % (stem, len(ids)))

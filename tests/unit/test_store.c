@@ -7,6 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <poll.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include "qtriage/feed.h"
 #include "qtriage/idmap.h"
 #include "qtriage/store.h"
 
@@ -139,6 +144,150 @@ static void test_store_index_churn(void **state)
     qt_store_free(&s);
 }
 
+/* total_size is the sum of msg_size over the messages, through inserts,
+ * replacements with another size, updates and removals. */
+static uint64_t sum_sizes(const struct qt_store *s)
+{
+    uint64_t t = 0;
+    size_t i;
+
+    for (i = 0; i < s->n; i++)
+        t += s->msgs[i].msg_size;
+    return t;
+}
+
+static void test_store_total_size(void **state)
+{
+    struct qt_store s;
+    struct qt_msg_data d;
+    struct qt_rcpt_data r[2];
+    char id[32];
+    int i;
+
+    (void)state;
+    qt_store_init(&s);
+    assert_int_equal(s.total_size, 0);
+    for (i = 0; i < 3000; i++) {
+        snprintf(id, sizeof(id), "%X", i * 104729 + 1);
+        make_msg(&d, r, id, (enum qt_queue)(i % QT_Q_COUNT), "x@y");
+        d.msg_size = 100 + i;
+        qt_store_upsert(&s, &d);
+    }
+    assert_int_equal(s.total_size, 3000 * 100 + 2999 * 3000 / 2);
+    assert_int_equal(s.total_size, sum_sizes(&s));
+    /* Replacing a message counts its new size instead of the old one. */
+    make_msg(&d, r, "1", QT_Q_HOLD, "x@y");
+    d.msg_size = 5000000000LL;      /* clamped to 32 bits in the table */
+    qt_store_upsert(&s, &d);
+    assert_int_equal(s.total_size, sum_sizes(&s));
+    assert_true(qt_store_update(&s, "1", QT_Q_DEFERRED, 7, false));
+    assert_int_equal(s.total_size, sum_sizes(&s));
+    for (i = 0; i < 3000; i += 2) {
+        snprintf(id, sizeof(id), "%X", i * 104729 + 1);
+        assert_true(qt_store_remove(&s, id));
+        assert_false(qt_store_remove(&s, id));
+    }
+    assert_int_equal(s.total_size, sum_sizes(&s));
+    for (i = 1; i < 3000; i += 2) {
+        snprintf(id, sizeof(id), "%X", i * 104729 + 1);
+        assert_true(qt_store_remove(&s, id));
+    }
+    assert_int_equal(s.n, 0);
+    assert_int_equal(s.total_size, 0);
+    qt_store_free(&s);
+}
+
+/* The feed makes a backend wait when QT_FEED_MAX_WAITING batches wait for
+ * the owner, never loses or reorders one, and stops making it wait once
+ * unblocked (a backend being closed while nobody drains). */
+struct producer {
+    struct qt_feed *feed;
+    int nbatches;
+};
+
+static void *produce(void *arg)
+{
+    struct producer *p = arg;
+    int i;
+
+    for (i = 0; i < p->nbatches; i++) {
+        struct qt_batch *b = qt_batch_new();
+        struct qt_event *e = qt_batch_add(b, QT_EV_UPSERT);
+        char id[16];
+
+        snprintf(id, sizeof(id), "B%X", i + 1);
+        e->msg.id = qt_arena_strdup(&b->arena, id);
+        e->msg.sender = "s@example.com";
+        e->msg.queue = QT_Q_DEFERRED;
+        e->msg.msg_size = i + 1;
+        qt_feed_push(p->feed, b);
+    }
+    return NULL;
+}
+
+static size_t waiting(struct qt_feed *f)
+{
+    size_t n;
+
+    pthread_mutex_lock(&f->lock);
+    n = f->waiting;
+    pthread_mutex_unlock(&f->lock);
+    return n;
+}
+
+static void test_feed_backpressure(void **state)
+{
+    struct qt_feed f;
+    struct qt_store s;
+    struct qt_feed_result res;
+    struct producer p;
+    pthread_t t;
+    int i, max_seen = 0;
+
+    (void)state;
+    qt_feed_init(&f);
+    qt_store_init(&s);
+    p.feed = &f;
+    p.nbatches = 40 * QT_FEED_MAX_WAITING;
+    assert_int_equal(pthread_create(&t, NULL, produce, &p), 0);
+    while (s.n < (size_t)p.nbatches) {
+        struct pollfd pfd = {.fd = f.notify_fd, .events = POLLIN};
+        int w;
+
+        poll(&pfd, 1, 100);
+        w = (int)waiting(&f);
+        assert_true(w <= QT_FEED_MAX_WAITING);
+        if (w > max_seen)
+            max_seen = w;
+        memset(&res, 0, sizeof(res));
+        qt_feed_apply(&f, &s, &res);
+        usleep(1000);           /* a slow owner: the producer must wait */
+    }
+    pthread_join(t, NULL);
+    assert_true(max_seen >= 1);
+    assert_int_equal(s.n, (size_t)p.nbatches);
+    assert_int_equal(s.total_size, (uint64_t)p.nbatches * (p.nbatches + 1) / 2);
+    for (i = 1; i <= p.nbatches; i++) {
+        char id[16];
+
+        snprintf(id, sizeof(id), "B%X", i);
+        assert_true(qt_store_find(&s, id) >= 0);
+    }
+
+    /* Nobody drains: the producer waits at the limit until unblocked. */
+    p.nbatches = 3 * QT_FEED_MAX_WAITING;
+    assert_int_equal(pthread_create(&t, NULL, produce, &p), 0);
+    for (i = 0; i < 200 && waiting(&f) < QT_FEED_MAX_WAITING; i++)
+        usleep(5000);
+    usleep(20000);
+    assert_int_equal(waiting(&f), QT_FEED_MAX_WAITING);
+    qt_feed_unblock(&f);
+    pthread_join(t, NULL);
+    assert_int_equal(waiting(&f), 3 * QT_FEED_MAX_WAITING);
+    qt_store_free(&s);
+    qt_feed_destroy(&f);    /* frees the batches nobody took */
+}
+
 static int gone_count;
 static void count_gone(void *ctx, const char *id)
 {
@@ -188,6 +337,8 @@ int main(void)
         cmocka_unit_test(test_strpool_interns),
         cmocka_unit_test(test_store_upsert_update_remove),
         cmocka_unit_test(test_store_index_churn),
+        cmocka_unit_test(test_store_total_size),
+        cmocka_unit_test(test_feed_backpressure),
         cmocka_unit_test(test_idmap_sweep),
     };
 
