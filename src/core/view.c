@@ -506,7 +506,8 @@ static void step_filter(struct qt_view_build *b, size_t budget)
         b->rows = xrealloc(b->rows, b->cap * sizeof(*b->rows));
     }
     if (!b->f) {    /* everything: the order as it is */
-        memcpy(b->rows, b->order, n * sizeof(*b->rows));
+        if (n)      /* an empty store has no order array yet */
+            memcpy(b->rows, b->order, n * sizeof(*b->rows));
         b->n = n;
         b->done_units += n - b->next;
         b->phase = PHASE_DONE;

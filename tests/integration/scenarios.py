@@ -141,6 +141,17 @@ def s_release(tb, before, ctx):
     return set(), {i: "live" for i, m in before.items() if m["queue_name"] == "hold"}
 
 
+def prepare_export(tb):
+    """Mail from the vendor for the export scenario, made fresh: the earlier
+    scenarios may have deleted all of it (old, big).  One is 4.5 MB, so the
+    backup of a large message is checked whole."""
+    for i, size in enumerate((4 * 1024 * 1024 + 512 * 1024, 3000, 1200)):
+        body = (b"y" * 76 + b"\n") * (size // 77)
+        sendmail(tb, VENDOR, ["orders%d@mail.example" % i],
+                 b"From: %s\nSubject: invoice %d for export\n\n" % (VENDOR.encode(), i) + body)
+    tb.settle()
+
+
 def s_export_delete(tb, before, ctx):
     return {i for i, m in before.items() if m["sender"] == VENDOR}, {}
 

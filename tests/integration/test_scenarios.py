@@ -85,6 +85,7 @@ def body(c):
         S.check_requeue(c, tb, before, ids, time.time())
 
         bdir = os.path.join(tempfile.mkdtemp(prefix="qtriage-backup-"), "saved")
+        S.prepare_export(tb)
         before = S.snapshot(tb)
         removed, _ = S.s_export_delete(tb, before, ctx)
         line(c, tb, "export then delete", "delete", "sender=%s" % S.VENDOR,

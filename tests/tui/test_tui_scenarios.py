@@ -124,6 +124,7 @@ def body(c):
 
         # Export then delete, with the backup directory set.
         bdir = os.path.join(tempfile.mkdtemp(prefix="qtriage-backup-"), "saved")
+        S.prepare_export(tb)
         with Tui(["-c", tb.etc, "--backup-dir", bdir], width=160, height=40) as t:
             c.check(t.wait_loaded(), "the list loads (--backup-dir)", t.screen())
             before = S.snapshot(tb)
