@@ -29,7 +29,9 @@
 # Screens: list.png (the list in a flood), filter.png (the filter bar in use,
 # status line with shown/total), viewer.png (a multipart message with a GB2312
 # or Big5 subject and attachments, decoded, split under the list), help.png
-# (the ? screen), tagged.png (after T on a filter, filter cleared again: the
+# (the ? screen), stats.png, classes.png and shape.png (the statistics
+# pane), history.png (a message's mail-log lines), tagged.png (after T on a
+# filter, filter cleared again: the
 # tags stay on their messages).
 set -euo pipefail
 
@@ -235,4 +237,35 @@ shot viewer "qtriage: Enter, the message viewer (decoded MIME)"
 keys q
 keys q
 
-say "done: list.png help.png filter.png tagged.png viewer.png in $OUT"
+# 6. The statistics: top senders under the Postfix settings, the delay-reason
+#    classes, and qshape's table by recipient domain.
+start
+keys s
+wait_for "Top SENDER"
+settle
+shot stats "qtriage: s, the statistics (top senders)"
+keys Tab Tab Tab Tab Tab Tab Tab Tab
+wait_for "Top REASON CLASS"
+settle
+shot classes "qtriage: s, Tab: delay reasons by class"
+keys Tab
+wait_for "qshape by recipient domain"
+settle
+shot shape "qtriage: s, Tab: qshape's table"
+keys q
+
+# 7. A message's history from the mail log (one Postfix itself logged:
+#    qgen's files were written straight into the spool).
+start
+keys /
+type_text "$VIEW_TOKEN"
+keys Enter
+wait_for "$VIEW_TOKEN"
+keys l
+wait_for "history view"
+settle
+shot history "qtriage: l, the message's history from the mail log"
+keys q
+keys q
+
+say "done: list.png help.png filter.png tagged.png viewer.png stats.png classes.png shape.png history.png in $OUT"
