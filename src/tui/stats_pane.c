@@ -451,6 +451,8 @@ void stats_draw(struct app *a)
     qt_buf_free(&b);
     y++;
     h -= y;
+    if (h < 2)      /* a tiny terminal: a heading and one row, clipped */
+        h = 2;
     p->page = h > 2 ? (size_t)h - 2 : 1;
     if (p->cursor < p->top)
         p->top = p->cursor;
