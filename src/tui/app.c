@@ -67,6 +67,8 @@ void app_set_cursor(struct app *a, size_t row)
 /* Bench milestones (QTRIAGE_BENCH_LOG): "name seconds-since-start messages",
  * then details, e.g. a duration in ms. */
 static void app_bench_detail(struct app *a, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void app_bench_detail(struct app *a, const char *name, const char *fmt, ...)
 {
     const char *path = getenv("QTRIAGE_BENCH_LOG");
     va_list ap;
