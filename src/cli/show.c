@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "open.h"
@@ -17,18 +18,18 @@ static int64_t cli_arrival_time(const struct qt_spool_layout *l, const char *id)
 {
     struct qt_queue_file qf;
     enum qt_queue q;
-    char rel[256], *path;
-    int64_t t = 0;
+    char rel[256];
+    int64_t t;
+    int fd = qt_spool_open_message(l, id, -1, &q, rel, sizeof(rel));
 
-    if (!qt_spool_locate(l, id, &q) ||
-        !qt_spool_relpath(l, qt_queue_name(q), l->hashed[q], id, rel, sizeof(rel)))
+    if (fd < 0)
         return 0;
-    path = xasprintf("%s/%s", l->queue_directory, rel);
     qt_queue_file_init(&qf);
-    if (qt_queue_file_read_path(&qf, path, id, q == QT_Q_MAILDROP, NULL) || qf.arrival_sec)
-        t = qf.arrival_sec;
+    /* A damaged file may still have said when it arrived (0 when not). */
+    qt_queue_file_read(&qf, fd, id, q == QT_Q_MAILDROP, NULL);
+    t = qf.arrival_sec;
     qt_queue_file_free(&qf);
-    free(path);
+    close(fd);
     return t;
 }
 

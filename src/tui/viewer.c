@@ -73,6 +73,22 @@ static void wrap_line(struct app *a, size_t li)
     } while (off < l->len);
 }
 
+/* Append one line (and its wrapped rows). */
+static void add_line(struct app *a, enum qt_line_kind kind, const char *text, size_t len,
+                     size_t name_len)
+{
+    struct viewer *v = &a->viewer;
+    struct viewer_line *l;
+
+    v->lines = xgrow(v->lines, &v->lines_cap, v->nlines + 1, sizeof(*v->lines));
+    l = &v->lines[v->nlines];
+    l->len = (uint32_t)len;
+    l->text = xstrndup(text, len);
+    l->name_len = (uint16_t)(name_len < 0xffff ? name_len : 0);
+    l->kind = (uint8_t)kind;
+    wrap_line(a, v->nlines++);
+}
+
 /* Read more lines from the renderer; false at the end. */
 static bool fetch(struct app *a)
 {
@@ -88,17 +104,8 @@ static bool fetch(struct app *a)
         v->render = NULL;
         return false;
     }
-    for (i = 0; i < n; i++) {
-        struct viewer_line *l;
-
-        v->lines = xgrow(v->lines, &v->lines_cap, v->nlines + 1, sizeof(*v->lines));
-        l = &v->lines[v->nlines];
-        l->len = (uint32_t)out[i].len;
-        l->text = xstrndup(out[i].text, out[i].len);
-        l->name_len = (uint16_t)(out[i].name_len < 0xffff ? out[i].name_len : 0);
-        l->kind = (uint8_t)out[i].kind;
-        wrap_line(a, v->nlines++);
-    }
+    for (i = 0; i < n; i++)
+        add_line(a, out[i].kind, out[i].text, out[i].len, out[i].name_len);
     return true;
 }
 
@@ -126,19 +133,6 @@ static void rewrap(struct app *a)
         }
 }
 
-static void add_line(struct app *a, enum qt_line_kind kind, const char *text, size_t len)
-{
-    struct viewer *v = &a->viewer;
-    struct viewer_line *l;
-
-    v->lines = xgrow(v->lines, &v->lines_cap, v->nlines + 1, sizeof(*v->lines));
-    l = &v->lines[v->nlines];
-    l->len = (uint32_t)len;
-    l->text = xstrndup(text, len);
-    l->name_len = 0;
-    l->kind = (uint8_t)kind;
-    wrap_line(a, v->nlines++);
-}
 
 /* How a log line reads at a glance: failures stand out. */
 static enum qt_line_kind log_line_kind(const char *line)
@@ -185,14 +179,14 @@ static void load_history(struct app *a)
                             &err))
         snprintf(v->error, sizeof(v->error), "%s", err.msg);
     snprintf(title, sizeof(title), "*** %s ***", h.note[0] ? h.note : "mail log");
-    add_line(a, QT_LINE_SEPARATOR, title, strlen(title));
+    add_line(a, QT_LINE_SEPARATOR, title, strlen(title), 0);
     if (h.n == 0 && !v->error[0]) {
         static const char none[] = "no log line mentions this message (yet)";
 
-        add_line(a, QT_LINE_BODY, none, strlen(none));
+        add_line(a, QT_LINE_BODY, none, strlen(none), 0);
     }
     for (i = 0; i < h.n; i++)
-        add_line(a, log_line_kind(h.lines[i]), h.lines[i], strlen(h.lines[i]));
+        add_line(a, log_line_kind(h.lines[i]), h.lines[i], strlen(h.lines[i]), 0);
     qt_maillog_history_free(&h);
 }
 
