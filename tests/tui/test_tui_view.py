@@ -90,8 +90,19 @@ def body(c):
                 scr = " ".join(t.lines())
                 c.check("Subject: " + msg["subject"] in scr,
                         "the decoded Subject is shown in Chinese", scr)
-                c.check(re.search(r"\[\d\] attachment \".*\.pdf\".*libmagic: application/pdf",
-                                  scr), "attachments are listed with their libmagic type", scr)
+                # A message with many recipients pushes its parts below the
+                # first screen: page down (up to 3 times) to reach them.
+                attach = r"\[\d\] attachment \".*\.pdf\".*libmagic: application/pdf"
+                more = scr
+                for _ in range(3):
+                    if re.search(attach, more):
+                        break
+                    t.keys("PageDown")
+                    time.sleep(0.5)
+                    more += " " + " ".join(t.lines())
+                c.check(re.search(attach, more), "attachments are listed with their libmagic type",
+                        more)
+                t.keys("g")
                 c.check(re.search(r"multipart/mixed, \d parts", scr), "the MIME structure shows",
                         scr)
                 if msg["queue_name"] == "deferred":
