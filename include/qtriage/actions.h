@@ -27,6 +27,23 @@ enum qt_action {
     QT_ACT_COUNT,
 };
 
+/* What every front end says about an action, declared once: the TUI's
+ * confirmations, status line and help, the CLI's prompts and usage. */
+struct qt_action_desc {
+    const char *name;           /* "hold": the command name */
+    const char *verb;           /* "Hold": a confirmation starts with it ("DELETE" shouts) */
+    const char *doing;          /* "holding": while it runs */
+    const char *done;           /* "held": once it ran */
+    const char *tool;           /* "postsuper -h": what runs */
+    const char *summary;        /* "put on hold": one line for help texts */
+    bool postsuper;             /* run by postsuper (else postqueue) */
+    bool confirm;               /* asked before it runs: it cannot be undone, or it
+                                   hits every destination at once */
+    bool takes_ids;             /* acts on messages (flush and flush-site do not) */
+};
+
+/* The descriptor of `a`; NULL when `a` is not an action. */
+const struct qt_action_desc *qt_action_describe(enum qt_action a);
 const char *qt_action_name(enum qt_action a);        /* "hold", "release", ... */
 bool qt_action_from_name(const char *name, enum qt_action *a);
 bool qt_action_takes_ids(enum qt_action a);

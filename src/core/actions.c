@@ -11,8 +11,8 @@
 #include "qtriage/proc.h"
 #include "qtriage/queue_file.h"
 
+/* How an action runs; what is said about it is in descs[] below. */
 struct action_info {
-    const char *name;
     const char *postsuper_flag;     /* NULL: not a postsuper action */
     const char *log_verb;           /* postsuper's per-ID message: "ID: <verb>" */
     /* Queues postsuper may find the message in for this action. */
@@ -20,28 +20,54 @@ struct action_info {
 };
 
 static const struct action_info actions[QT_ACT_COUNT] = {
-    [QT_ACT_HOLD] = {"hold", "-h", "placed on hold",
+    [QT_ACT_HOLD] = {"-h", "placed on hold",
                      {[QT_Q_INCOMING] = 1, [QT_Q_ACTIVE] = 1, [QT_Q_DEFERRED] = 1}},
-    [QT_ACT_RELEASE] = {"release", "-H", "released from hold", {[QT_Q_HOLD] = 1}},
-    [QT_ACT_REQUEUE] = {"requeue", "-r", "requeued",
+    [QT_ACT_RELEASE] = {"-H", "released from hold", {[QT_Q_HOLD] = 1}},
+    [QT_ACT_REQUEUE] = {"-r", "requeued",
                         {[QT_Q_INCOMING] = 1, [QT_Q_ACTIVE] = 1, [QT_Q_DEFERRED] = 1,
                          [QT_Q_HOLD] = 1}},
     /* postsuper refuses "corrupt" as a queue name: those files are left to
      * the admin (postsuper -s, by hand). */
-    [QT_ACT_DELETE] = {"delete", "-d", "removed",
+    [QT_ACT_DELETE] = {"-d", "removed",
                        {[QT_Q_MAILDROP] = 1, [QT_Q_INCOMING] = 1, [QT_Q_ACTIVE] = 1,
                         [QT_Q_DEFERRED] = 1, [QT_Q_HOLD] = 1}},
-    [QT_ACT_EXPIRE] = {"expire", "-e", "expired",
+    [QT_ACT_EXPIRE] = {"-e", "expired",
                        {[QT_Q_INCOMING] = 1, [QT_Q_ACTIVE] = 1, [QT_Q_DEFERRED] = 1,
                         [QT_Q_HOLD] = 1}},
-    [QT_ACT_DELIVER] = {"deliver", NULL, NULL, {[QT_Q_DEFERRED] = 1}},
-    [QT_ACT_FLUSH] = {"flush", NULL, NULL, {0}},
-    [QT_ACT_FLUSH_SITE] = {"flush-site", NULL, NULL, {0}},
+    [QT_ACT_DELIVER] = {NULL, NULL, {[QT_Q_DEFERRED] = 1}},
+    [QT_ACT_FLUSH] = {NULL, NULL, {0}},
+    [QT_ACT_FLUSH_SITE] = {NULL, NULL, {0}},
 };
+
+static const struct qt_action_desc descs[QT_ACT_COUNT] = {
+    [QT_ACT_HOLD] = {"hold", "Hold", "holding", "held", "postsuper -h", "put on hold", true,
+                     false, true},
+    [QT_ACT_RELEASE] = {"release", "Release", "releasing", "released", "postsuper -H",
+                        "release from hold", true, false, true},
+    [QT_ACT_REQUEUE] = {"requeue", "Requeue", "requeueing", "requeued", "postsuper -r",
+                        "requeue: they get new IDs", true, false, true},
+    [QT_ACT_DELETE] = {"delete", "DELETE", "deleting", "deleted", "postsuper -d", "delete",
+                       true, true, true},
+    /* Force-expiring bounces the mail to its senders at the next attempt. */
+    [QT_ACT_EXPIRE] = {"expire", "Force-expire", "force-expiring", "force-expired",
+                       "postsuper -e", "force-expire: bounce at the next attempt", true, true,
+                       true},
+    [QT_ACT_DELIVER] = {"deliver", "Attempt delivery of", "delivering", "delivery attempted",
+                        "postqueue -i", "attempt delivery now", false, false, true},
+    [QT_ACT_FLUSH] = {"flush", "Flush", "flushing", "flushed", "postqueue -f",
+                      "flush the whole queue", false, true, false},
+    [QT_ACT_FLUSH_SITE] = {"flush-site", "Flush", "flushing", "flushed", "postqueue -s",
+                           "flush the mail for one site", false, true, false},
+};
+
+const struct qt_action_desc *qt_action_describe(enum qt_action a)
+{
+    return (unsigned)a < QT_ACT_COUNT ? &descs[a] : NULL;
+}
 
 const char *qt_action_name(enum qt_action a)
 {
-    return (unsigned)a < QT_ACT_COUNT ? actions[a].name : "?";
+    return (unsigned)a < QT_ACT_COUNT ? descs[a].name : "?";
 }
 
 bool qt_action_from_name(const char *name, enum qt_action *a)
@@ -49,7 +75,7 @@ bool qt_action_from_name(const char *name, enum qt_action *a)
     int i;
 
     for (i = 0; i < QT_ACT_COUNT; i++)
-        if (strcmp(name, actions[i].name) == 0) {
+        if (strcmp(name, descs[i].name) == 0) {
             *a = (enum qt_action)i;
             return true;
         }
@@ -58,7 +84,7 @@ bool qt_action_from_name(const char *name, enum qt_action *a)
 
 bool qt_action_takes_ids(enum qt_action a)
 {
-    return a != QT_ACT_FLUSH && a != QT_ACT_FLUSH_SITE;
+    return (unsigned)a < QT_ACT_COUNT && descs[a].takes_ids;
 }
 
 void qt_action_result_free(struct qt_action_result *res)
@@ -357,7 +383,7 @@ bool qt_action_run(const struct qt_spool_layout *l, enum qt_action a,
     if (res->ninvalid) {
         snprintf(res->message, sizeof(res->message),
                  "%s: %zu invalid queue ID%s (first: \"%.64s\"); nothing done",
-                 actions[a].name, res->ninvalid, res->ninvalid == 1 ? "" : "s",
+                 descs[a].name, res->ninvalid, res->ninvalid == 1 ? "" : "s",
                  res->invalid[0]);
         res->failed = true;
         return false;
@@ -390,15 +416,15 @@ bool qt_action_run(const struct qt_spool_layout *l, enum qt_action a,
         snprintf(how, sizeof(how), "%s", res->message);
         if (res->acted == 0)
             snprintf(res->message, sizeof(res->message), "%s: %.400s; nothing done",
-                     actions[a].name, how);
+                     descs[a].name, how);
         else
             snprintf(res->message, sizeof(res->message),
                      "%s: %.400s; %zu of %zu acted on before that, nothing more was run",
-                     actions[a].name, how, res->acted, res->requested);
+                     descs[a].name, how, res->acted, res->requested);
     }
     if (ok) {
         int len = snprintf(res->message, sizeof(res->message), "%s: %zu acted on",
-                           actions[a].name, res->acted);
+                           descs[a].name, res->acted);
 
         if (res->ngone && len > 0 && (size_t)len < sizeof(res->message))
             len += snprintf(res->message + len, sizeof(res->message) - (size_t)len,
