@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "action_job.h"
 #include "app.h"
 #include "qtriage/export.h"
 #include "qtriage/util.h"
@@ -32,18 +33,44 @@ bool action_job_running(const struct app *a)
     return a->job.running;
 }
 
+/* "exported 41 to /root/bk; 0 failed", and why the first one failed. */
+static void export_summary(struct action_job *j, const struct qt_export_result *er)
+{
+    int len;
+
+    if (!er->nexported && !er->ngone && !er->nfailed) {    /* the target could not open */
+        snprintf(j->summary, sizeof(j->summary), "%s", er->message);
+        return;
+    }
+    len = snprintf(j->summary, sizeof(j->summary), "exported %zu to %.300s; %zu failed",
+                   er->nexported, j->backup_dir, er->nfailed);
+    if (er->ngone && len > 0 && (size_t)len < sizeof(j->summary))
+        len += snprintf(j->summary + len, sizeof(j->summary) - (size_t)len,
+                        "; %zu no longer queued", er->ngone);
+    if (er->nfailed && len > 0 && (size_t)len < sizeof(j->summary))
+        snprintf(j->summary + len, sizeof(j->summary) - (size_t)len, " (%s: %.200s)",
+                 er->failed[0], er->failed_why[0]);
+}
+
 static void *job_main(void *arg)
 {
     struct action_job *j = arg;
     char byte = 1;
 
-    if (j->backup_dir) {
+    if (j->kind == JOB_EXPORT_DELETE) {
         /* Export first; postsuper -d only what is safely on disk. */
         struct qt_export_result er;
 
         j->backup_ok = qt_export_then_delete(j->layout, j->backup_dir, j->targets, j->n, &er,
                                              &j->res);
         qt_export_delete_summary(j->backup_dir, &er, &j->res, j->summary, sizeof(j->summary));
+        qt_export_result_free(&er);
+    } else if (j->kind == JOB_EXPORT) {
+        struct qt_export_result er;
+
+        j->backup_ok = qt_export_run(j->layout, QT_EXPORT_EML_DIR, j->backup_dir, j->targets,
+                                     j->n, &er);
+        export_summary(j, &er);
         qt_export_result_free(&er);
     } else {
         qt_action_run(j->layout, j->act, j->targets, j->n, j->site, &j->res);
@@ -56,26 +83,24 @@ static void *job_main(void *arg)
 /* "holding 10000 messages", as the status line says while it runs. */
 static void describe_doing(struct action_job *j)
 {
-    static const char *const ing[QT_ACT_COUNT] = {
-        [QT_ACT_HOLD] = "holding",          [QT_ACT_RELEASE] = "releasing",
-        [QT_ACT_REQUEUE] = "requeueing",    [QT_ACT_DELETE] = "deleting",
-        [QT_ACT_EXPIRE] = "force-expiring", [QT_ACT_DELIVER] = "delivering",
-    };
-
     if (j->act == QT_ACT_FLUSH)
         snprintf(j->doing, sizeof(j->doing), "flushing the queue");
     else if (j->act == QT_ACT_FLUSH_SITE)
         snprintf(j->doing, sizeof(j->doing), "flushing site %.60s", j->site ? j->site : "");
-    else if (j->backup_dir)
+    else if (j->kind == JOB_EXPORT_DELETE)
         snprintf(j->doing, sizeof(j->doing), "exporting to %.100s and deleting %zu message%s",
                  j->backup_dir, j->n, j->n == 1 ? "" : "s");
+    else if (j->kind == JOB_EXPORT)
+        snprintf(j->doing, sizeof(j->doing), "exporting %zu message%s to %.100s", j->n,
+                 j->n == 1 ? "" : "s", j->backup_dir);
     else
-        snprintf(j->doing, sizeof(j->doing), "%s %zu message%s", ing[j->act], j->n,
+        snprintf(j->doing, sizeof(j->doing), "%s %zu message%s", qt_action_describe(j->act)->doing, j->n,
                  j->n == 1 ? "" : "s");
 }
 
-bool action_job_start(struct app *a, enum qt_action act, const struct qt_action_target *t,
-                      size_t n, const char *site, const char *backup_dir)
+bool action_job_start(struct app *a, enum action_job_kind kind, enum qt_action act,
+                      const struct qt_action_target *t, size_t n, const char *site,
+                      const char *backup_dir)
 {
     struct action_job *j = &a->job;
     sigset_t all, old;
@@ -103,6 +128,7 @@ bool action_job_start(struct app *a, enum qt_action act, const struct qt_action_
         p += l;
     }
     j->n = n;
+    j->kind = kind;
     j->act = act;
     j->site = site ? xstrdup(site) : NULL;
     j->backup_dir = backup_dir ? xstrdup(backup_dir) : NULL;
@@ -116,8 +142,8 @@ bool action_job_start(struct app *a, enum qt_action act, const struct qt_action_
     rc = pthread_create(&j->thread, NULL, job_main, j);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
-        app_message(a, true, "%s: cannot start a thread: %s", qt_action_name(act),
-                    strerror(rc));
+        app_message(a, true, "%s: cannot start a thread: %s",
+                    kind == JOB_EXPORT ? "export" : qt_action_name(act), strerror(rc));
         free(j->ids);
         free(j->targets);
         free(j->site);
@@ -166,6 +192,8 @@ unsigned action_job_finish(struct app *a)
         app_message(a, j->res.failed || j->res.ninvalid, "%s (%.1f s)", j->res.message,
                     (double)(app_now_ms() - j->started_ms) / 1000.0);
     qt_action_result_free(&j->res);
+    if (j->kind == JOB_EXPORT)  /* the queue is as it was */
+        return R_REDRAW;
     /* The next scan shows the result; tags of messages that are gone
      * (deleted, or requeued under a new ID) are dropped after it. */
     return R_RESCAN | R_REDRAW;

@@ -13,7 +13,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "action_job.h"
 #include "app.h"
+#include "bulk.h"
+#include "commands.h"
+#include "help.h"
+#include "list_pane.h"
+#include "pane.h"
+#include "picker.h"
+#include "prompt.h"
 #include "qtriage/instances.h"
 #include "qtriage/text.h"
 #include "qtriage/util.h"
@@ -45,23 +53,6 @@ void app_message(struct app *a, bool error, const char *fmt, ...)
     vsnprintf(a->message, sizeof(a->message), fmt, ap);
     va_end(ap);
     a->message_is_error = error;
-}
-
-const struct qt_msg *app_current(const struct app *a)
-{
-    if (a->cursor >= a->view.n)
-        return NULL;
-    return &a->store.msgs[a->view.rows[a->cursor]];
-}
-
-void app_set_cursor(struct app *a, size_t row)
-{
-    const struct qt_msg *m;
-
-    a->cursor = row;
-    m = app_current(a);
-    snprintf(a->cursor_id, sizeof(a->cursor_id), "%s",
-             m ? qt_store_str(&a->store, m->id) : "");
 }
 
 /* Bench milestones (QTRIAGE_BENCH_LOG): "name seconds-since-start messages",
@@ -101,62 +92,27 @@ static size_t bench_scan_changes;
 #define REBUILD_SLICE_MS 8
 #define REBUILD_STEP_UNITS 16384
 
-/* The new rows are in: keep the cursor on the message it was on (by queue
- * ID) and on the same screen line. */
+/* The new rows are in. */
 static void rebuild_done(struct app *a)
 {
-    size_t screen_line = a->cursor >= a->top ? a->cursor - a->top : 0;
-    long msg = a->cursor_id[0] ? qt_store_find(&a->store, a->cursor_id) : -1;
-    long row = -1;
-    size_t i;
-    int idw = 8;
     static const struct qt_filter *bench_filter;   /* last one logged */
+    const struct qt_filter *filter = list_filter(a);
 
     /* Bench: the time a new filter took over the whole store, once. */
-    if (a->filter && a->filter != bench_filter && a->first_scan_done)
+    if (filter && filter != bench_filter && a->first_scan_done)
         app_bench_detail(a, "filter_applied", " %lld %zu", (long long)a->rebuild_work_ms,
                          a->view.n);
-    bench_filter = a->filter;
-    /* Until the admin moves, the cursor stays on the first row while the
-     * queue streams in. */
-    if (msg >= 0 && a->cursor_pinned)
-        row = qt_view_row_of(&a->view, (uint32_t)msg);
-    else if (!a->cursor_pinned)
-        row = 0, screen_line = 0;
-    if (row < 0)    /* gone or filtered out: stay on the same row number */
-        row = a->cursor < a->view.n ? (long)a->cursor : (long)a->view.n - 1;
-    if (row < 0)
-        row = 0;
-    app_set_cursor(a, (size_t)row);
-    a->top = a->cursor >= screen_line ? a->cursor - screen_line : 0;
-    if (a->range_anchor >= (long)a->view.n)
-        a->range_anchor = -1;
-    /* The ID column fits the longest ID on screen and a marker. */
-    for (i = 0; i < a->view.n && i < 4096; i++) {
-        size_t len = qt_strpool_len(&a->store.pool, a->store.msgs[a->view.rows[i]].id);
-
-        if ((int)len + 2 > idw)
-            idw = (int)len + 2;
-    }
-    a->id_width = idw > 20 ? 20 : idw;
+    bench_filter = filter;
+    list_rows_rebuilt(a);
     a->rows_for_query = false;
     a->last_rebuild_ms = app_now_ms();
     a->rebuild_cost_ms = a->rebuild_work_ms;
-    if (a->show_count) {
-        const char *rt = a->filter ? qt_filter_runtime_error(a->filter) : NULL;
-
-        if (rt)
-            app_message(a, true, "%s", rt);
-        else if (!a->filter_error)
-            app_message(a, false, "%zu of %zu messages match", a->view.n, a->store.n);
-        a->show_count = false;
-    }
 }
 
 /* Start (or start over) computing the rows of the store as it is now. */
 static void rebuild_begin(struct app *a)
 {
-    qt_view_rebuild_begin(&a->view, &a->store, a->filter, (int64_t)time(NULL));
+    qt_view_rebuild_begin(&a->view, &a->store, list_filter(a), (int64_t)time(NULL));
     a->rebuild_work_ms = 0;
     a->rows_stale = false;
     a->rebuild_now = false;
@@ -243,7 +199,7 @@ static void apply_feed(struct app *a)
          * after a scan that ran while postsuper moved files: it may have
          * missed a message on its way from one queue to another. */
         if (a->scan_started_ms >= a->job.finished_ms && !action_job_running(a) &&
-            qt_selection_prune(&a->tags, tag_still_queued, &a->store))
+            qt_selection_prune(&a->current.tags, tag_still_queued, &a->store))
             a->rows_stale = true;
         {
             /* A rescan of a huge queue costs CPU: wait at least four times
@@ -377,30 +333,6 @@ static bool pick_instance(char **config_dir, bool *quit)
     return true;
 }
 
-static void default_columns(struct app *a)
-{
-    static const enum qt_col narrow[] = {QT_COL_ID,     QT_COL_AGE,  QT_COL_RETRY,
-                                         QT_COL_SIZE,   QT_COL_SENDER, QT_COL_RCPT,
-                                         QT_COL_SUBJECT, QT_COL_REASON};
-    static const enum qt_col wide[] = {QT_COL_ID,     QT_COL_QUEUE,  QT_COL_AGE,
-                                       QT_COL_RETRY,  QT_COL_SIZE,   QT_COL_SENDER,
-                                       QT_COL_RCPT,   QT_COL_SUBJECT, QT_COL_REASON,
-                                       QT_COL_CLIENT, QT_COL_SASL};
-
-    if (a->cols_set)
-        return;
-    if (COLS >= 200) {
-        memcpy(a->cols, wide, sizeof(wide));
-        a->ncols = sizeof(wide) / sizeof(wide[0]);
-    } else if (COLS >= 130) {
-        memcpy(a->cols, wide, 9 * sizeof(wide[0]));
-        a->ncols = 9;
-    } else {
-        memcpy(a->cols, narrow, sizeof(narrow));
-        a->ncols = sizeof(narrow) / sizeof(narrow[0]);
-    }
-}
-
 /* A key from the terminal, or ERR. */
 static int next_key(struct app *a, int *key)
 {
@@ -461,7 +393,7 @@ static unsigned read_input(struct app *a)
             r |= R_REDRAW;
             continue;
         }
-        if (a->prompt != PROMPT_NONE) {
+        if (prompt_is_open(a)) {
             r |= prompt_key(a, key);
         } else {
             settle_rows(a);
@@ -541,7 +473,7 @@ static void run_loop(struct app *a)
                 r |= R_REDRAW, last_progress = now;     /* "filtering... 37%" */
         }
         if (r & R_LAYOUT) {
-            default_columns(a);
+            list_default_columns(a);
             draw_layout(a);
             r |= R_REDRAW;
         }
@@ -606,31 +538,27 @@ static void close_queue(struct app *a)
     free(a->config_label);
 }
 
+#define TUI_PANE_CREATE(name) a->panes[a->npanes++] = name##_new(a);
+
+static void create_panes(struct app *a)
+{
+    TUI_PANES(TUI_PANE_CREATE)
+    a->focus = a->panes[0];
+}
+
+static void free_panes(struct app *a)
+{
+    while (a->npanes > 0) {
+        struct pane *p = a->panes[--a->npanes];
+
+        p->ops->free(p);
+    }
+}
+
 static void setup_options(struct app *a)
 {
-    struct qt_error err = {""};
-
     qt_view_init(&a->view);
-    if (a->opt->columns) {
-        a->ncols = qt_cols_parse(a->opt->columns, a->cols, &err);
-        a->cols_set = a->ncols > 0;
-        if (!a->ncols)
-            app_message(a, true, "--columns: %s", err.msg);
-    }
-    if (a->opt->sort) {
-        const char *name = a->opt->sort;
-        enum qt_col c;
-
-        if (*name == '-')
-            a->view.reverse = true, name++;
-        if (qt_col_from_name(name, &c))
-            a->view.sort = c;
-        else
-            app_message(a, true, "--sort: unknown column \"%s\"", a->opt->sort);
-    }
-    /* A bad --filter: the message says why and the list shows everything. */
-    if (a->opt->filter)
-        app_apply_filter(a, a->opt->filter, false);
+    list_setup_options(a);
     if (a->opt->config_problem && !a->message_is_error)
         app_message(a, true, "%s", a->opt->config_problem);
 }
@@ -646,7 +574,7 @@ int tui_run(const struct tui_options *opt)
 
     memset(a, 0, sizeof(*a));
     a->opt = opt;
-    a->range_anchor = -1;
+    a->current.queue = -1;
     a->start_ms = app_now_ms();
     a->next_scan_ms = 0;
     setlocale(LC_ALL, "");
@@ -694,11 +622,18 @@ int tui_run(const struct tui_options *opt)
         free(picked);
         return 1;
     }
-    qt_selection_init(&a->tags);
+    qt_selection_init(&a->current.tags);
+    tui_keymap_init(&a->keymap, opt->config);
+    create_panes(a);
     action_job_init(a);
     setup_options(a);
 
     if (!start_curses()) {
+        free_panes(a);
+        keymap_free(&a->keymap);
+        qt_selection_free(&a->current.tags);
+        action_job_free(a);
+        qt_view_free(&a->view);
         close_queue(a);
         qt_fatal_hook = NULL;
         free(picked);
@@ -724,22 +659,11 @@ int tui_run(const struct tui_options *opt)
     if (stop_signal)
         fprintf(stderr, "qtriage: stopped by signal %d; the queue was not changed by it\n",
                 (int)stop_signal);
-    if (a->prompt != PROMPT_NONE)
-        prompt_close(a);
-    viewer_free(&a->viewer);
-    stats_free(&a->stats);
-    free(a->maillog_path);
-    qt_search_free(a->search);
-    qt_filter_free(a->filter);
-    qt_filter_free(a->saved_filter);
-    free(a->filter_text);
-    free(a->saved_filter_text);
-    free(a->pending_site);
-    lineedit_free(&a->edit);
-    lineedit_free(&a->filter_edit);
-    lineedit_free(&a->search_edit);
-    lineedit_free(&a->command_edit);
-    qt_selection_free(&a->tags);
+    prompt_free(a);
+    free_panes(a);
+    keymap_free(&a->keymap);
+    bulk_free(a);
+    qt_selection_free(&a->current.tags);
     action_job_free(a);
     qt_view_free(&a->view);
     delwin(a->title_win);

@@ -8,9 +8,13 @@
 #include <wchar.h>
 
 #include "app.h"
+#include "draw.h"
+#include "list_pane.h"
+#include "prompt.h"
 #include "qtriage/text.h"
 #include "qtriage/util.h"
 #include "version.h"
+#include "viewer.h"
 
 /* Decode one character of `s` (at most `len` bytes); returns its length
  * (at least 1) and stores the code point, or -1 for an invalid byte. */
@@ -109,7 +113,7 @@ void draw_text(struct app *a, WINDOW *w, const char *s, size_t len, int width, a
     wattrset(w, A_NORMAL);
 }
 
-static attr_t pair_attr(const struct app *a, int pair, attr_t fallback)
+attr_t pair_attr(const struct app *a, int pair, attr_t fallback)
 {
     return a->colors ? (attr_t)COLOR_PAIR(pair) | a->pair_attrs[pair] : fallback;
 }
@@ -126,8 +130,8 @@ void draw_layout(struct app *a)
     list_h = h - 3;
     if (list_h < 1)
         list_h = 1;
-    if (a->viewer.open) {
-        if (a->viewer.full || list_h < 8) {
+    if (viewer_is_open(a)) {
+        if (viewer_is_full(a) || list_h < 8) {
             viewer_h = list_h;
             list_h = 0;
         } else {
@@ -153,7 +157,7 @@ void draw_layout(struct app *a)
     nodelay(a->title_win, TRUE);
 }
 
-void draw_title(struct app *a)
+static void draw_title(struct app *a)
 {
     WINDOW *w = a->title_win;
     char left[512], right[160];
@@ -193,180 +197,15 @@ void draw_title(struct app *a)
     wnoutrefresh(w);
 }
 
-/* Widths of the shown columns for a window `width` wide; returns how many
- * columns fit (the rightmost are dropped when even their minimum does not). */
-static size_t column_widths(struct app *a, int width, int *out)
-{
-    size_t n = a->ncols, i;
-
-    for (;;) {
-        int fixed = 2, weights = 0, left;   /* 2: the tag mark and a blank */
-
-        for (i = 0; i < n; i++) {
-            const struct qt_col_info *ci = &qt_col_info[a->cols[i]];
-            int cw = a->cols[i] == QT_COL_ID ? a->id_width : ci->width;
-
-            out[i] = cw;
-            fixed += (cw ? cw : ci->min_width) + (i ? 1 : 0);
-            weights += ci->width ? 0 : ci->weight;
-        }
-        if (fixed <= width || n == 1) {
-            left = width - fixed;
-            for (i = 0; i < n; i++) {
-                const struct qt_col_info *ci = &qt_col_info[a->cols[i]];
-
-                if (!out[i] && weights) {
-                    int extra = left * ci->weight / weights;
-
-                    out[i] = ci->min_width + extra;
-                    left -= extra;
-                    weights -= ci->weight;
-                }
-            }
-            /* Leftover space goes to the last column. */
-            if (n && left > 0)
-                out[n - 1] += left;
-            return n;
-        }
-        n--;
-    }
-}
-
-static void draw_header(struct app *a, const int *widths, size_t n)
-{
-    WINDOW *w = a->list_win;
-    attr_t attr = pair_attr(a, COLOR_PAIR_HEADER, A_BOLD | A_UNDERLINE) | A_BOLD;
-    size_t i;
-
-    wmove(w, 0, 0);
-    draw_text(a, w, "  ", 2, 2, attr, NULL, 0);
-    for (i = 0; i < n; i++) {
-        const struct qt_col_info *ci = &qt_col_info[a->cols[i]];
-        char title[64];
-        int tw;
-
-        snprintf(title, sizeof(title), "%s%s", ci->title,
-                 a->cols[i] == a->view.sort ? (a->view.reverse ? "v" : "^") : "");
-        if (i)
-            draw_text(a, w, " ", 1, 1, attr, NULL, 0);
-        tw = (int)strlen(title);
-        if (ci->right_align && tw < widths[i]) {
-            char pad[64];
-            int k = widths[i] - tw;
-
-            /* A right-aligned column can be wider than the pad (few columns,
-             * a wide terminal): pad in pieces. */
-            memset(pad, ' ', sizeof(pad));
-            while (k > 0) {
-                int piece = k < (int)sizeof(pad) ? k : (int)sizeof(pad);
-
-                draw_text(a, w, pad, (size_t)piece, piece, attr, NULL, 0);
-                k -= piece;
-            }
-            draw_text(a, w, title, (size_t)tw, tw, attr, NULL, 0);
-        } else {
-            draw_text(a, w, title, (size_t)tw, widths[i], attr, NULL, 0);
-        }
-    }
-    if (getcurx(w) < COLS && getcurx(w) > 0)
-        draw_text(a, w, "", 0, COLS - getcurx(w), attr, NULL, 0);
-}
-
-static void draw_row(struct app *a, int y, size_t row, const int *widths, size_t n,
-                     int64_t now, struct qt_buf *cell)
-{
-    WINDOW *w = a->list_win;
-    const struct qt_msg *m = &a->store.msgs[a->view.rows[row]];
-    const char *id = qt_store_str(&a->store, m->id);
-    bool tagged = qt_selection_has(&a->tags, id);
-    bool is_cursor = row == a->cursor && a->focus != FOCUS_HELP;
-    bool in_range = a->range_anchor >= 0 &&
-                    ((row >= (size_t)a->range_anchor && row <= a->cursor) ||
-                     (row <= (size_t)a->range_anchor && row >= a->cursor));
-    attr_t attr = A_NORMAL, match = pair_attr(a, COLOR_PAIR_MATCH, A_REVERSE) | A_BOLD;
-    size_t i;
-
-    if (m->queue == QT_Q_HOLD)
-        attr = pair_attr(a, COLOR_PAIR_HOLD, A_DIM);
-    if (m->flags & QT_MSG_UNREADABLE)
-        attr = pair_attr(a, COLOR_PAIR_ERROR, A_DIM);
-    if (tagged)
-        attr = pair_attr(a, COLOR_PAIR_TAGGED, A_BOLD) | A_BOLD;
-    if (in_range)
-        attr |= A_UNDERLINE;
-    if (is_cursor)
-        attr = pair_attr(a, COLOR_PAIR_CURSOR, A_REVERSE) | (tagged ? A_BOLD : 0);
-    wmove(w, y, 0);
-    draw_text(a, w, tagged ? "+ " : "  ", 2, 2, attr, NULL, 0);
-    for (i = 0; i < n; i++) {
-        const struct qt_col_info *ci = &qt_col_info[a->cols[i]];
-        int tw;
-
-        qt_buf_reset(cell);
-        qt_view_cell(&a->store, m, a->cols[i], now, cell);
-        if (i)
-            draw_text(a, w, " ", 1, 1, attr, NULL, 0);
-        tw = text_width(a, cell->data ? cell->data : "", cell->len);
-        if (ci->right_align && tw < widths[i]) {
-            draw_text(a, w, "", 0, widths[i] - tw, attr, NULL, 0);
-            draw_text(a, w, cell->data, cell->len, tw, attr, a->search, match);
-        } else {
-            draw_text(a, w, cell->data ? cell->data : "", cell->len, widths[i], attr, a->search,
-                      match);
-        }
-    }
-    if (getcurx(w) < COLS && getcurx(w) > 0)
-        draw_text(a, w, "", 0, COLS - getcurx(w), attr, NULL, 0);
-}
-
-void draw_list(struct app *a)
-{
-    WINDOW *w = a->list_win;
-    int widths[QT_COL_COUNT];
-    struct qt_buf cell = {0};
-    int64_t now = (int64_t)time(NULL);
-    size_t n, row;
-    int y;
-
-    if (a->list_rows <= 0 && !a->viewer.open) {
-        werase(w);
-        wnoutrefresh(w);
-        return;
-    }
-    if (a->list_rows <= 0)
-        return;
-    werase(w);
-    n = column_widths(a, COLS, widths);
-    draw_header(a, widths, n);
-    if (a->cursor < a->top)
-        a->top = a->cursor;
-    if (a->cursor >= a->top + (size_t)a->list_rows)
-        a->top = a->cursor - (size_t)a->list_rows + 1;
-    /* No blank rows at the bottom while there are rows above (the pane may
-     * just have grown back when the viewer closed). */
-    if (a->top + (size_t)a->list_rows > a->view.n)
-        a->top = a->view.n > (size_t)a->list_rows ? a->view.n - (size_t)a->list_rows : 0;
-    for (y = 0, row = a->top; y < a->list_rows && row < a->view.n; y++, row++)
-        draw_row(a, y + 1, row, widths, n, now, &cell);
-    if (a->view.n == 0) {
-        const char *why = !a->first_scan_done ? "loading the queue..."
-                          : a->store.n ? "no message matches the filter (f to change it)"
-                                       : "the queue is empty";
-
-        wmove(w, 2, 2);
-        draw_text(a, w, why, strlen(why), COLS - 4, A_DIM, NULL, 0);
-    }
-    qt_buf_free(&cell);
-    wnoutrefresh(w);
-}
-
-void draw_message_line(struct app *a)
+static void draw_message_line(struct app *a)
 {
     WINDOW *w = a->msg_win;
+    const struct prompt_bar *bar = &a->bar;
+    const char *filter_text = list_filter_text(a);
 
     wmove(w, 0, 0);
-    if (a->prompt != PROMPT_NONE && a->prompt != PROMPT_CONFIRM) {
-        int lw = text_width(a, a->prompt_label, strlen(a->prompt_label));
+    if (bar->type && !bar->type->yes_no) {
+        int lw = text_width(a, bar->label, strlen(bar->label));
         int mw = 0, ew;
 
         /* The filter bar keeps its count or error in view at the right. */
@@ -380,7 +219,7 @@ void draw_message_line(struct app *a)
             ew = COLS - lw;
             mw = 0;
         }
-        draw_text(a, w, a->prompt_label, strlen(a->prompt_label), lw, A_BOLD, NULL, 0);
+        draw_text(a, w, bar->label, strlen(bar->label), lw, A_BOLD, NULL, 0);
         if (mw) {
             wmove(w, 0, lw + ew);
             draw_text(a, w, "  ", 2, 2, A_NORMAL, NULL, 0);
@@ -389,15 +228,15 @@ void draw_message_line(struct app *a)
                                           : A_DIM,
                       NULL, 0);
         }
-        lineedit_draw(a, w, &a->edit, lw, ew, a->filter_error ? a->filter_error_pos : -1);
+        lineedit_draw(a, w, &bar->edit, lw, ew, bar->type->error_at ? bar->type->error_at(a) : -1);
         return;
     }
-    if (a->prompt == PROMPT_CONFIRM) {
-        draw_text(a, w, a->prompt_label, strlen(a->prompt_label), COLS,
+    if (bar->type) {
+        int lw = text_width(a, bar->label, strlen(bar->label));
+
+        draw_text(a, w, bar->label, strlen(bar->label), COLS,
                   pair_attr(a, COLOR_PAIR_ERROR, A_REVERSE) | A_BOLD, NULL, 0);
-        wmove(w, 0, text_width(a, a->prompt_label, strlen(a->prompt_label)) < COLS - 1
-                        ? text_width(a, a->prompt_label, strlen(a->prompt_label))
-                        : COLS - 1);
+        wmove(w, 0, lw < COLS - 1 ? lw : COLS - 1);
         return;
     }
     if (a->message[0]) {
@@ -405,10 +244,10 @@ void draw_message_line(struct app *a)
                   a->message_is_error ? pair_attr(a, COLOR_PAIR_ERROR, A_BOLD) | A_BOLD
                                       : A_NORMAL,
                   NULL, 0);
-    } else if (a->filter_text && *a->filter_text) {
+    } else if (filter_text && *filter_text) {
         char buf[600];
 
-        snprintf(buf, sizeof(buf), "filter: %s", a->filter_text);
+        snprintf(buf, sizeof(buf), "filter: %s", filter_text);
         draw_text(a, w, buf, strlen(buf), COLS, A_DIM, NULL, 0);
     } else {
         draw_text(a, w, "", 0, COLS, A_NORMAL, NULL, 0);
@@ -430,7 +269,7 @@ static const char *grouped(size_t n, char *buf)
     return buf;
 }
 
-void draw_status(struct app *a)
+static void draw_status(struct app *a)
 {
     static const enum qt_queue order[] = {QT_Q_DEFERRED, QT_Q_HOLD,     QT_Q_ACTIVE,
                                           QT_Q_INCOMING, QT_Q_MAILDROP, QT_Q_CORRUPT};
@@ -447,9 +286,9 @@ void draw_status(struct app *a)
     }
     qt_format_size(a->store.total_size, size, sizeof(size));
     qt_buf_printf(&b, " | %s | shown %s/%s | tagged %s", size, grouped(a->view.n, n1),
-                  grouped(a->store.n, n2), grouped(a->tags.count, n3));
+                  grouped(a->store.n, n2), grouped(a->current.tags.count, n3));
     if (a->view.n)
-        qt_buf_printf(&b, " | row %s", grouped(a->cursor + 1, n2));
+        qt_buf_printf(&b, " | row %s", grouped(list_cursor_row(a) + 1, n2));
     if (a->rows_for_query && qt_view_rebuilding(&a->view))
         qt_buf_printf(&b, " | filtering%s %d%%", a->utf8 ? "\u2026" : "...",
                       qt_view_rebuild_percent(&a->view));
@@ -464,15 +303,18 @@ void draw_status(struct app *a)
 
 void draw_all(struct app *a)
 {
+    size_t i;
+
     draw_title(a);
-    if (a->focus == FOCUS_HELP) {
-        help_draw(a);
-    } else if (a->focus == FOCUS_STATS) {
-        stats_draw(a);
+    if (a->focus->ops->flags & PANE_FULL_SCREEN) {
+        a->focus->ops->draw(a->focus);
     } else {
-        draw_list(a);
-        if (a->viewer.open)
-            viewer_draw(a);
+        for (i = 0; i < a->npanes; i++) {
+            struct pane *p = a->panes[i];
+
+            if (!(p->ops->flags & PANE_FULL_SCREEN) && pane_is_open(p))
+                p->ops->draw(p);
+        }
     }
     draw_status(a);
     draw_message_line(a);

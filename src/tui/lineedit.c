@@ -6,6 +6,9 @@
 #include <wctype.h>
 
 #include "app.h"
+#include "draw.h"
+#include "keymap.h"
+#include "lineedit.h"
 #include "qtriage/util.h"
 
 #define HISTORY_MAX 100

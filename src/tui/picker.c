@@ -1,9 +1,11 @@
 /* The instance picker: with several Postfix instances (postmulti -l) and
  * no -c, the admin chooses which queue to open before anything is read. */
+#include <curses.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
+#include "picker.h"
 #include "qtriage/instances.h"
 #include "qtriage/util.h"
 

@@ -14,7 +14,10 @@
 #include <time.h>
 
 #include "app.h"
+#include "list_pane.h"
+#include "qtriage/stats.h"
 #include "qtriage/util.h"
+#include "stats_pane.h"
 
 #define VIEW_SHAPE_RCPT  QT_BY_COUNT
 #define VIEW_SHAPE_SENDER (QT_BY_COUNT + 1)
@@ -33,6 +36,28 @@ static const struct {
     {"active", 1u << QT_Q_ACTIVE},
 };
 
+struct stats_pane {
+    struct pane pane;
+    int view;                   /* enum qt_stats_by, then the two qshape tables */
+    int queue_set;              /* qshape: which queues */
+    struct qt_stats stats;
+    struct qt_shape shape;
+    struct qt_queue_settings settings;
+    bool settings_tried, settings_ok;
+    char settings_error[256];
+    uint64_t store_version;     /* what the figures were computed from */
+    uint64_t filter_serial;
+    int64_t computed_ms, cost_ms;
+    size_t cursor, top, page;
+};
+
+static const struct pane_ops stats_ops;
+
+static struct stats_pane *stats_of(const struct app *a)
+{
+    return (struct stats_pane *)pane_find(a, &stats_ops);
+}
+
 static bool is_shape(const struct stats_pane *p)
 {
     return p->view >= VIEW_SHAPE_RCPT;
@@ -45,7 +70,7 @@ static size_t nrows(const struct stats_pane *p)
 
 static void compute(struct app *a)
 {
-    struct stats_pane *p = &a->stats;
+    struct stats_pane *p = stats_of(a);
     int64_t t0 = app_now_ms(), now = (int64_t)time(NULL);
 
     if (is_shape(p)) {
@@ -56,21 +81,21 @@ static void compute(struct app *a)
         o.sender = p->view == VIEW_SHAPE_SENDER;
         for (q = 0; q < QT_Q_COUNT; q++)
             o.queues[q] = (queue_sets[p->queue_set].mask >> q) & 1u;
-        qt_shape_compute(&p->shape, &a->store, a->filter, &o, now);
+        qt_shape_compute(&p->shape, &a->store, list_filter(a), &o, now);
     } else {
-        qt_stats_compute(&p->stats, &a->store, a->filter, (enum qt_stats_by)p->view, now);
+        qt_stats_compute(&p->stats, &a->store, list_filter(a), (enum qt_stats_by)p->view, now);
     }
     p->store_version = a->store.version;
-    p->filter_serial = a->filter_serial;
+    p->filter_serial = list_filter_serial(a);
     p->computed_ms = app_now_ms();
     p->cost_ms = p->computed_ms - t0;
     if (p->cursor >= nrows(p))
         p->cursor = nrows(p) ? nrows(p) - 1 : 0;
 }
 
-void stats_open(struct app *a)
+static void stats_open(struct app *a)
 {
-    struct stats_pane *p = &a->stats;
+    struct stats_pane *p = stats_of(a);
 
     if (!p->settings_tried) {
         struct qt_error err = {""};
@@ -80,77 +105,105 @@ void stats_open(struct app *a)
         if (!p->settings_ok)
             snprintf(p->settings_error, sizeof(p->settings_error), "%s", err.msg);
     }
-    a->focus = FOCUS_STATS;
+    pane_focus(&p->pane);
     compute(a);
 }
 
-void stats_close(struct app *a)
+static unsigned stats_close(struct pane *p)
 {
-    a->focus = a->viewer.open ? FOCUS_VIEWER : FOCUS_LIST;
+    pane_focus_back(p->app);
+    return R_REDRAW;
 }
 
-void stats_free(struct stats_pane *p)
+unsigned stats_toggle(struct app *a)
 {
+    struct stats_pane *p = stats_of(a);
+
+    if (pane_has_focus(&p->pane))
+        return stats_close(&p->pane);
+    stats_open(a);
+    return R_REDRAW;
+}
+
+static void stats_free(struct pane *pane)
+{
+    struct stats_pane *p = (struct stats_pane *)pane;
+
     qt_stats_free(&p->stats);
     qt_shape_free(&p->shape);
     if (p->settings_ok)
         qt_queue_settings_free(&p->settings);
-    memset(p, 0, sizeof(*p));
+    free(p);
 }
 
-void stats_tick(struct app *a)
+/* Recompute when the store or the filter changed (rate-limited). */
+static void stats_tick(struct app *a)
 {
-    struct stats_pane *p = &a->stats;
+    struct stats_pane *p = stats_of(a);
     int64_t wait = p->cost_ms * 4 > 1000 ? p->cost_ms * 4 : 1000;
 
-    if (a->focus != FOCUS_STATS)
+    if (!pane_has_focus(&p->pane))
         return;
-    if (p->filter_serial != a->filter_serial ||
+    if (p->filter_serial != list_filter_serial(a) ||
         (p->store_version != a->store.version && app_now_ms() - p->computed_ms >= wait))
         compute(a);
 }
 
-void stats_move(struct app *a, long delta)
+static unsigned stats_move(struct pane *pane, long delta)
 {
-    struct stats_pane *p = &a->stats;
-    long n = (long)nrows(p), c = (long)p->cursor + delta;
+    struct stats_pane *p = (struct stats_pane *)pane;
+    long n = (long)nrows(p), c;
 
+    if (delta == PANE_TOP)
+        c = 0;
+    else if (delta == PANE_BOTTOM)
+        c = n - 1;
+    else
+        c = (long)p->cursor + delta;
     if (c >= n)
         c = n - 1;
     if (c < 0)
         c = 0;
     p->cursor = (size_t)c;
+    return R_REDRAW;
 }
 
-void stats_next_view(struct app *a, int dir)
+static long stats_page(const struct pane *pane)
 {
-    struct stats_pane *p = &a->stats;
+    return (long)((const struct stats_pane *)pane)->page + 1;
+}
+
+unsigned stats_next_view(struct app *a, int dir)
+{
+    struct stats_pane *p = stats_of(a);
 
     p->view = (p->view + dir + NVIEWS) % NVIEWS;
     p->cursor = p->top = 0;
     compute(a);
+    return R_REDRAW;
 }
 
-void stats_next_queues(struct app *a)
+unsigned stats_next_queues(struct app *a)
 {
-    struct stats_pane *p = &a->stats;
+    struct stats_pane *p = stats_of(a);
     size_t n = sizeof(queue_sets) / sizeof(queue_sets[0]);
 
     if (!is_shape(p)) {
         app_message(a, false, "w chooses the queues of the qshape tables (Tab to them); "
                               "the groups count what the list's filter shows");
-        return;
+        return R_REDRAW;
     }
     p->queue_set = (p->queue_set + 1) % (int)n;
     compute(a);
     app_message(a, false, "qshape over %s", queue_sets[p->queue_set].label);
+    return R_REDRAW;
 }
 
 /* The filter expression for the row under the cursor, in `out`; false with
  * the reason shown when there is none. */
 static bool row_expr(struct app *a, struct qt_buf *out, char *label, size_t label_size)
 {
-    struct stats_pane *p = &a->stats;
+    struct stats_pane *p = stats_of(a);
 
     if (nrows(p) == 0) {
         app_message(a, true, "no rows here");
@@ -170,7 +223,7 @@ static bool row_expr(struct app *a, struct qt_buf *out, char *label, size_t labe
             return false;
         }
         qt_stats_init(&st);
-        qt_stats_compute(&st, &a->store, a->filter,
+        qt_stats_compute(&st, &a->store, list_filter(a),
                          p->view == VIEW_SHAPE_SENDER ? QT_BY_SENDER_DOMAIN : QT_BY_RCPT_DOMAIN,
                          (int64_t)time(NULL));
         for (i = 0; i < st.n && !ok; i++) {
@@ -203,8 +256,8 @@ static bool row_expr(struct app *a, struct qt_buf *out, char *label, size_t labe
 /* The list's filter and the row's, both. */
 static char *combined(struct app *a, const char *expr)
 {
-    if (a->filter_text && *a->filter_text && !qt_filter_matches_all(a->filter))
-        return xasprintf("(%s) (%s)", a->filter_text, expr);
+    if (list_filter_text(a) && *list_filter_text(a) && !qt_filter_matches_all(list_filter(a)))
+        return xasprintf("(%s) (%s)", list_filter_text(a), expr);
     return xstrdup(expr);
 }
 
@@ -219,9 +272,9 @@ unsigned stats_drill(struct app *a)
         return R_REDRAW;
     }
     text = combined(a, expr.data);
-    if (app_apply_filter(a, text, false)) {
-        stats_close(a);
-        a->show_count = true;
+    if (list_apply_filter(a, text)) {
+        stats_close(&stats_of(a)->pane);
+        list_show_count(a);
         r = R_REBUILD | R_REDRAW;
     }
     free(text);
@@ -253,12 +306,12 @@ unsigned stats_tag(struct app *a)
             if (!qt_filter_match(f, &a->store, m, now))
                 continue;
             matched++;
-            if (qt_selection_add(&a->tags, qt_store_str(&a->store, m->id)))
+            if (qt_selection_add(&a->current.tags, qt_store_str(&a->store, m->id)))
                 added++;
         }
         app_message(a, false, "tagged %zu messages of %s (%zu new; %zu tagged in all): "
                               "h holds, d deletes them, Enter shows them",
-                    matched, label, added, a->tags.count);
+                    matched, label, added, a->current.tags.count);
         qt_filter_free(f);
     }
     free(text);
@@ -268,7 +321,7 @@ unsigned stats_tag(struct app *a)
 
 static void settings_line(struct app *a, struct qt_buf *b, bool *warn)
 {
-    struct stats_pane *p = &a->stats;
+    struct stats_pane *p = stats_of(a);
     size_t i;
 
     *warn = false;
@@ -309,7 +362,7 @@ static void put(struct app *a, WINDOW *w, int y, int x, const char *s, size_t le
 
 static void draw_groups(struct app *a, WINDOW *w, int y0, int h, attr_t cur_attr)
 {
-    struct stats_pane *p = &a->stats;
+    struct stats_pane *p = stats_of(a);
     const struct qt_stats *st = &p->stats;
     char head[160];
     int y, keyw = COLS - 26;
@@ -335,7 +388,7 @@ static void draw_groups(struct app *a, WINDOW *w, int y0, int h, attr_t cur_attr
 
 static void draw_shape(struct app *a, WINDOW *w, int y0, int h, attr_t cur_attr)
 {
-    struct stats_pane *p = &a->stats;
+    struct stats_pane *p = stats_of(a);
     const struct qt_shape *sh = &p->shape;
     int ncols = sh->opts.buckets + 1, col, y, cw[64], domw, x;
     struct qt_buf cell = {0};
@@ -391,9 +444,10 @@ static void draw_shape(struct app *a, WINDOW *w, int y0, int h, attr_t cur_attr)
     qt_buf_free(&cell);
 }
 
-void stats_draw(struct app *a)
+static void stats_draw(struct pane *pane)
 {
-    struct stats_pane *p = &a->stats;
+    struct app *a = pane->app;
+    struct stats_pane *p = (struct stats_pane *)pane;
     int h = LINES - 3, y = 0;
     attr_t cur = a->colors ? COLOR_PAIR(COLOR_PAIR_CURSOR) : A_REVERSE;
     struct qt_buf b = {0};
@@ -413,8 +467,8 @@ void stats_draw(struct app *a)
                       qt_stats_by_info[p->stats.by].title,
                       (unsigned long long)p->stats.messages,
                       (unsigned long long)p->stats.ungrouped);
-    if (a->filter_text && *a->filter_text)
-        qt_buf_printf(&b, ", filter: %s", a->filter_text);
+    if (list_filter_text(a) && *list_filter_text(a))
+        qt_buf_printf(&b, ", filter: %s", list_filter_text(a));
     qt_buf_printf(&b, "   Tab: next view  Enter: filter the list  t: tag the group  %sq: back",
                   is_shape(p) ? "w: queues  " : "");
     put(a, w, y++, 0, b.data, b.len, COLS, A_BOLD);
@@ -464,4 +518,26 @@ void stats_draw(struct app *a)
         draw_groups(a, w, y, h, cur);
     wnoutrefresh(w);
     delwin(w);
+}
+
+static const struct pane_ops stats_ops = {
+    .name = "stats",
+    .where = "the statistics",
+    .context = CTX_STATS,
+    .keys = CTX_STATS,
+    .flags = PANE_FULL_SCREEN | PANE_HIDES_ROW,
+    .draw = stats_draw,
+    .move_by = stats_move,
+    .page = stats_page,
+    .close = stats_close,
+    .free = stats_free,
+};
+
+struct pane *stats_pane_new(struct app *a)
+{
+    struct stats_pane *p = xcalloc(1, sizeof(*p));
+
+    p->pane.ops = &stats_ops;
+    p->pane.app = a;
+    return &p->pane;
 }

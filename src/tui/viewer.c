@@ -6,12 +6,69 @@
 #include <time.h>
 
 #include "app.h"
+#include "list_pane.h"
+#include "prompt.h"
 #include "qtriage/maillog.h"
+#include "qtriage/render.h"
+#include "qtriage/search.h"
 #include "qtriage/util.h"
+#include "viewer.h"
 
 #define FETCH_LINES 256
 
-void viewer_free(struct viewer *v)
+struct viewer_line {
+    char *text;
+    uint32_t len;
+    uint16_t name_len;
+    uint8_t kind;               /* enum qt_line_kind */
+};
+
+/* A screen row of the viewer: part of a line, wrapped to the pane width. */
+struct viewer_row {
+    uint32_t line;
+    uint32_t off, len;
+};
+
+/* The message shown; cleared when it closes. */
+struct viewer {
+    bool open;
+    bool full;                  /* full screen, else split under the list */
+    char id[64];
+    int queue;                  /* where it was when opened */
+    enum qt_render_mode mode;
+    bool history;               /* the mail-log lines about the message, not the message */
+    struct qt_render *render;   /* NULL once every line is read */
+    char error[512];            /* the message could not be opened */
+    struct viewer_line *lines;
+    size_t nlines, lines_cap;
+    struct viewer_row *rows;
+    size_t nrows, rows_cap;
+    int wrap_width;
+    size_t top;                 /* first row shown */
+    struct qt_search *search;
+    long match_row;             /* last row found by n/N, -1: none */
+};
+
+struct viewer_pane {
+    struct pane pane;
+    struct viewer v;
+    char *maillog_path;         /* found at the first history view */
+    char maillog_error[512];    /* or why none was found */
+};
+
+static const struct pane_ops viewer_ops;
+
+static struct viewer_pane *viewer_pane_of(const struct app *a)
+{
+    return (struct viewer_pane *)pane_find(a, &viewer_ops);
+}
+
+static struct viewer *viewer_of(const struct app *a)
+{
+    return &viewer_pane_of(a)->v;
+}
+
+static void viewer_free(struct viewer *v)
 {
     size_t i;
 
@@ -24,7 +81,7 @@ void viewer_free(struct viewer *v)
     memset(v, 0, sizeof(*v));
 }
 
-int viewer_height(const struct app *a)
+static int viewer_height(const struct app *a)
 {
     return a->viewer_win ? getmaxy(a->viewer_win) - 1 : 0;   /* minus its title */
 }
@@ -37,7 +94,7 @@ static int pane_width(void)
 /* Cut line `li` into rows of at most `width` columns. */
 static void wrap_line(struct app *a, size_t li)
 {
-    struct viewer *v = &a->viewer;
+    struct viewer *v = viewer_of(a);
     const struct viewer_line *l = &v->lines[li];
     size_t off = 0;
 
@@ -77,7 +134,7 @@ static void wrap_line(struct app *a, size_t li)
 static void add_line(struct app *a, enum qt_line_kind kind, const char *text, size_t len,
                      size_t name_len)
 {
-    struct viewer *v = &a->viewer;
+    struct viewer *v = viewer_of(a);
     struct viewer_line *l;
 
     v->lines = xgrow(v->lines, &v->lines_cap, v->nlines + 1, sizeof(*v->lines));
@@ -92,7 +149,7 @@ static void add_line(struct app *a, enum qt_line_kind kind, const char *text, si
 /* Read more lines from the renderer; false at the end. */
 static bool fetch(struct app *a)
 {
-    struct viewer *v = &a->viewer;
+    struct viewer *v = viewer_of(a);
     struct qt_render_line out[FETCH_LINES];
     size_t n, i;
 
@@ -112,13 +169,13 @@ static bool fetch(struct app *a)
 /* Make sure rows up to `row` (inclusive) exist, as far as there are any. */
 static void ensure_rows(struct app *a, size_t row)
 {
-    while (a->viewer.nrows <= row && fetch(a))
+    while (viewer_of(a)->nrows <= row && fetch(a))
         ;
 }
 
 static void rewrap(struct app *a)
 {
-    struct viewer *v = &a->viewer;
+    struct viewer *v = viewer_of(a);
     size_t i, top_line = v->nrows ? v->rows[v->top < v->nrows ? v->top : 0].line : 0;
 
     v->wrap_width = pane_width();
@@ -156,7 +213,7 @@ static enum qt_line_kind log_line_kind(const char *line)
  * once per session. */
 static void load_history(struct app *a)
 {
-    struct viewer *v = &a->viewer;
+    struct viewer *v = viewer_of(a);
     struct qt_error err = {""};
     struct qt_maillog_history h;
     char title[700];
@@ -165,17 +222,17 @@ static void load_history(struct app *a)
     size_t i;
 
     v->wrap_width = pane_width();
-    if (!a->maillog_path && !a->maillog_error[0]) {
-        a->maillog_path = qt_maillog_locate(a->layout.postconf, a->layout.config_dir,
+    if (!viewer_pane_of(a)->maillog_path && !viewer_pane_of(a)->maillog_error[0]) {
+        viewer_pane_of(a)->maillog_path = qt_maillog_locate(a->layout.postconf, a->layout.config_dir,
                                             a->opt->maillog, &err);
-        if (!a->maillog_path)
-            snprintf(a->maillog_error, sizeof(a->maillog_error), "%s", err.msg);
+        if (!viewer_pane_of(a)->maillog_path)
+            snprintf(viewer_pane_of(a)->maillog_error, sizeof(viewer_pane_of(a)->maillog_error), "%s", err.msg);
     }
-    if (!a->maillog_path) {
-        snprintf(v->error, sizeof(v->error), "%s", a->maillog_error);
+    if (!viewer_pane_of(a)->maillog_path) {
+        snprintf(v->error, sizeof(v->error), "%s", viewer_pane_of(a)->maillog_error);
         return;
     }
-    if (!qt_maillog_history(a->maillog_path, v->id, arrival, (int64_t)time(NULL), NULL, &h,
+    if (!qt_maillog_history(viewer_pane_of(a)->maillog_path, v->id, arrival, (int64_t)time(NULL), NULL, &h,
                             &err))
         snprintf(v->error, sizeof(v->error), "%s", err.msg);
     snprintf(title, sizeof(title), "*** %s ***", h.note[0] ? h.note : "mail log");
@@ -192,7 +249,7 @@ static void load_history(struct app *a)
 
 static void load(struct app *a)
 {
-    struct viewer *v = &a->viewer;
+    struct viewer *v = viewer_of(a);
     struct qt_error err = {""};
 
     if (v->history) {
@@ -206,47 +263,106 @@ static void load(struct app *a)
     ensure_rows(a, 200);
 }
 
-void viewer_open(struct app *a, const char *id, int queue)
+void viewer_open(struct app *a, const char *id, int queue, bool history)
 {
-    struct viewer *v = &a->viewer;
+    struct viewer *v = viewer_of(a);
     bool full = v->full;
     enum qt_render_mode mode = v->open ? v->mode : QT_RENDER_DECODED;
-    bool history = a->open_history || (v->open && v->history);
     struct qt_search *search = v->search;
 
+    history = history || (v->open && v->history);
     v->search = NULL;
     viewer_free(v);
     v->open = true;
     v->full = full;
     v->mode = mode;
     v->history = history;
-    a->open_history = false;
     v->search = search;
     v->match_row = -1;
     snprintf(v->id, sizeof(v->id), "%s", id);
     v->queue = queue;
-    a->focus = FOCUS_VIEWER;
+    pane_focus(&viewer_pane_of(a)->pane);
     load(a);
 }
 
-void viewer_reload(struct app *a)
+static void viewer_reload(struct app *a)
 {
-    struct viewer *v = &a->viewer;
+    struct viewer *v = viewer_of(a);
     char id[64];
 
     snprintf(id, sizeof(id), "%s", v->id);
-    viewer_open(a, id, v->queue);
+    viewer_open(a, id, v->queue, false);
 }
 
-void viewer_close(struct app *a)
+bool viewer_is_open(const struct app *a)
 {
-    viewer_free(&a->viewer);
-    a->focus = FOCUS_LIST;
+    return viewer_of(a)->open;
 }
 
-void viewer_scroll(struct app *a, long delta)
+bool viewer_is_full(const struct app *a)
 {
-    struct viewer *v = &a->viewer;
+    return viewer_of(a)->full;
+}
+
+const char *viewer_id(const struct app *a)
+{
+    return viewer_of(a)->id;
+}
+
+unsigned viewer_toggle_split(struct app *a)
+{
+    struct viewer *v = viewer_of(a);
+
+    v->full = !v->full;
+    if (!v->open) {
+        app_message(a, false, "the viewer will open %s", v->full ? "full screen" : "split");
+        return R_REDRAW;
+    }
+    return R_LAYOUT | R_REDRAW;
+}
+
+unsigned viewer_toggle_mode(struct app *a)
+{
+    struct viewer *v = viewer_of(a);
+
+    if (v->history)
+        v->history = false;      /* m from the history: the message again */
+    else
+        v->mode = v->mode == QT_RENDER_DECODED ? QT_RENDER_RAW : QT_RENDER_DECODED;
+    viewer_reload(a);
+    return R_REDRAW;
+}
+
+/* l: the mail-log lines about the message; again: back to the message. */
+unsigned viewer_toggle_history(struct app *a)
+{
+    struct viewer_pane *vp = viewer_pane_of(a);
+    const struct qt_msg *m = list_current(a);
+
+    if (pane_has_focus(&vp->pane) && vp->v.open) {
+        vp->v.history = !vp->v.history;
+        viewer_reload(a);
+        return R_REDRAW;
+    }
+    viewer_open(a, qt_store_str(&a->store, m->id), m->queue, true);
+    return R_LAYOUT | R_REDRAW;
+}
+
+static bool viewer_pane_is_open(const struct pane *p)
+{
+    return ((const struct viewer_pane *)p)->v.open;
+}
+
+static unsigned viewer_close(struct pane *p)
+{
+    viewer_free(viewer_of(p->app));
+    pane_focus_back(p->app);
+    return R_LAYOUT | R_REDRAW;
+}
+
+static void viewer_scroll(struct app *a, long delta)
+{
+    struct viewer *v = viewer_of(a);
     long h = viewer_height(a), top = (long)v->top + delta;
 
     if (top < 0)
@@ -259,28 +375,38 @@ void viewer_scroll(struct app *a, long delta)
     v->top = (size_t)top;
 }
 
-void viewer_goto(struct app *a, bool end)
+static unsigned viewer_move(struct pane *p, long delta)
 {
-    struct viewer *v = &a->viewer;
+    struct app *a = p->app;
+    struct viewer *v = viewer_of(a);
 
-    if (!end) {
+    if (delta == PANE_TOP) {
         v->top = 0;
-        return;
+    } else if (delta == PANE_BOTTOM) {
+        while (fetch(a))
+            ;
+        viewer_scroll(a, (long)v->nrows);
+    } else {
+        viewer_scroll(a, delta);
     }
-    while (fetch(a))
-        ;
-    viewer_scroll(a, (long)v->nrows);
+    return R_REDRAW;
 }
 
-void viewer_search_next(struct app *a, bool backwards)
+static long viewer_page(const struct pane *p)
 {
-    struct viewer *v = &a->viewer;
+    return viewer_height(p->app);
+}
+
+static unsigned viewer_search_next(struct pane *p, bool backwards)
+{
+    struct app *a = p->app;
+    struct viewer *v = viewer_of(a);
     long start = v->match_row >= 0 ? v->match_row : (long)v->top - (backwards ? 0 : 1);
     long r;
 
     if (!v->search) {
         app_message(a, true, "no search: press / to search in the message");
-        return;
+        return R_REDRAW;
     }
     for (r = start + (backwards ? -1 : 1); r >= 0; r += backwards ? -1 : 1) {
         const struct viewer_row *row;
@@ -296,7 +422,7 @@ void viewer_search_next(struct app *a, bool backwards)
         rc = qt_search_match(v->search, v->lines[row->line].text + row->off, row->len, &s, &e);
         if (rc < 0) {
             app_message(a, true, "%s", qt_search_error(v->search));
-            return;
+            return R_REDRAW;
         }
         if (rc == 1) {
             long h = viewer_height(a);
@@ -306,11 +432,45 @@ void viewer_search_next(struct app *a, bool backwards)
                 v->top = (size_t)(r > h / 3 ? r - h / 3 : 0);
             viewer_scroll(a, 0);
             app_message(a, false, "/%s: line %ld", qt_search_pattern(v->search), r + 1);
-            return;
+            return R_REDRAW;
         }
     }
     app_message(a, true, "/%s: no more matches %s", qt_search_pattern(v->search),
                 backwards ? "above" : "below");
+    return R_REDRAW;
+}
+
+static unsigned search_submit(struct app *a, const char *text)
+{
+    struct viewer *v = viewer_of(a);
+    char msg[200];
+    size_t pos;
+    struct qt_search *s;
+
+    if (!*text) {
+        prompt_close(a);
+        return R_REDRAW;
+    }
+    s = qt_search_compile(text, msg, sizeof(msg), &pos);
+    if (!s) {
+        app_message(a, true, "%s", msg);
+        return R_REDRAW;
+    }
+    prompt_remember(a, text);
+    prompt_close(a);
+    qt_search_free(v->search);
+    v->search = s;
+    v->match_row = -1;
+    return viewer_search_next(&viewer_pane_of(a)->pane, false);
+}
+
+static const struct prompt_type search_prompt = {.history = HISTORY_SEARCH,
+                                                 .submit = search_submit};
+
+static unsigned viewer_search(struct pane *p)
+{
+    prompt_open(p->app, &search_prompt, "search message: ", "");
+    return R_REDRAW;
 }
 
 static attr_t kind_attr(const struct app *a, int kind, attr_t *name_attr)
@@ -341,9 +501,10 @@ static attr_t kind_attr(const struct app *a, int kind, attr_t *name_attr)
     }
 }
 
-void viewer_draw(struct app *a)
+static void viewer_draw(struct pane *p)
 {
-    struct viewer *v = &a->viewer;
+    struct app *a = p->app;
+    struct viewer *v = viewer_of(a);
     WINDOW *w = a->viewer_win;
     int h, y;
     char title[300];
@@ -392,4 +553,37 @@ void viewer_draw(struct app *a)
                   v->search, match);
     }
     wnoutrefresh(w);
+}
+
+static void viewer_pane_free(struct pane *p)
+{
+    struct viewer_pane *vp = (struct viewer_pane *)p;
+
+    viewer_free(&vp->v);
+    free(vp->maillog_path);
+    free(vp);
+}
+
+static const struct pane_ops viewer_ops = {
+    .name = "viewer",
+    .where = "the viewer",
+    .context = CTX_VIEWER,
+    .keys = CTX_VIEWER,
+    .is_open = viewer_pane_is_open,
+    .draw = viewer_draw,
+    .move_by = viewer_move,
+    .page = viewer_page,
+    .close = viewer_close,
+    .search = viewer_search,
+    .search_next = viewer_search_next,
+    .free = viewer_pane_free,
+};
+
+struct pane *viewer_pane_new(struct app *a)
+{
+    struct viewer_pane *vp = xcalloc(1, sizeof(*vp));
+
+    vp->pane.ops = &viewer_ops;
+    vp->pane.app = a;
+    return &vp->pane;
 }
