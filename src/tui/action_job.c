@@ -94,7 +94,8 @@ static void describe_doing(struct action_job *j)
         snprintf(j->doing, sizeof(j->doing), "exporting %zu message%s to %.100s", j->n,
                  j->n == 1 ? "" : "s", j->backup_dir);
     else
-        snprintf(j->doing, sizeof(j->doing), "%s %zu message%s", qt_action_describe(j->act)->doing, j->n,
+        snprintf(j->doing, sizeof(j->doing), "%s %zu message%s",
+                 qt_action_describe(j->act)->doing, j->n,
                  j->n == 1 ? "" : "s");
 }
 

@@ -501,7 +501,7 @@ unsigned list_tag(struct app *a)
     const struct qt_msg *m = list_current(a);
 
     qt_selection_toggle(&a->current.tags, qt_store_str(&a->store, m->id));
-    if (a->focus == &list_of(a)->pane)
+    if (pane_has_focus(&list_of(a)->pane))
         list_move(a, 1);
     return R_REDRAW;
 }
@@ -557,7 +557,8 @@ unsigned list_click(struct app *a, int y, bool twice)
 {
     struct list_pane *l = list_of(a);
 
-    if (a->focus != &l->pane || y < 0 || y >= a->list_rows || l->top + (size_t)y >= a->view.n)
+    if (!pane_has_focus(&l->pane) || y < 0 || y >= a->list_rows ||
+        l->top + (size_t)y >= a->view.n)
         return R_NONE;
     l->cursor_pinned = true;
     set_cursor(l, l->top + (size_t)y);

@@ -213,7 +213,8 @@ static enum qt_line_kind log_line_kind(const char *line)
  * once per session. */
 static void load_history(struct app *a)
 {
-    struct viewer *v = viewer_of(a);
+    struct viewer_pane *vp = viewer_pane_of(a);
+    struct viewer *v = &vp->v;
     struct qt_error err = {""};
     struct qt_maillog_history h;
     char title[700];
@@ -222,17 +223,17 @@ static void load_history(struct app *a)
     size_t i;
 
     v->wrap_width = pane_width();
-    if (!viewer_pane_of(a)->maillog_path && !viewer_pane_of(a)->maillog_error[0]) {
-        viewer_pane_of(a)->maillog_path = qt_maillog_locate(a->layout.postconf, a->layout.config_dir,
-                                            a->opt->maillog, &err);
-        if (!viewer_pane_of(a)->maillog_path)
-            snprintf(viewer_pane_of(a)->maillog_error, sizeof(viewer_pane_of(a)->maillog_error), "%s", err.msg);
+    if (!vp->maillog_path && !vp->maillog_error[0]) {
+        vp->maillog_path = qt_maillog_locate(a->layout.postconf, a->layout.config_dir,
+                                             a->opt->maillog, &err);
+        if (!vp->maillog_path)
+            snprintf(vp->maillog_error, sizeof(vp->maillog_error), "%s", err.msg);
     }
-    if (!viewer_pane_of(a)->maillog_path) {
-        snprintf(v->error, sizeof(v->error), "%s", viewer_pane_of(a)->maillog_error);
+    if (!vp->maillog_path) {
+        snprintf(v->error, sizeof(v->error), "%s", vp->maillog_error);
         return;
     }
-    if (!qt_maillog_history(viewer_pane_of(a)->maillog_path, v->id, arrival, (int64_t)time(NULL), NULL, &h,
+    if (!qt_maillog_history(vp->maillog_path, v->id, arrival, (int64_t)time(NULL), NULL, &h,
                             &err))
         snprintf(v->error, sizeof(v->error), "%s", err.msg);
     snprintf(title, sizeof(title), "*** %s ***", h.note[0] ? h.note : "mail log");
