@@ -38,8 +38,9 @@ struct keymap {
 
 /* The default bindings. */
 void keymap_init(struct keymap *km);
-/* Apply the configuration's bindings; `exists` says which command names
- * are real (unknown ones were reported when the file was read). */
+/* Apply the configuration's bindings.  `command_name` maps a name to the
+ * command table's own (static) copy, NULL for an unknown one (reported
+ * when the file was read); the map never points into `cfg`. */
 void keymap_apply_config(struct keymap *km, const struct qt_config *cfg,
                          const char *(*command_name)(const char *name));
 void keymap_free(struct keymap *km);

@@ -44,10 +44,12 @@ struct pane_ops {
     unsigned (*search_next)(struct pane *p, bool backwards);
     /* A key of its own, before the key map; returns true when it took it. */
     bool (*key)(struct pane *p, int key, unsigned *reaction);
+    /* Frees the pane and what it owns (once, when the program ends). */
     void (*free)(struct pane *p);
 };
 
-/* Every pane type embeds this first. */
+/* Every pane type embeds this first; its constructor allocates it, the
+ * app keeps it in panes[] until free. */
 struct pane {
     const struct pane_ops *ops;
     struct app *app;
