@@ -250,7 +250,7 @@ int main(int argc, char **argv)
             cli_usage(stdout);
             return 0;
         case 'V':
-            printf("qtriage %s\n", QTRIAGE_VERSION);
+            cli_print_version(stdout);
             return 0;
         case OPT_DEMO:
             demo_dir = optarg ? optarg : DEFAULT_DEMO_DIR;
