@@ -73,7 +73,6 @@ grep -q "^qtriage $version" "$work/version" || fail "--version: $(cat "$work/ver
 ok "--version: $(head -1 "$work/version")"
 man -w qtriage >/dev/null 2>&1 || fail "man -w qtriage finds no page"
 ok "man -w qtriage: $(man -w qtriage)"
-systemctl_state=$(dpkg-query -W -f='${Conffiles}' qtriage 2>/dev/null)
 [ ! -e /etc/systemd/system/timers.target.wants/qtriage-metrics.timer ] \
     || fail "the metrics timer was enabled by the install"
 ok "the metrics timer is installed disabled"
