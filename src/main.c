@@ -109,8 +109,10 @@ int main(int argc, char **argv)
 
     if ((status = cli_parse(argc, argv, &common, &view, &call)) >= 0)
         return status;
-    if (!call.command && (status = print_and_exit(&view)) >= 0)
+    if (!call.command && (status = print_and_exit(&view)) >= 0) {
+        cli_call_free(&call);
         return status;
+    }
     view_to_options(&view, &common, &tui);
     /* The command line overrides the file: it was read first, above, and
      * config_to_options() fills only what it left unset. */
