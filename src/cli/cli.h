@@ -121,6 +121,12 @@ extern const struct cli_option cli_shared_options[];    /* offsets into struct c
 extern const struct cli_command cli_view;
 
 const struct cli_command *cli_command_find(const char *name);
+/* The options `row` takes as help and completion show them: its own, then
+ * the shared ones in `takes`, hidden ones left out.  Start with *pos 0;
+ * *letter is the option's short letter there (0 where the row's own option
+ * has it).  NULL after the last. */
+const struct cli_option *cli_option_next(const struct cli_command *row, unsigned takes,
+                                         size_t *pos, int *letter);
 
 /* The argument structs the rows' descriptors fill (zero before parsing). */
 struct cli_view_args {

@@ -273,3 +273,30 @@ const struct cli_command *cli_command_find(const char *name)
             return c;
     return NULL;
 }
+
+const struct cli_option *cli_option_next(const struct cli_command *row, unsigned takes,
+                                         size_t *pos, int *letter)
+{
+    size_t own = 0;
+
+    while (row->options[own].name)
+        own++;
+    for (; *pos < own; (*pos)++)
+        if (row->options[*pos].help) {
+            *letter = row->options[*pos].letter;
+            return &row->options[(*pos)++];
+        }
+    for (; cli_shared_options[*pos - own].name; (*pos)++) {
+        const struct cli_option *o = &cli_shared_options[*pos - own];
+
+        if (!o->help || !(o->shared & takes))
+            continue;
+        *letter = o->letter;
+        for (size_t j = 0; j < own; j++)
+            if (row->options[j].letter == o->letter)
+                *letter = 0;
+        (*pos)++;
+        return o;
+    }
+    return NULL;
+}

@@ -8,24 +8,17 @@
 static void option_words(struct qt_buf *out, const struct cli_command *row, unsigned takes,
                          bool with_args)
 {
-    const struct cli_option *lists[2] = {row->options, cli_shared_options};
+    const struct cli_option *o;
+    size_t pos = 0;
+    int letter;
 
-    for (int l = 0; l < 2; l++)
-        for (size_t i = 0; lists[l][i].name; i++) {
-            const struct cli_option *o = &lists[l][i];
-            bool own_letter = true;
-
-            if (!o->help || (l == 1 && !(o->shared & takes)))
-                continue;
-            if (with_args && (!o->arg || o->type == CLI_OPT_STRING))
-                continue;
-            for (size_t j = 0; l == 1 && row->options[j].name; j++)
-                if (row->options[j].letter == o->letter)
-                    own_letter = false;
-            qt_buf_printf(out, " --%s", o->name);
-            if (o->letter && own_letter)
-                qt_buf_printf(out, " -%c", o->letter);
-        }
+    while ((o = cli_option_next(row, takes, &pos, &letter)) != NULL) {
+        if (with_args && (!o->arg || o->type == CLI_OPT_STRING))
+            continue;
+        qt_buf_printf(out, " --%s", o->name);
+        if (letter)
+            qt_buf_printf(out, " -%c", letter);
+    }
 }
 
 static void complete_kind(FILE *out, enum cli_complete kind, void (*words)(struct qt_buf *))
@@ -53,26 +46,20 @@ static void complete_kind(FILE *out, enum cli_complete kind, void (*words)(struc
 /* case "$prev" in ...: what each option of the row completes its argument with. */
 static void argument_cases(FILE *out, const struct cli_command *row, unsigned takes)
 {
-    const struct cli_option *lists[2] = {row->options, cli_shared_options};
+    const struct cli_option *o;
+    size_t pos = 0;
+    int letter;
 
     fputs("        case $prev in\n", out);
-    for (int l = 0; l < 2; l++)
-        for (size_t i = 0; lists[l][i].name; i++) {
-            const struct cli_option *o = &lists[l][i];
-            bool own_letter = true;
-
-            if (!o->help || !o->arg || o->type == CLI_OPT_STRING ||
-                (l == 1 && !(o->shared & takes)))
-                continue;
-            for (size_t j = 0; l == 1 && row->options[j].name; j++)
-                if (row->options[j].letter == o->letter)
-                    own_letter = false;
-            fprintf(out, "        --%s", o->name);
-            if (o->letter && own_letter)
-                fprintf(out, "|-%c", o->letter);
-            fputs(") ", out);
-            complete_kind(out, o->complete, o->words);
-        }
+    while ((o = cli_option_next(row, takes, &pos, &letter)) != NULL) {
+        if (!o->arg || o->type == CLI_OPT_STRING)
+            continue;
+        fprintf(out, "        --%s", o->name);
+        if (letter)
+            fprintf(out, "|-%c", letter);
+        fputs(") ", out);
+        complete_kind(out, o->complete, o->words);
+    }
     fputs("        esac\n", out);
 }
 

@@ -46,24 +46,13 @@ static void two_columns(FILE *out, const char *left, const char *help)
     wrap(out, help, col, HELP_COLUMN);
 }
 
-/* Whether a command's own options leave the shared option its letter. */
-static bool letter_free(const struct cli_option *own, int letter)
-{
-    for (size_t i = 0; own && own[i].name; i++)
-        if (own[i].letter == letter)
-            return false;
-    return letter != 0;
-}
-
-static void option_usage(FILE *out, const struct cli_option *o, bool with_letter)
+static void option_usage(FILE *out, const struct cli_option *o, int letter)
 {
     char left[96];
-    int n = 0;
+    int n;
 
-    if (!o->help)
-        return;
-    if (with_letter)
-        n = snprintf(left, sizeof(left), "-%c, ", o->letter);
+    if (letter)
+        n = snprintf(left, sizeof(left), "-%c, ", letter);
     else
         n = snprintf(left, sizeof(left), "    ");
     if (o->type == CLI_OPT_STRING)
@@ -74,23 +63,21 @@ static void option_usage(FILE *out, const struct cli_option *o, bool with_letter
     two_columns(out, left, o->help);
 }
 
-static void options_usage(FILE *out, const struct cli_option *opts, const struct cli_option *own)
+static void options_usage(FILE *out, const struct cli_command *row, unsigned takes)
 {
-    for (size_t i = 0; opts[i].name; i++)
-        option_usage(out, &opts[i], own == opts ? opts[i].letter != 0
-                                                 : letter_free(own, opts[i].letter));
-}
+    const struct cli_option *o;
+    size_t pos = 0;
+    int letter;
 
-static void shared_usage(FILE *out, unsigned takes, const struct cli_option *own)
-{
-    for (size_t i = 0; cli_shared_options[i].name; i++)
-        if (cli_shared_options[i].shared & takes)
-            option_usage(out, &cli_shared_options[i],
-                         letter_free(own, cli_shared_options[i].letter));
+    while ((o = cli_option_next(row, takes, &pos, &letter)) != NULL)
+        option_usage(out, o, letter);
 }
 
 void cli_usage(FILE *out)
 {
+    static const struct cli_option none[] = {{0}};
+    static const struct cli_command shared_only = {.options = none};
+
     fputs("usage: qtriage [OPTIONS] [VIEW OPTIONS]\n"
           "       qtriage [OPTIONS] COMMAND [COMMAND OPTIONS] [ARGS]\n"
           "\n"
@@ -107,9 +94,9 @@ void cli_usage(FILE *out)
     }
     fputs("\n'qtriage COMMAND --help' prints the command's options.\n"
           "options (before or after the command, where the command takes them):\n", out);
-    shared_usage(out, ~0u, NULL);
+    options_usage(out, &shared_only, ~0u);
     fputs("options of the interactive view:\n", out);
-    options_usage(out, cli_view.options, cli_view.options);
+    options_usage(out, &cli_view, 0);
 }
 
 void cli_command_usage(const struct cli_command *cmd, FILE *out)
@@ -122,8 +109,7 @@ void cli_command_usage(const struct cli_command *cmd, FILE *out)
         wrap(out, cmd->description, 0, 0);
     }
     fputs("\noptions:\n", out);
-    options_usage(out, cmd->options, cmd->options);
-    shared_usage(out, cmd->shared | CLI_S_ALWAYS, cmd->options);
+    options_usage(out, cmd, cmd->shared | CLI_S_ALWAYS);
 }
 
 /* Plain text as roff: a backslash, a minus and a line's first dot or
