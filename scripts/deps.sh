@@ -10,6 +10,7 @@ PACKAGES=(
     clang libclang-rt-14-dev valgrind
     postfix python3 procps util-linux
     tmux groff-base
+    zsh
 )
 
 missing=()

@@ -88,7 +88,7 @@ static int print_and_exit(const struct cli_view_args *view)
     if (view->completion) {
         if (cli_completion(view->completion, stdout))
             return 0;
-        fprintf(stderr, "qtriage: no completion for the shell \"%s\" (bash)\n",
+        fprintf(stderr, "qtriage: no completion for the shell \"%s\" (bash, zsh)\n",
                 view->completion);
         return 2;
     }

@@ -17,7 +17,7 @@ static void backend_words(struct qt_buf *out)
 
 static void shell_words(struct qt_buf *out)
 {
-    qt_buf_printf(out, "bash");
+    qt_buf_printf(out, "bash zsh");
 }
 
 static void stats_by_words(struct qt_buf *out)
@@ -98,7 +98,7 @@ static const struct cli_option view_options[] = {
      "print the interactive view's keys (a Markdown table) and exit"),
     OPT("version", 'V', CLI_FLAG, NULL, VIEW(version), "print the version and exit"),
     OPT("completion", 0, CLI_STRING, "SHELL", VIEW(completion),
-     "print the shell completion script for SHELL (bash) and exit", .words = shell_words,
+     "print the shell completion script for SHELL (bash or zsh) and exit", .words = shell_words,
      .complete = CLI_COMPLETE_WORDS),
     /* The man page's COMMANDS section is this output (tests/doc/test_man.py). */
     OPT("man-commands", 0, CLI_FLAG, NULL, VIEW(man_commands), NULL),

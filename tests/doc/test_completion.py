@@ -4,7 +4,8 @@ a real bash, with COMP_WORDS/COMP_CWORD set as readline sets them, it
 completes command names, each command's options, the words an option takes
 (queues, --by keys, backends) and shape's queue operands, and skips the
 options before the command and their arguments when it looks for the
-command."""
+command.  The zsh completion parses (zsh -n) and names every command and
+every long option of every command."""
 
 import os
 import re
@@ -56,7 +57,7 @@ expect("qtriage --config-file /etc/qtriage.conf --no-config sh", ["shape", "show
 expect("qtriage shape -s de", ["deferred"])
 expect("qtriage check --cr", ["--crit"])
 expect("qtriage --comp", ["--completion"])
-expect("qtriage --completion ", ["bash"])
+expect("qtriage --completion ", ["bash", "zsh"])
 # Only the options the command takes: show has no --queue, delete has
 # --backup-dir and hold has not.
 if "--queue" in complete("qtriage show --"):
@@ -68,6 +69,22 @@ usage = subprocess.run([qtriage, "--no-config", "--help"], stdout=subprocess.PIP
                        check=True).stdout.decode()
 section = usage.split("commands:", 1)[1].split("\n\n", 1)[0]
 expect("qtriage ", re.findall(r"^  ([a-z][a-z-]*)\b", section, re.M))
+
+zsh_script = os.environ.get("QTRIAGE_ZSH_COMPLETION")
+if zsh_script and shutil.which("zsh"):
+    p = subprocess.run(["zsh", "-n", zsh_script], stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        failures.append("zsh -n %s: %s" % (zsh_script, p.stderr.decode()))
+    zsh = open(zsh_script, encoding="utf-8").read()
+    for cmd in re.findall(r"^  ([a-z][a-z-]*)\b", section, re.M):
+        h = subprocess.run([qtriage, "--no-config", cmd, "--help"], stdout=subprocess.PIPE)
+        if not re.search(r"^        %s\) _arguments" % re.escape(cmd), zsh, re.M):
+            failures.append("zsh: no arguments for %s" % cmd)
+        for opt in re.findall(r"^ +(?:-\w, )?(--[a-z][a-z-]*)", h.stdout.decode(), re.M):
+            if "'%s" % opt not in zsh:
+                failures.append("zsh: %s %s is not completed" % (cmd, opt))
+else:
+    print("zsh is not installed: its completion is not checked")
 
 for f in failures:
     print("FAIL: " + f)
