@@ -100,6 +100,8 @@ struct cli_command {
     const char *synopsis;       /* the operands: "ID...|-"; NULL: none */
     const char *summary;        /* one line for the command list */
     const char *description;    /* plain sentences for COMMAND --help and the man page */
+    const char *notes;          /* sentences several rows share (the same pointer): the
+                                 * man page says them once, under the first */
     const struct cli_option *options;   /* its own, ending with {0} */
     unsigned shared;            /* CLI_S_* it takes besides CLI_S_ALWAYS */
     unsigned flags;             /* CLI_CMD_* */

@@ -204,65 +204,87 @@ static const struct cli_option check_options[] = {
     {0},
 };
 
-#define IDS_TEXT \
-    "An ID of - reads queue IDs from standard input, one or more a line (postqueue -p's" \
-    " * and ! markers are ignored); --filter acts on every queued message that matches" \
-    " instead, after a y at the terminal or with --yes."
-#define ACT_SHARED (CLI_S_FILTER | CLI_S_HOSTS)
-#define ACTION_ROW(verb, summary_text, extra) \
-    {verb, "ID...|-", summary_text, extra IDS_TEXT, action_options, ACT_SHARED, 0, \
-     sizeof(struct cli_action_args), cli_action, CLI_COMPLETE_NONE, NULL}
+/* What every action that takes IDs says about them. */
+static const char ids_notes[] =
+    "An ID of - reads queue IDs from standard input, one or more a line (postqueue -p's "
+    "* and ! markers are ignored); --filter acts on every queued message that matches "
+    "instead, after a y at the terminal or with --yes.";
+
+#define ACTION_ROW(verb, summary_text, ...) \
+    {.name = verb, .synopsis = "ID...|-", .summary = summary_text, .notes = ids_notes, \
+     .options = action_options, .shared = CLI_S_FILTER | CLI_S_HOSTS, \
+     .args_size = sizeof(struct cli_action_args), .run = cli_action, __VA_ARGS__}
 
 const struct cli_command cli_commands[] = {
-    {"list", NULL, "one line (or JSON object, or ID) per message",
-     "Without --queue every queue is listed; control characters in the fields are never "
-     "printed.",
-     list_options, CLI_S_QUEUE | CLI_S_FILTER | CLI_S_HOSTS, 0,
-     sizeof(struct cli_list_args), cli_list, CLI_COMPLETE_NONE, NULL},
-    {"show", "ID", "the message as the viewer shows it",
-     "Decoded: the delivery status of every recipient, the headers and text parts decoded, "
-     "the attachments; --log: each delivery attempt and the remote server's answer.",
-     show_options, CLI_S_MAILLOG, 0, sizeof(struct cli_show_args), cli_show,
-     CLI_COMPLETE_NONE, NULL},
-    {"export", "ID...|-", "save messages as RFC 822 with their envelope",
-     "Messages are written as they are queued, to one mboxrd file or as DIR/ID.eml; an "
-     "existing file is never overwritten. Give IDs, - (IDs on standard input) or --filter.",
-     export_options, CLI_S_FILTER | CLI_S_HOSTS, 0, sizeof(struct cli_export_args),
-     cli_export, CLI_COMPLETE_NONE, NULL},
-    ACTION_ROW("hold", "put messages on hold (postsuper -h)", ""),
-    ACTION_ROW("release", "release held messages (postsuper -H)", ""),
-    ACTION_ROW("requeue", "requeue messages (postsuper -r)", "They get new queue IDs. "),
-    {"delete", "ID...|-", "delete messages (postsuper -d)",
-     "With --backup-dir (or the configuration's backup_dir) the messages are exported first "
-     "and only those exported are deleted. " IDS_TEXT,
-     action_options, ACT_SHARED | CLI_S_BACKUP_DIR, 0, sizeof(struct cli_action_args),
-     cli_action, CLI_COMPLETE_NONE, NULL},
+    {.name = "list",
+     .summary = "one line (or JSON object, or ID) per message",
+     .description = "Without --queue every queue is listed; control characters in the "
+                    "fields are never printed.",
+     .options = list_options, .shared = CLI_S_QUEUE | CLI_S_FILTER | CLI_S_HOSTS,
+     .args_size = sizeof(struct cli_list_args), .run = cli_list},
+    {.name = "show", .synopsis = "ID",
+     .summary = "the message as the viewer shows it",
+     .description = "Decoded: the delivery status of every recipient, the headers and text "
+                    "parts decoded, the attachments; --log: each delivery attempt and the "
+                    "remote server's answer.",
+     .options = show_options, .shared = CLI_S_MAILLOG,
+     .args_size = sizeof(struct cli_show_args), .run = cli_show},
+    {.name = "export", .synopsis = "ID...|-",
+     .summary = "save messages as RFC 822 with their envelope",
+     .description = "Messages are written as they are queued, to one mboxrd file or as "
+                    "DIR/ID.eml; an existing file is never overwritten. Give IDs, - (IDs on "
+                    "standard input) or --filter.",
+     .options = export_options, .shared = CLI_S_FILTER | CLI_S_HOSTS,
+     .args_size = sizeof(struct cli_export_args), .run = cli_export},
+    ACTION_ROW("hold", "put messages on hold (postsuper -h)"),
+    ACTION_ROW("release", "release held messages (postsuper -H)"),
+    ACTION_ROW("requeue", "requeue messages (postsuper -r)",
+               .description = "They get new queue IDs."),
+    {.name = "delete", .synopsis = "ID...|-",
+     .summary = "delete messages (postsuper -d)",
+     .description = "With --backup-dir (or the configuration's backup_dir) the messages are "
+                    "exported first and only those exported are deleted.",
+     .notes = ids_notes, .options = action_options,
+     .shared = CLI_S_FILTER | CLI_S_HOSTS | CLI_S_BACKUP_DIR,
+     .args_size = sizeof(struct cli_action_args), .run = cli_action},
     ACTION_ROW("expire", "force-expire messages (postsuper -e)",
-               "They bounce at the next delivery attempt. "),
-    ACTION_ROW("deliver", "attempt delivery now (postqueue -i)", ""),
-    {"flush", NULL, "flush the whole queue (postqueue -f)", NULL, flush_options, CLI_S_HOSTS,
-     0, sizeof(struct cli_action_args), cli_action, CLI_COMPLETE_NONE, NULL},
-    {"flush-site", "SITE", "flush the mail for one site (postqueue -s)", NULL, flush_options,
-     CLI_S_HOSTS, 0, sizeof(struct cli_action_args), cli_action, CLI_COMPLETE_NONE, NULL},
-    {"stats", NULL, "top groups by count and size, and the queue's settings",
-     "Who fills the queue: message counts and sizes grouped by KEY, then the Postfix "
-     "settings that decide how fast it drains.",
-     stats_options, CLI_S_QUEUE | CLI_S_FILTER | CLI_S_HOSTS, 0,
-     sizeof(struct cli_stats_args), cli_stats, CLI_COMPLETE_NONE, NULL},
-    {"shape", "[QUEUE...]", "qshape's domain x age table (the same output)",
-     "A qshape(1)-compatible histogram of recipient (or sender) domains by age, over the "
-     "incoming and active queues unless QUEUEs are named.",
-     shape_options, CLI_S_HOSTS, 0, sizeof(struct cli_shape_args), cli_shape,
-     CLI_COMPLETE_WORDS, cli_queue_words},
-    {"check", NULL, "a monitoring plugin: OK, WARNING or CRITICAL by message count",
-     "Counts the messages and exits 0 (OK), 1 (WARNING: more than N), 2 (CRITICAL: more "
-     "than M) or 3 (UNKNOWN), with one line of text and performance data per queue.",
-     check_options, CLI_S_QUEUE | CLI_S_FILTER | CLI_S_HOSTS, CLI_CMD_PLUGIN,
-     sizeof(struct cli_check_args), cli_check, CLI_COMPLETE_NONE, NULL},
-    {"instances", NULL, "the Postfix instances postmulti -l lists",
-     "Name, group, enabled, the messages in the deferred, hold, active and incoming queues "
-     "(100000+ past that many; ? where a queue cannot be read), configuration directory.",
-     no_options, 0, 0, 0, cli_instances, CLI_COMPLETE_NONE, NULL},
+               .description = "They bounce at the next delivery attempt."),
+    ACTION_ROW("deliver", "attempt delivery now (postqueue -i)"),
+    {.name = "flush",
+     .summary = "flush the whole queue (postqueue -f)",
+     .options = flush_options, .shared = CLI_S_HOSTS,
+     .args_size = sizeof(struct cli_action_args), .run = cli_action},
+    {.name = "flush-site", .synopsis = "SITE",
+     .summary = "flush the mail for one site (postqueue -s)",
+     .options = flush_options, .shared = CLI_S_HOSTS,
+     .args_size = sizeof(struct cli_action_args), .run = cli_action},
+    {.name = "stats",
+     .summary = "top groups by count and size, and the queue's settings",
+     .description = "Who fills the queue: message counts and sizes grouped by KEY, then the "
+                    "Postfix settings that decide how fast it drains.",
+     .options = stats_options, .shared = CLI_S_QUEUE | CLI_S_FILTER | CLI_S_HOSTS,
+     .args_size = sizeof(struct cli_stats_args), .run = cli_stats},
+    {.name = "shape", .synopsis = "[QUEUE...]",
+     .summary = "qshape's domain x age table (the same output)",
+     .description = "A qshape(1)-compatible histogram of recipient (or sender) domains by "
+                    "age, over the incoming and active queues unless QUEUEs are named.",
+     .options = shape_options, .shared = CLI_S_HOSTS,
+     .args_size = sizeof(struct cli_shape_args), .run = cli_shape,
+     .operands = CLI_COMPLETE_WORDS, .operand_words = cli_queue_words},
+    {.name = "check",
+     .summary = "a monitoring plugin: OK, WARNING or CRITICAL by message count",
+     .description = "Counts the messages and exits 0 (OK), 1 (WARNING: more than N), 2 "
+                    "(CRITICAL: more than M) or 3 (UNKNOWN), with one line of text and "
+                    "performance data per queue.",
+     .options = check_options, .shared = CLI_S_QUEUE | CLI_S_FILTER | CLI_S_HOSTS,
+     .flags = CLI_CMD_PLUGIN,
+     .args_size = sizeof(struct cli_check_args), .run = cli_check},
+    {.name = "instances",
+     .summary = "the Postfix instances postmulti -l lists",
+     .description = "Name, group, enabled, the messages in the deferred, hold, active and "
+                    "incoming queues (100000+ past that many; ? where a queue cannot be "
+                    "read), configuration directory.",
+     .options = no_options, .run = cli_instances},
     {0},
 };
 

@@ -108,6 +108,10 @@ void cli_command_usage(const struct cli_command *cmd, FILE *out)
         fputc('\n', out);
         wrap(out, cmd->description, 0, 0);
     }
+    if (cmd->notes) {
+        fputc('\n', out);
+        wrap(out, cmd->notes, 0, 0);
+    }
     fputs("\noptions:\n", out);
     options_usage(out, cmd, cmd->shared | CLI_S_ALWAYS);
 }
@@ -174,13 +178,28 @@ static void roff_option(FILE *out, const struct cli_option *o)
     roff_sentence(out, o->help);
 }
 
+/* The first row with the same options and notes as `c`, when it is not c. */
+static const struct cli_command *same_as(const struct cli_command *c)
+{
+    for (const struct cli_command *e = cli_commands; e < c; e++)
+        if (e->options == c->options && e->notes == c->notes && c->options[0].name)
+            return e;
+    return NULL;
+}
+
+static void roff_paragraph(FILE *out, const char *text)
+{
+    fputs(".br\n", out);
+    roff_text(out, text, strlen(text));
+    fputc('\n', out);
+}
+
 void cli_man_commands(FILE *out)
 {
-    const struct cli_command *prev = NULL;
-
     fputs(".\\\" Generated from src/cli/commands.c by \"qtriage --man-commands\"; edit the\n"
           ".\\\" table there, not this section (tests/doc/test_man.py compares them).\n", out);
-    for (const struct cli_command *c = cli_commands; c->name; prev = c, c++) {
+    for (const struct cli_command *c = cli_commands; c->name; c++) {
+        const struct cli_command *like = same_as(c);
         unsigned also = c->shared & ~CLI_S_ALWAYS;
         bool first = true;
 
@@ -194,20 +213,10 @@ void cli_man_commands(FILE *out)
         }
         fputc('\n', out);
         roff_sentence(out, c->summary);
-        if (c->description) {
-            fputs(".br\n", out);
-            roff_text(out, c->description, strlen(c->description));
-            fputc('\n', out);
-        }
-        if (prev && prev->options == c->options && c->options[0].name) {
-            fprintf(out, "Options as for\n.BR %s .\n", prev->name);
-        } else if (c->options[0].name) {
-            fputs(".RS\n", out);
-            for (size_t i = 0; c->options[i].name; i++)
-                if (c->options[i].help)
-                    roff_option(out, &c->options[i]);
-            fputs(".RE\n", out);
-        }
+        if (c->description)
+            roff_paragraph(out, c->description);
+        if (c->notes && !like)
+            roff_paragraph(out, c->notes);
         for (size_t i = 0; cli_shared_options[i].name; i++) {
             const struct cli_option *o = &cli_shared_options[i];
 
@@ -220,5 +229,15 @@ void cli_man_commands(FILE *out)
         }
         if (!first)
             fputs(" (see\n.BR OPTIONS ).\n", out);
+        if (like) {
+            fprintf(out, ".br\nOptions%s as for\n.BR %s .\n", c->notes ? " and IDs" : "",
+                    like->name);
+        } else if (c->options[0].name) {
+            fputs(".RS\n", out);
+            for (size_t i = 0; c->options[i].name; i++)
+                if (c->options[i].help)
+                    roff_option(out, &c->options[i]);
+            fputs(".RE\n", out);
+        }
     }
 }
