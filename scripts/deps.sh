@@ -11,6 +11,10 @@ PACKAGES=(
     postfix python3 procps util-linux
     tmux groff-base
     zsh
+    # The Debian package: built, linted, installed and used by tests/pkg/.
+    debhelper dpkg-dev fakeroot lintian man-db
+    # promtool, which checks the metrics' text format.
+    prometheus
 )
 
 missing=()

@@ -78,7 +78,7 @@ static void view_to_options(const struct cli_view_args *view, const struct cli_c
 static int print_and_exit(const struct cli_view_args *view)
 {
     if (view->version) {
-        printf("qtriage %s\n", QTRIAGE_VERSION);
+        cli_print_version(stdout);
         return 0;
     }
     if (view->man_commands) {

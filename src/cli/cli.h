@@ -179,6 +179,11 @@ struct cli_check_args {
     struct cli_duration age;
 };
 
+struct cli_metrics_args {
+    const char *output;         /* NULL: standard output */
+    long top;                   /* 0: QT_METRICS_TOP_DEFAULT */
+};
+
 /* Parse argv: the shared options and the interactive view's before the
  * command, then the command's own and the shared ones anywhere after it
  * (up to "--").  Fills `call` (command NULL: the interactive view, its
@@ -214,6 +219,10 @@ int cli_stats(const struct cli_call *call);
 int cli_shape(const struct cli_call *call);
 int cli_check(const struct cli_call *call);
 int cli_instances(const struct cli_call *call);
+/* "qtriage metrics": Prometheus text exposition (node_exporter textfile). */
+int cli_metrics(const struct cli_call *call);
+/* "qtriage --version": version, git describe, the libraries' versions. */
+void cli_print_version(FILE *out);
 
 /* Append `s` as a JSON string: bytes that are not UTF-8 become U+FFFD. */
 void cli_json_string(struct qt_buf *out, const char *s);

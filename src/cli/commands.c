@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "qtriage/metrics.h"
 #include "qtriage/stats.h"
 
 #define DEFAULT_DEMO_DIR "/tmp/qtriage-demo"
@@ -204,6 +205,17 @@ static const struct cli_option check_options[] = {
     {0},
 };
 
+#define METRICS(field) offsetof(struct cli_metrics_args, field)
+static const struct cli_option metrics_options[] = {
+    OPT("output", 'o', CLI_STRING, "FILE", METRICS(output),
+        "write FILE atomically (a temporary file, fsync, rename) instead of standard output",
+        .complete = CLI_COMPLETE_FILE),
+    OPT("top", 'n', CLI_LONG, "N", METRICS(top),
+        "the N largest senders, sasl users and clients (default 10)", .min = 1,
+        .max = QT_METRICS_TOP_MAX),
+    {0},
+};
+
 /* What every action that takes IDs says about them. */
 static const char ids_notes[] =
     "An ID of - reads queue IDs from standard input, one or more a line (postqueue -p's "
@@ -279,6 +291,12 @@ const struct cli_command cli_commands[] = {
      .options = check_options, .shared = CLI_S_QUEUE | CLI_S_FILTER | CLI_S_HOSTS,
      .flags = CLI_CMD_PLUGIN,
      .args_size = sizeof(struct cli_check_args), .run = cli_check},
+    {.name = "metrics",
+     .summary = "the queue as Prometheus metrics (node_exporter textfile)",
+     .description = "Prometheus's text exposition format; see METRICS in the man page for "
+                    "the families.",
+     .options = metrics_options, .args_size = sizeof(struct cli_metrics_args),
+     .run = cli_metrics},
     {.name = "instances",
      .summary = "the Postfix instances postmulti -l lists",
      .description = "Name, group, enabled, the messages in the deferred, hold, active and "
