@@ -177,6 +177,7 @@ struct cli_duration {
 struct cli_check_args {
     long warn, crit;
     struct cli_duration age;
+    bool json;                  /* one JSON object instead of the plugin line */
 };
 
 struct cli_metrics_args {

@@ -202,6 +202,9 @@ static const struct cli_option check_options[] = {
      .max = 1e15, .wants = "a count of messages"),
     OPT("age", 'a', CLI_DURATION, "DURATION", CHECK(age), "count only messages older than that",
      .wants = "a duration such as 30m, 1h or 2d"),
+    OPT("json", 'j', CLI_FLAG, NULL, CHECK(json),
+        "one JSON object (state, exit code, counts, thresholds, per queue) instead of the "
+        "plugin line"),
     {0},
 };
 
