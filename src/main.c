@@ -332,7 +332,7 @@ int main(int argc, char **argv)
         tui.demo_dir = demo_dir;
     }
     if (argc == 0) {
-        if (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO)) {
+        if (!tui_scripted() && (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO))) {
             status = cli_list(1, list_argv, &common);
         } else {
             tui.config_dir = common.config_dir;
