@@ -440,8 +440,8 @@ static bool step_ready(struct script *s, struct app *a)
 int script_poll_fd(struct script *s, struct app *a)
 {
     s->key_given = false;
-    if (s->finished)
-        return -1;
+    if (s->finished)    /* wake the loop at once: it quits at its top */
+        return s->ready_fd;
     return step_ready(s, a) ? s->ready_fd : -1;
 }
 

@@ -15,8 +15,11 @@ wait-idle, dump NAME, resize, quit) plus:
   args ARG...          more qtriage arguments (split on blanks)
   --- NAME             the expected screen of `dump NAME`, up to a line "---";
                        trailing blanks do not count
-Before comparing, the copy's path reads SPOOL, the version VERSION and a
-load time "loaded in N s".  With --update the expected blocks are rewritten
+  --- file:NAME        a file written to the test's directory before qtriage
+                       starts (a configuration file, say), up to "---"; `args`
+                       name that directory $TMP
+Before comparing, the copy's path reads SPOOL, the test's directory TMP,
+the version VERSION and a load time "loaded in N s".  With --update the expected blocks are rewritten
 from what qtriage showed (review the diff!).  Exit 0: every dump matched.
 """
 
@@ -35,16 +38,21 @@ FIXTURE = os.path.join(DATA, "queue-small")
 
 def parse(path):
     """(script lines, options, {name: expected lines}, block order)."""
-    steps, opts, expected = [], {"screen": "120x30", "args": []}, {}
+    steps, opts, expected = [], {"screen": "120x30", "args": [], "files": {}}, {}
     block = None
     for line in open(path, encoding="utf-8").read().split("\n"):
         if block is not None:
             if line == "---":
                 block = None
+            elif block.startswith("file:"):
+                opts["files"][block[5:]].append(line)
             else:
                 expected[block].append(line.rstrip())
             continue
-        if line.startswith("--- "):
+        if line.startswith("--- file:"):
+            block = line[4:].strip()
+            opts["files"][block[5:]] = []
+        elif line.startswith("--- "):
             block = line[4:].strip()
             expected[block] = []
         elif line.startswith("screen "):
@@ -70,7 +78,10 @@ def copy_fixture(dest):
     return manifest
 
 
-def run(qtriage, steps, opts, spool, now):
+def run(qtriage, steps, opts, spool, now, tmp):
+    for name, lines in opts["files"].items():
+        with open(os.path.join(tmp, name), "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
     with tempfile.NamedTemporaryFile("w", suffix=".keys", delete=False) as f:
         f.write("\n".join(steps) + "\n")
         keys = f.name
@@ -79,7 +90,10 @@ def run(qtriage, steps, opts, spool, now):
                QTRIAGE_SCRIPT_TIMEOUT=os.environ.get("QTRIAGE_SCRIPT_TIMEOUT", "60"))
     env.pop("NO_COLOR", None)
     try:
-        p = subprocess.run([qtriage, "--no-config"] + opts["args"], env=env,
+        args = [a.replace("$TMP", tmp) for a in opts["args"]]
+        if not any(a.startswith("--config-file") for a in args):
+            args.insert(0, "--no-config")
+        p = subprocess.run([qtriage] + args, env=env,
                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=300)
     finally:
@@ -87,7 +101,7 @@ def run(qtriage, steps, opts, spool, now):
     return p
 
 
-def screens(out, spool, version):
+def screens(out, spool, tmp, version):
     """{name: lines} from qtriage's dumps, normalised."""
     got, name = {}, None
     for line in out.split("\n"):
@@ -95,13 +109,10 @@ def screens(out, spool, version):
             name = line[4:]
             got[name] = []
         elif name is not None:
-            line = line.replace(spool, "SPOOL").replace("qtriage " + version, "qtriage VERSION")
+            line = line.replace(spool, "SPOOL").replace(tmp, "TMP")
+            line = line.replace("qtriage " + version, "qtriage VERSION")
             line = re.sub(r"loaded in \d+\.\d s", "loaded in N s", line)
             got[name].append(line.rstrip())
-    rows = None
-    for k in got:   # the last dump ends at the end of the output
-        while got[k] and got[k][-1] == "" and rows is not None and len(got[k]) > rows:
-            got[k].pop()
     return got
 
 
@@ -133,13 +144,14 @@ def main():
     steps, opts, expected = parse(path)
     version = subprocess.run([qtriage, "--version"], stdout=subprocess.PIPE,
                              text=True).stdout.split()[-1]
-    tmp = tempfile.mkdtemp(prefix="qtriage-scripted-")
+    # Always /tmp: the title line shows the path, so its length must not vary.
+    tmp = tempfile.mkdtemp(prefix="qtriage-scripted-", dir="/tmp")
     try:
         spool = os.path.join(tmp, "spool")
         manifest = copy_fixture(spool)
-        p = run(qtriage, steps, opts, spool, manifest["now"])
+        p = run(qtriage, steps, opts, spool, manifest["now"], tmp)
         out = p.stdout.decode("utf-8", "replace")
-        got = screens(out, spool, version)
+        got = screens(out, spool, tmp, version)
         rows = int(opts["screen"].split("x")[1])
         for k in got:
             got[k] = got[k][:rows]
