@@ -11,10 +11,12 @@
 #     in build/;
 #   - each libFuzzer harness for 30 s (QTRIAGE_FUZZ_SECONDS), in build-fuzz/
 #     (clang, ASan + UBSan); a crash fails it and its input stays in
-#     build-fuzz/fuzz-ci/TARGET/artifacts/.
+#     build-fuzz/fuzz-ci/TARGET/artifacts/;
+#   - the Debian package (tests/pkg/test_package.sh).
 # Prints how long each stage took, then ends with a line "N passed, N
-# failed" that counts every test of every stage.  Needs root (the integration tests run their own Postfix instances
-# and act on them with postsuper).
+# failed" that counts every test of every stage.  Needs root (the
+# integration tests run their own Postfix instances and act on them with
+# postsuper).
 #
 # Arguments go to `meson test` in build/ and build-asan/ (e.g. a test name);
 # with arguments the valgrind and fuzzing stages are left out.
@@ -90,6 +92,17 @@ if [ $# -eq 0 ]; then
         stage_failed "fuzz build (clang, -Dfuzz=true) failed"
     fi
     stage_done fuzz
+fi
+
+if [ $# -eq 0 ]; then
+    # The Debian package: build, lintian, install, use on a test-bed queue,
+    # remove (tests/pkg/test_package.sh).
+    if bash tests/pkg/test_package.sh; then
+        printf '{"name": "package", "result": "OK"}\n' >>"$stage_log"
+    else
+        stage_failed "the Debian package (tests/pkg/test_package.sh) failed"
+    fi
+    stage_done package
 fi
 
 STAGE_TIMES="${stage_times[*]}" python3 - "$stage_log" "${logs[@]}" <<'PY'

@@ -142,8 +142,9 @@ def main():
     path = args[0]
     qtriage = os.environ.get("QTRIAGE") or sys.exit("scripted.py: set QTRIAGE to the binary")
     steps, opts, expected = parse(path)
+    # "qtriage 0.2.0" first, then the libraries' versions.
     version = subprocess.run([qtriage, "--version"], stdout=subprocess.PIPE,
-                             text=True).stdout.split()[-1]
+                             text=True).stdout.split("\n")[0].split()[1]
     # Always /tmp: the title line shows the path, so its length must not vary.
     tmp = tempfile.mkdtemp(prefix="qtriage-scripted-", dir="/tmp")
     try:
