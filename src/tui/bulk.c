@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "script.h"
 #include "bulk.h"
 #include "list_pane.h"
 #include "prompt.h"
@@ -24,7 +25,7 @@ struct targets {
 static void collect_targets(struct app *a, struct targets *out)
 {
     struct qt_filter *filter = list_filter(a);
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = app_wall_clock(a);
 
     memset(out, 0, sizeof(*out));
     if (a->current.tags.count) {

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "script.h"
 #include "list_pane.h"
 #include "prompt.h"
 #include "qtriage/search.h"
@@ -430,7 +431,7 @@ static unsigned list_search_next(struct pane *p, bool backwards)
     struct list_pane *l = (struct list_pane *)p;
     struct app *a = p->app;
     struct qt_buf cell = {0};
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = app_wall_clock(a);
     size_t i, n = a->view.n;
 
     if (!l->search) {
@@ -708,7 +709,7 @@ static void list_draw(struct pane *p)
     WINDOW *w = a->list_win;
     int widths[QT_COL_COUNT];
     struct qt_buf cell = {0};
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = app_wall_clock(a);
     size_t n, row;
     int y;
 

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "script.h"
 #include "list_pane.h"
 #include "prompt.h"
 #include "qtriage/maillog.h"
@@ -233,7 +234,7 @@ static void load_history(struct app *a)
         snprintf(v->error, sizeof(v->error), "%s", vp->maillog_error);
         return;
     }
-    if (!qt_maillog_history(vp->maillog_path, v->id, arrival, (int64_t)time(NULL), NULL, &h,
+    if (!qt_maillog_history(vp->maillog_path, v->id, arrival, app_wall_clock(a), NULL, &h,
                             &err))
         snprintf(v->error, sizeof(v->error), "%s", err.msg);
     snprintf(title, sizeof(title), "*** %s ***", h.note[0] ? h.note : "mail log");
