@@ -39,6 +39,11 @@ void cli_usage(FILE *out)
           "  export --mbox FILE|--dir DIR (--filter EXPR | ID...|-)\n"
           "                              save messages as RFC 822 with their envelope\n"
           "                              (mboxrd, or DIR/ID.eml; never overwrites)\n"
+          "  restore DIR|MBOX [--dry-run] [--filter EXPR] [--force] [ID...]\n"
+          "                              put exported messages back into the queue\n"
+          "                              (sendmail, original sender, pending\n"
+          "                              recipients), each once: a journal next to\n"
+          "                              the backup remembers what was sent\n"
           "  hold ID...|-                put messages on hold          (postsuper -h)\n"
           "  release ID...|-             release held messages         (postsuper -H)\n"
           "  requeue ID...|-             requeue messages              (postsuper -r)\n"
@@ -355,6 +360,8 @@ int main(int argc, char **argv)
         status = cli_show(argc, argv, &common);
     } else if (strcmp(argv[0], "export") == 0) {
         status = cli_export(argc, argv, &common);
+    } else if (strcmp(argv[0], "restore") == 0) {
+        status = cli_restore(argc, argv, &common);
     } else if (strcmp(argv[0], "stats") == 0) {
         status = cli_stats(argc, argv, &common);
     } else if (strcmp(argv[0], "shape") == 0) {

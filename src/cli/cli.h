@@ -15,6 +15,8 @@ struct cli_common {
 int cli_list(int argc, char **argv, struct cli_common *common);
 int cli_action(int argc, char **argv, struct cli_common *common);
 int cli_export(int argc, char **argv, struct cli_common *common);
+/* qtriage restore: exported messages back into the queue (restore.h). */
+int cli_restore(int argc, char **argv, struct cli_common *common);
 void cli_usage(FILE *out);
 int cli_stats(int argc, char **argv, struct cli_common *common);
 int cli_shape(int argc, char **argv, struct cli_common *common);

@@ -1,0 +1,144 @@
+/* qtriage restore DIR|MBOX [--dry-run] [--filter EXPR] [--force] [ID...] */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "open.h"
+#include "qtriage/proc.h"
+#include "qtriage/restore.h"
+
+/* Postfix's own answer for where its sendmail is (sendmail_path). */
+static char *find_sendmail(const struct qt_spool_layout *l)
+{
+    static const char *const names[] = {"sendmail_path"};
+    char **v = qt_postconf_values(l->postconf, l->config_dir, names, 1, NULL);
+    char *path = NULL;
+
+    if (v && v[0][0] == '/')
+        path = xstrdup(v[0]);
+    if (v)
+        qt_strv_free(v, 1);
+    return path ? path : qt_proc_find_program("sendmail");
+}
+
+static void print_item(const struct qt_restore_item *it)
+{
+    switch (it->status) {
+    case QT_RESTORE_SENT:
+        if (it->new_id[0])
+            printf("restored %s as %s (%zu recipient%s)\n", it->old_id, it->new_id, it->nrcpts,
+                   it->nrcpts == 1 ? "" : "s");
+        else
+            printf("restored %s (%zu recipient%s; new queue ID not seen: delivered at once, "
+                   "or pickup is not running)\n", it->old_id, it->nrcpts,
+                   it->nrcpts == 1 ? "" : "s");
+        break;
+    case QT_RESTORE_ALREADY:
+        printf("already restored: %s%s%s\n", it->old_id, it->new_id[0] ? " as " : "",
+               it->new_id);
+        break;
+    case QT_RESTORE_WOULD:
+        printf("would restore %s (%zu recipient%s)\n", it->old_id, it->nrcpts,
+               it->nrcpts == 1 ? "" : "s");
+        break;
+    case QT_RESTORE_NOTHING:
+        printf("nothing to restore: %s (no pending recipients)\n", it->old_id);
+        break;
+    case QT_RESTORE_FAILED:
+        printf("not restored: %s: %s\n", it->old_id, it->why);
+        break;
+    }
+}
+
+int cli_restore(int argc, char **argv, struct cli_common *common)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"filter", required_argument, NULL, 'f'},
+        {"force", no_argument, NULL, 'F'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct qt_restore_options opt = {0};
+    struct qt_restore_result res;
+    struct qt_spool_layout layout = {0};
+    struct qt_filter_error ferr;
+    struct qt_error err = {""};
+    const char *filter = NULL;
+    char *sendmail = NULL;
+    size_t i;
+    bool ok;
+    int c, rc = 1;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:f:nh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            common->config_dir = optarg;
+            break;
+        case 'n':
+            opt.dry_run = true;
+            break;
+        case 'f':
+            filter = optarg;
+            break;
+        case 'F':
+            opt.force = true;
+            break;
+        case 'h':
+            cli_usage(stdout);
+            return 0;
+        default:
+            cli_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "qtriage: restore: from where? restore DIR|MBOX [ID...]\n");
+        return 2;
+    }
+    opt.source = argv[optind];
+    opt.ids = argv + optind + 1;
+    opt.nids = (size_t)(argc - optind - 1);
+    for (i = 0; i < opt.nids; i++)
+        if (!qt_queue_id_valid(opt.ids[i])) {
+            fprintf(stderr, "qtriage: restore: not a queue ID: \"%.64s\"\n", opt.ids[i]);
+            return 2;
+        }
+    if (filter && !(opt.filter = qt_filter_compile(filter, &ferr))) {
+        fprintf(stderr, "qtriage: restore: --filter: %s (at %zu)\n", ferr.msg, ferr.pos);
+        return 2;
+    }
+    if (!qt_spool_layout_load(&layout, common->config_dir, &err)) {
+        fprintf(stderr, "qtriage: restore: %s\n", err.msg);
+        rc = 3;
+        goto out;
+    }
+    sendmail = find_sendmail(&layout);
+    if (!sendmail) {
+        fprintf(stderr, "qtriage: restore: Postfix's sendmail was not found\n");
+        rc = 3;
+        goto out;
+    }
+    opt.layout = &layout;
+    opt.sendmail = sendmail;
+    ok = qt_restore_run(&opt, &res);
+    for (i = 0; i < res.n; i++)
+        print_item(&res.items[i]);
+    for (i = 0; i < res.nmissing; i++)
+        printf("not in the backup: %s\n", res.missing[i]);
+    printf("%s\n", res.message);
+    if (!ok)
+        fprintf(stderr, "qtriage: %s\n", res.message);
+    rc = ok ? 0 : 1;
+    qt_restore_result_free(&res);
+out:
+    free(sendmail);
+    qt_spool_layout_free(&layout);
+    if (opt.filter)
+        qt_filter_free(opt.filter);
+    return rc;
+}
