@@ -73,7 +73,9 @@ int cli_restore(int argc, char **argv, struct cli_common *common)
     bool ok;
     int c, rc = 1;
 
-    optind = 1;
+    /* 0, not 1: glibc then starts afresh, permuting (main's parse used
+     * "+"), so options may follow DIR|MBOX and the IDs. */
+    optind = 0;
     while ((c = getopt_long(argc, argv, "c:f:nh", opts, NULL)) != -1) {
         switch (c) {
         case 'c':

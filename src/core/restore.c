@@ -22,6 +22,7 @@
 
 #define MAX_SOURCE_FILE ((off_t)1 << 31)
 #define FIND_TIMEOUT_MS 30000
+#define FIND_GRACE_MS 2000
 
 /* ------------------------------------------------- exported messages */
 
@@ -564,28 +565,26 @@ static long now_ms(void)
     return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait for pickup and cleanup to take the submissions, then name them. */
+/* Wait for pickup and cleanup to take the submissions, then name them.
+ * Once the maildrop holds none of ours, every one still queued is in some
+ * queue; qmgr may be moving it between two queues while we look, so the
+ * looking goes on for a short grace time before the rest counts as
+ * delivered already. */
 static void find_new_ids(const struct qt_spool_layout *l, long since, struct wanted *w,
                          size_t nw)
 {
-    long deadline = now_ms() + FIND_TIMEOUT_MS;
+    long deadline = now_ms() + FIND_TIMEOUT_MS, grace_end = 0;
     size_t found = 0;
-    bool last_look = false;
 
     for (;;) {
-        bool drained = maildrop_waiting(l, since) == 0;
+        struct timespec pause = {0, 50 * 1000 * 1000};
 
+        if (!grace_end && maildrop_waiting(l, since) == 0)
+            grace_end = now_ms() + FIND_GRACE_MS;
         found += scan_for_envids(l, since, w, nw);
-        if (found >= nw || last_look || now_ms() > deadline)
+        if (found >= nw || now_ms() > deadline || (grace_end && now_ms() > grace_end))
             return;
-        /* Pickup removes a maildrop file after cleanup finished the queue
-         * file: drained means one more look sees everything still queued. */
-        last_look = drained;
-        if (!drained) {
-            struct timespec pause = {0, 100 * 1000 * 1000};
-
-            nanosleep(&pause, NULL);
-        }
+        nanosleep(&pause, NULL);
     }
 }
 
