@@ -16,9 +16,9 @@
  * a DSN envelope ID (-V) unique to it, "qtriage.HASH.TIME.PID", which
  * cleanup stores in the queue file (attribute envelope_id) and which
  * touches no header or body line.  After the submissions the queue files
- * created since are read until every envelope ID is found, or pickup has
- * emptied the maildrop and a last look found no more (delivered already),
- * or 30 seconds passed.  The original message's own ENVID, if it had one,
+ * created since are read until every envelope ID is found, or for 2
+ * seconds more once pickup has emptied the maildrop of ours (the rest was
+ * delivered already), or 30 seconds in all.  The original message's own ENVID, if it had one,
  * was not exported, so nothing else is lost by this.
  *
  * A journal next to the source (DIR/.qtriage-restore.journal, or
