@@ -491,12 +491,15 @@ static size_t scan_for_envids(const struct qt_spool_layout *l, long since, struc
 
     qt_queue_file_init(&qf);
     for (qi = 0; qi < sizeof(queues) / sizeof(queues[0]); qi++) {
-        char *stack[8];
-        int depth = 0;
+        /* Directories still to read: the queue, then its hash levels (16
+         * per level, hash_queue_depth levels). */
+        char **todo = NULL;
+        size_t ntodo = 0, cap = 0;
 
-        stack[depth++] = xasprintf("%s/%s", l->queue_directory, qt_queue_name(queues[qi]));
-        while (depth > 0) {
-            char *dir = stack[--depth];
+        todo = xgrow(todo, &cap, 1, sizeof(*todo));
+        todo[ntodo++] = xasprintf("%s/%s", l->queue_directory, qt_queue_name(queues[qi]));
+        while (ntodo > 0) {
+            char *dir = todo[--ntodo];
             DIR *d = opendir(dir);
             struct dirent *de;
 
@@ -512,8 +515,9 @@ static size_t scan_for_envids(const struct qt_spool_layout *l, long since, struc
                     free(path);
                     continue;
                 }
-                if (S_ISDIR(st.st_mode) && depth < 7 && strlen(de->d_name) == 1) {
-                    stack[depth++] = path;
+                if (S_ISDIR(st.st_mode) && strlen(de->d_name) == 1 && ntodo < 4096) {
+                    todo = xgrow(todo, &cap, ntodo + 1, sizeof(*todo));
+                    todo[ntodo++] = path;
                     continue;
                 }
                 if (S_ISREG(st.st_mode) && st.st_ctime >= since &&
@@ -533,6 +537,7 @@ static size_t scan_for_envids(const struct qt_spool_layout *l, long since, struc
                 closedir(d);
             free(dir);
         }
+        free(todo);
     }
     qt_queue_file_free(&qf);
     return found;
