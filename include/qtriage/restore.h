@@ -28,6 +28,9 @@
  *   "sending KEY ENVID TIME"  then sendmail  then "sent KEY ENVID"
  *   (or "failed KEY ENVID" when sendmail failed: nothing was queued),
  *   then "queued KEY NEWID" once the new queue ID is known.
+ * One old queue ID is sent once: of several copies in one source (an
+ * mbox exported to twice) only the last, the newest state, is sent, and a
+ * copy whose ID the journal already has as sent counts as restored.
  * A run killed between "sending" and "sent" left it open whether postdrop
  * took the message: the next run looks for its ENVID in the queue; found,
  * it counts as restored; not found, it is refused (it may have been
@@ -63,6 +66,8 @@ enum qt_restore_status {
     QT_RESTORE_ALREADY,         /* an earlier run sent it (new_id when known) */
     QT_RESTORE_WOULD,           /* dry run: would be sent */
     QT_RESTORE_NOTHING,         /* no pending recipients: nothing to send */
+    QT_RESTORE_SUPERSEDED,      /* a later copy of the same queue ID in the
+                                   source (exported again) is the one sent */
     QT_RESTORE_FAILED,          /* not sent; why says why */
 };
 

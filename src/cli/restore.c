@@ -46,6 +46,10 @@ static void print_item(const struct qt_restore_item *it)
     case QT_RESTORE_NOTHING:
         printf("nothing to restore: %s (no pending recipients)\n", it->old_id);
         break;
+    case QT_RESTORE_SUPERSEDED:
+        printf("skipped %s: an older copy; a later export of it in the same backup is "
+               "the one restored\n", it->old_id);
+        break;
     case QT_RESTORE_FAILED:
         printf("not restored: %s: %s\n", it->old_id, it->why);
         break;

@@ -387,6 +387,20 @@ static struct jentry *journal_find(struct journal *j, const char *key)
     return NULL;
 }
 
+/* Any sent entry for the old queue ID `id`, whatever the copy's bytes: an
+ * mbox exported to twice holds two copies of a message whose queue state
+ * changed in between, and only one may be sent. */
+static struct jentry *journal_find_sent_id(struct journal *j, const char *id)
+{
+    size_t i, n = strlen(id);
+
+    for (i = j->n; i-- > 0;)
+        if (j->e[i].state == J_SENT && strncmp(j->e[i].key, id, n) == 0 &&
+            j->e[i].key[n] == '-')
+            return &j->e[i];
+    return NULL;
+}
+
 static struct jentry *journal_entry(struct journal *j, const char *key)
 {
     struct jentry *e = journal_find(j, key);
@@ -735,6 +749,47 @@ static bool filter_matches(struct qt_filter *f, const struct qt_exported *e)
 
 /* ------------------------------------------------------------- the run */
 
+struct id_at {
+    char *id;
+    size_t at;
+};
+
+static int cmp_id_at(const void *a, const void *b)
+{
+    const struct id_at *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+
+    return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+/* superseded[i]: a later message of the source has the same old queue ID
+ * (the later export is the newer state: only it is restored). */
+static bool *find_superseded(const struct source *src)
+{
+    struct id_at *v = xcalloc(src->n + 1, sizeof(*v));
+    bool *superseded = xcalloc(src->n + 1, sizeof(*superseded));
+    size_t n = 0, i;
+
+    for (i = 0; i < src->n; i++) {
+        struct qt_exported e;
+
+        if (src->msgs[i].len == (size_t)-1 ||
+            !qt_exported_parse(&e, src->msgs[i].data, src->msgs[i].len))
+            continue;
+        v[n].id = xstrdup(e.old_id);
+        v[n++].at = i;
+        qt_exported_free(&e);
+    }
+    qsort(v, n, sizeof(*v), cmp_id_at);
+    for (i = 0; i + 1 < n; i++)
+        if (strcmp(v[i].id, v[i + 1].id) == 0)
+            superseded[v[i].at] = true;
+    for (i = 0; i < n; i++)
+        free(v[i].id);
+    free(v);
+    return superseded;
+}
+
 static struct qt_restore_item *add_item(struct qt_restore_result *res, const char *old_id,
                                         const char *sender, size_t nrcpts,
                                         enum qt_restore_status st)
@@ -795,7 +850,7 @@ bool qt_restore_run(const struct qt_restore_options *opt, struct qt_restore_resu
     struct journal j;
     struct wanted *w = NULL;
     size_t *w_item = NULL, nw = 0, i;
-    bool *seen = xcalloc(opt->nids + 1, sizeof(*seen));
+    bool *seen = xcalloc(opt->nids + 1, sizeof(*seen)), *superseded;
     long since = (long)time(NULL) - 2;
     char line[1024];
 
@@ -806,6 +861,7 @@ bool qt_restore_run(const struct qt_restore_options *opt, struct qt_restore_resu
         free(seen);
         return false;
     }
+    superseded = find_superseded(&src);
     for (i = 0; i < src.n; i++) {
         struct source_msg *m = &src.msgs[i];
         struct qt_exported e;
@@ -832,9 +888,16 @@ bool qt_restore_run(const struct qt_restore_options *opt, struct qt_restore_resu
         snprintf(key, sizeof(key), "%s-%016llx", e.old_id,
                  (unsigned long long)fnv1a(m->data, m->len));
         it = add_item(res, e.old_id, e.sender, e.nrcpts, QT_RESTORE_SENT);
+        if (superseded[i]) {
+            it->status = QT_RESTORE_SUPERSEDED;
+            qt_exported_free(&e);
+            continue;
+        }
         je = journal_find(&j, key);
         if (je && je->state == J_SENDING && !opt->dry_run && settle_interrupted(opt, &j, je, &err))
             je = journal_find(&j, key);
+        if (!je || je->state == J_NONE)
+            je = journal_find_sent_id(&j, e.old_id);
         if (je && je->state == J_SENT) {
             it->status = QT_RESTORE_ALREADY;
             snprintf(it->new_id, sizeof(it->new_id), "%s", je->new_id);
@@ -920,6 +983,7 @@ bool qt_restore_run(const struct qt_restore_options *opt, struct qt_restore_resu
     free(w);
     free(w_item);
     free(seen);
+    free(superseded);
     journal_close(&j);
     source_free(&src);
     return res->nfailed == 0 && res->nmissing == 0;

@@ -14,7 +14,8 @@ whose recipients were all delivered (nothing to restore).
                     line cleanup adds in front; the new queue IDs printed are
                     the ones postqueue -j shows
   twice             a second restore sends nothing ("already restored")
-  restore MBOX      the same from export --mbox
+  restore MBOX      the same from export --mbox, where one message was
+                    exported twice (before and after it was held): sent once
   ID, --filter      restore only the given ID / the messages the filter picks
   interrupted       a journal saying "sending" without "sent" and no such
                     message queued: refused without --force, sent with it
@@ -143,6 +144,15 @@ def run_all(c, tb, work):
     c.eq(p.returncode, 0, "export --dir")
     p = qtlib.qtriage(["export", "-c", tb.etc, "--mbox", box, "--filter", ""])
     c.eq(p.returncode, 0, "export --mbox")
+    # The same message exported to the mbox again after its queue changed
+    # (held): two copies of one queue ID, and only one may come back.
+    multi_id = by_sender["multi@src.example"]
+    qtlib.qtriage(["hold", "-c", tb.etc, multi_id])
+    p = qtlib.qtriage(["export", "-c", tb.etc, "--mbox", box, multi_id])
+    c.eq(p.returncode, 0, "export --mbox of a held message appends a second copy")
+    qtlib.qtriage(["release", "-c", tb.etc, multi_id])
+    c.eq(open(box, "rb").read().count(b"X-Qtriage-Queue-ID: %s\n" % multi_id.encode()), 2,
+         "the mbox holds two copies of %s" % multi_id)
     spare = os.path.join(work, "spare")
     shutil.copytree(d, spare)
     p = qtlib.qtriage(["delete", "-c", tb.etc, "--filter", "", "--yes"])
@@ -183,6 +193,8 @@ def run_all(c, tb, work):
     out = p.stdout.decode(errors="replace")
     c.eq(p.returncode, 0, "restore MBOX exits 0 (%s)" % p.stderr.decode(errors="replace"))
     got = check_restored(c, tb, out, want, before, "MBOX")
+    c.check(re.search(r"(?m)^skipped %s: an older copy" % multi_id, out),
+            "the older copy of %s is skipped" % multi_id, out)
     q2 = queue(tb)
     p = qtlib.qtriage(["restore", "-c", tb.etc, box])
     c.eq(restored_ids(p.stdout.decode(errors="replace")), {}, "second MBOX restore sends nothing")
