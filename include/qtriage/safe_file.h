@@ -85,6 +85,15 @@ enum qt_safe_commit qt_safe_new_commit(struct qt_safe_new *f, const char *shown_
 /* Drop the temporary file (after a failed write). */
 void qt_safe_new_abort(struct qt_safe_new *f);
 
+/* Replace the file PATH (walked as above) with `len` bytes of `data`, mode
+ * `mode`, so that a reader sees the old file or the new one, whole: a
+ * temporary name, fsync, rename over PATH, fsync of the directory.  An
+ * existing PATH that is a symbolic link or a hard link is replaced (what it
+ * points at is untouched); another user's file, a directory or a device is
+ * refused and left alone. */
+bool qt_safe_replace_file(const char *path, const void *data, size_t len, mode_t mode,
+                          struct qt_error *err);
+
 /* Remove temporary files of qt_safe_new_begin() whose process is gone (a
  * killed run), when they are regular files owned by the caller.  Returns
  * how many were removed. */

@@ -421,6 +421,67 @@ fail:
     return r;
 }
 
+bool qt_safe_replace_file(const char *path, const void *data, size_t len, mode_t mode,
+                          struct qt_error *err)
+{
+    const char *p = data, *why;
+    struct qt_safe_new f;
+    char *name = NULL;
+    struct stat st;
+    size_t done = 0;
+    int dir_fd = qt_safe_open_parent(path, &name, err);
+    bool ok = false;
+
+    if (dir_fd < 0)
+        return false;
+    /* rename() replaces a link or a second name without touching what
+     * they point at; another user's file it would take from them. */
+    why = NULL;
+    if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+            why = "is not a regular file";
+        else if (S_ISREG(st.st_mode) && st.st_uid != geteuid())
+            why = "is owned by another user";
+    }
+    if (why) {
+        qt_error_set(err, "refusing to replace %s: it %s (owner uid %ld)", path, why,
+                     (long)st.st_uid);
+        goto out;
+    }
+    if (!qt_safe_new_begin(&f, dir_fd, name, err))
+        goto out;
+    /* The mode asked for, whatever the umask. */
+    if (fchmod(f.fd, mode) < 0) {
+        qt_error_set(err, "chmod %s: %s", path, strerror(errno));
+        qt_safe_new_abort(&f);
+        goto out;
+    }
+    while (done < len) {
+        ssize_t w = write(f.fd, p + done, len - done);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            qt_error_set(err, "write %s: %s", path, strerror(w < 0 ? errno : EIO));
+            qt_safe_new_abort(&f);
+            goto out;
+        }
+        done += (size_t)w;
+    }
+    if (fsync(f.fd) < 0 || renameat(dir_fd, f.tmp, dir_fd, name) < 0 || fsync(dir_fd) < 0) {
+        qt_error_set(err, "cannot write %s: %s", path, strerror(errno));
+        qt_safe_new_abort(&f);
+        goto out;
+    }
+    f.tmp[0] = '\0';          /* renamed: nothing left to remove */
+    new_free(&f);
+    ok = true;
+out:
+    free(name);
+    close(dir_fd);
+    return ok;
+}
+
 /* ".NAME.qtriage-PID-HEX.tmp": the PID, or -1 for any other name. */
 static long leftover_pid(const char *name)
 {

@@ -243,6 +243,47 @@ static void test_append(void **state)
     free(fifo);
 }
 
+static void test_replace(void **state)
+{
+    char *base = make_base(), *out = xasprintf("%s/x.prom", base);
+    char *victim = xasprintf("%s/victim", base), *dir = xasprintf("%s/d", base);
+    struct qt_error err = {""};
+    struct stat st;
+    size_t len;
+    char *data;
+
+    (void)state;
+    assert_true(qt_safe_replace_file(out, "one\n", 4, 0644, &err));
+    assert_int_equal(stat(out, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0644);
+    assert_true(qt_safe_replace_file(out, "two\n", 4, 0644, &err));
+    data = test_slurp(out, &len);
+    assert_string_equal(data, "two\n");
+    free(data);
+    /* A link at the name is replaced, its target untouched. */
+    unlink(out);
+    close(open(victim, O_WRONLY | O_CREAT, 0600));
+    assert_int_equal(symlink(victim, out), 0);
+    assert_true(qt_safe_replace_file(out, "three\n", 6, 0644, &err));
+    assert_int_equal(lstat(out, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(stat(victim, &st), 0);
+    assert_int_equal(st.st_size, 0);
+    assert_int_equal(count_entries(base), 2);       /* no temporary file left */
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_false(qt_safe_replace_file(dir, "x", 1, 0644, &err));
+    assert_non_null(strstr(err.msg, "not a regular file"));
+
+    rmdir(dir);
+    unlink(victim);
+    unlink(out);
+    rmdir(base);
+    free(base);
+    free(out);
+    free(victim);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_walk),
         cmocka_unit_test(test_new_files),
         cmocka_unit_test(test_append),
+        cmocka_unit_test(test_replace),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
