@@ -1,5 +1,4 @@
 /* qtriage restore DIR|MBOX [--dry-run] [--filter EXPR] [--force] [ID...] */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,65 +55,35 @@ static void print_item(const struct qt_restore_item *it)
     }
 }
 
-int cli_restore(int argc, char **argv, struct cli_common *common)
+int cli_restore(const struct cli_call *call)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"dry-run", no_argument, NULL, 'n'},
-        {"filter", required_argument, NULL, 'f'},
-        {"force", no_argument, NULL, 'F'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
+    const struct cli_restore_args *a = call->args;
+    struct cli_common *common = call->common;
     struct qt_restore_options opt = {0};
     struct qt_restore_result res;
     struct qt_spool_layout layout = {0};
     struct qt_filter_error ferr;
     struct qt_error err = {""};
-    const char *filter = NULL;
     char *sendmail = NULL;
     size_t i;
     bool ok;
-    int c, rc = 1;
+    int rc = 1;
 
-    /* 0, not 1: glibc then starts afresh, permuting (main's parse used
-     * "+"), so options may follow DIR|MBOX and the IDs. */
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "c:f:nh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            common->config_dir = optarg;
-            break;
-        case 'n':
-            opt.dry_run = true;
-            break;
-        case 'f':
-            filter = optarg;
-            break;
-        case 'F':
-            opt.force = true;
-            break;
-        case 'h':
-            cli_usage(stdout);
-            return 0;
-        default:
-            cli_usage(stderr);
-            return 2;
-        }
-    }
-    if (optind >= argc) {
+    if (call->argc < 2) {
         fprintf(stderr, "qtriage: restore: from where? restore DIR|MBOX [ID...]\n");
         return 2;
     }
-    opt.source = argv[optind];
-    opt.ids = argv + optind + 1;
-    opt.nids = (size_t)(argc - optind - 1);
+    opt.source = call->argv[1];
+    opt.ids = call->argv + 2;
+    opt.nids = (size_t)(call->argc - 2);
+    opt.dry_run = a->dry_run;
+    opt.force = a->force;
     for (i = 0; i < opt.nids; i++)
         if (!qt_queue_id_valid(opt.ids[i])) {
             fprintf(stderr, "qtriage: restore: not a queue ID: \"%.64s\"\n", opt.ids[i]);
             return 2;
         }
-    if (filter && !(opt.filter = qt_filter_compile(filter, &ferr))) {
+    if (common->filter && !(opt.filter = qt_filter_compile(common->filter, &ferr))) {
         fprintf(stderr, "qtriage: restore: --filter: %s (at %zu)\n", ferr.msg, ferr.pos);
         return 2;
     }
