@@ -17,6 +17,7 @@
 #include "script.h"
 #include "qtriage/instances.h"
 #include "qtriage/spool_copy.h"
+#include "qtriage/safe_file.h"
 #include "qtriage/text.h"
 #include "qtriage/util.h"
 
@@ -76,11 +77,22 @@ static void app_bench_detail(struct app *a, const char *name, const char *fmt, .
     va_list ap;
     FILE *f;
 
+    struct qt_error err;
+    bool created;
+    int fd;
+
     if (!path || !*path)
         return;
-    f = fopen(path, "a");
-    if (!f)
+    /* Root's TUI appends here: never through a link, never to a file or
+     * below a directory another user owns (safe_file.h). */
+    fd = qt_safe_open_append_path(path, &created, &err);
+    if (fd < 0)
         return;
+    f = fdopen(fd, "a");
+    if (!f) {
+        close(fd);
+        return;
+    }
     fprintf(f, "%s %.3f %zu", name, (double)(app_now_ms() - a->start_ms) / 1000.0,
             a->store.n);
     va_start(ap, fmt);
