@@ -36,8 +36,9 @@ const char *qt_trust_stat_problem(const struct stat *st, uid_t owner, bool last,
 
 /* Check `path` and every directory above it (after resolving symlinks).
  * Returns the real path (malloc'd) when trusted; else NULL with errno set
- * (ENOENT etc. when it cannot be resolved, EPERM when a component is not
- * safe) and `why` filled: "owned by uid 1000", "directory /tmp/x is
+ * (ENOENT etc. when it cannot be resolved, ENOTDIR or EINVAL when the last
+ * component is not a directory or not a regular file as `kind` wants,
+ * EPERM when a component is not safe) and `why` filled: "owned by uid 1000", "directory /tmp/x is
  * writable by others", "not a regular file", "No such file or directory".
  * `owner` is the user trusted besides root: 0 for root itself (the unit
  * tests pass their own uid). */

@@ -117,7 +117,8 @@ bool qt_spool_config_dir_trusted(const char *dir, struct qt_error *err)
     if (!qt_trust_enforced())
         return true;
     real = qt_trusted_path_check(dir, 0, QT_TRUST_DIR, why, sizeof(why));
-    if (!real) {
+    /* No such directory: postconf says so in its own words (main.cf ...). */
+    if (!real && errno == EPERM) {
         qt_error_set(err, "refusing the Postfix configuration directory %s as root: %s", dir,
                      why);
         return false;
@@ -126,7 +127,7 @@ bool qt_spool_config_dir_trusted(const char *dir, struct qt_error *err)
     main_cf = xasprintf("%s/main.cf", dir);
     real = qt_trusted_path_check(main_cf, 0, QT_TRUST_FILE, why, sizeof(why));
     /* A missing main.cf is postconf's to report, in its own words. */
-    if (!real && errno != ENOENT) {
+    if (!real && errno == EPERM) {
         qt_error_set(err, "refusing %s as root: %s", main_cf, why);
         free(main_cf);
         return false;

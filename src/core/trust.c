@@ -33,18 +33,20 @@ static bool kind_matches(const struct stat *st, enum qt_trust_kind kind)
     return kind == QT_TRUST_DIR ? S_ISDIR(st->st_mode) : S_ISREG(st->st_mode);
 }
 
-/* Check one component of the real path; `end` is where it ends in `real`. */
-static bool component_ok(char *real, size_t end, bool last, uid_t owner, enum qt_trust_kind kind,
-                         char *why, size_t size)
+/* Check one component of the real path; `end` is where it ends in `real`.
+ * Returns 0 or the errno to fail with (`why` says more). */
+static int component_problem(char *real, size_t end, bool last, uid_t owner,
+                             enum qt_trust_kind kind, char *why, size_t size)
 {
     char saved = real[end], problem[64];
     const char *dir = end ? real : "/";
     struct stat st;
-    bool ok = false;
+    int e = EPERM;
 
     real[end] = '\0';
     if (lstat(dir, &st) != 0) {
-        snprintf(why, size, "%s: %s", dir, strerror(errno));
+        e = errno;
+        snprintf(why, size, "%s: %s", dir, strerror(e));
     } else if (S_ISLNK(st.st_mode)) {
         /* realpath() resolved every link: one here means a component
          * changed under us, which only its owner could do. */
@@ -58,11 +60,12 @@ static bool component_ok(char *real, size_t end, bool last, uid_t owner, enum qt
             snprintf(why, size, "directory %s is %s", dir, problem);
     } else if (last && !kind_matches(&st, kind)) {
         snprintf(why, size, kind == QT_TRUST_DIR ? "not a directory" : "not a regular file");
+        e = kind == QT_TRUST_DIR ? ENOTDIR : EINVAL;
     } else {
-        ok = true;
+        e = 0;
     }
     real[end] = saved;
-    return ok;
+    return e;
 }
 
 char *qt_trusted_path_check(const char *path, uid_t owner, enum qt_trust_kind kind, char *why,
@@ -84,9 +87,11 @@ char *qt_trusted_path_check(const char *path, uid_t owner, enum qt_trust_kind ki
         bool last = end == len || (end == 0 && len == 1);
 
         if (end == 0 || end == len || real[end] == '/') {
-            if (!component_ok(real, end, last, owner, kind, why, size)) {
+            int e = component_problem(real, end, last, owner, kind, why, size);
+
+            if (e) {
                 free(real);
-                errno = EPERM;
+                errno = e;
                 return NULL;
             }
         }
