@@ -18,7 +18,8 @@ environment the user chose (su without -, sudo -E, env_keep).
               directory with a group-writable main.cf; root's main.cf naming
               nobody's command_directory.  qtriage refuses with a message
               naming the path, the marker never appears, the queue is
-              unchanged.
+              unchanged.  --demo=DIR with DIR nobody's: refused, nothing
+              written into it.
   PATH        a nobody-owned directory first in PATH holding a fake
               postconf (marker, then the real one): never run, and qtriage
               works.
@@ -317,6 +318,19 @@ def postfix_config_attacks(c, tb, cleanup):
                 "TUI with -c naming an unsafe instance: refuses", t.screen())
     c.eq(markers(marker_dir), [], "TUI: no planted program ran")
     c.eq(spool_state(tb), before, "TUI: queue unchanged")
+
+    # --demo=DIR in nobody's directory: root would write a Postfix
+    # configuration there and start it.
+    demo = nobody_mkdtemp("qtriage-evil-demo-")
+    cleanup.append(demo)
+    try:
+        p = run(["--demo=" + demo, "list", "--ids"])
+        c.check(p.returncode != 0 and "refusing %s as root: owned by uid %d" % (demo, NOBODY)
+                in err_of(p), "--demo=nobody's directory: refused", err_of(p))
+        c.eq(os.listdir(demo), [], "--demo=nobody's directory: nothing written into it")
+    finally:
+        if os.path.exists(os.path.join(demo, "etc", "main.cf")):
+            qtlib.sh([qtlib.TESTBED, "down", demo, "--purge"], check=False)
 
     # PATH: nobody's directory first, with a postconf that marks and then
     # does the real work (so qtriage would work either way).
