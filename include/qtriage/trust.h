@@ -49,4 +49,11 @@ char *qt_trusted_path_check(const char *path, uid_t owner, enum qt_trust_kind ki
  * Other users run with their own rights only, so nothing changes for them. */
 bool qt_trust_enforced(void);
 
+/* As root, remove from the environment the terminal-description variables
+ * (TERMINFO, TERMINFO_DIRS, TERMCAP, TERMPATH) that name anything but
+ * trusted paths, calling `warn` for each (NULL: silently).  Nothing for
+ * other users. */
+void qt_trust_scrub_environment(void (*warn)(const char *name, const char *value,
+                                             const char *why));
+
 #endif

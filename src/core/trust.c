@@ -1,6 +1,7 @@
 /* What root may trust (trust.h): a path whose every component only root
  * can change. */
 #include "qtriage/trust.h"
+#include "qtriage/util.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -104,4 +105,55 @@ char *qt_trusted_path_check(const char *path, uid_t owner, enum qt_trust_kind ki
 bool qt_trust_enforced(void)
 {
     return geteuid() == 0;
+}
+
+/* ncurses reads terminal descriptions from where these name.  A description
+ * decides every byte qtriage's screen sends, and its parser has had memory
+ * bugs (CVE-2023-29491), so as root only root's own may be used.  `su`
+ * without "-" keeps them from the user's session. */
+static const char *const terminal_vars[] = {"TERMINFO", "TERMINFO_DIRS", "TERMCAP", "TERMPATH"};
+
+/* Whether every entry of a colon-separated list of paths is trusted (an
+ * empty entry means ncurses' compiled-in default, which is root's). */
+static bool path_list_trusted(const char *list, char *why, size_t size)
+{
+    char *copy = xstrdup(list), *save = NULL, *p;
+    bool ok = true;
+
+    for (p = strtok_r(copy, ":", &save); p && ok; p = strtok_r(NULL, ":", &save)) {
+        char *real = qt_trusted_path_check(p, 0, QT_TRUST_DIR, why, size);
+
+        /* A terminal database may also be one hashed file. */
+        if (!real && errno == ENOTDIR)
+            real = qt_trusted_path_check(p, 0, QT_TRUST_FILE, why, size);
+        ok = real != NULL;
+        free(real);
+    }
+    free(copy);
+    return ok;
+}
+
+void qt_trust_scrub_environment(void (*warn)(const char *name, const char *value,
+                                             const char *why))
+{
+    size_t i;
+
+    if (!qt_trust_enforced())
+        return;
+    for (i = 0; i < sizeof(terminal_vars) / sizeof(terminal_vars[0]); i++) {
+        const char *value = getenv(terminal_vars[i]);
+        char why[256] = "";
+
+        if (!value)
+            continue;
+        /* TERMCAP may hold a whole description instead of a file name:
+         * that is the user's text, never trusted. */
+        if (value[0] != '/' && strcmp(terminal_vars[i], "TERMCAP") == 0)
+            snprintf(why, sizeof(why), "a terminal description given in the environment");
+        else if (path_list_trusted(value, why, sizeof(why)))
+            continue;
+        if (warn)
+            warn(terminal_vars[i], value, why);
+        unsetenv(terminal_vars[i]);
+    }
 }

@@ -407,6 +407,46 @@ def children_env(c, tb, cleanup):
     c.eq(spool_state(tb), before, "children cases: queue as before")
 
 
+# ------------------------------------------------------------------ environment
+
+def environment_attacks(c, tb, cleanup):
+    """Variables a user's session leaves in root's environment (su without -,
+    sudo -E): a terminal description of the user's, and a key script."""
+    before = spool_state(tb)
+    # A terminfo entry for tmux's TERM whose smcup also sets the pane title:
+    # if root's qtriage used it, tmux would show the title.
+    evil = nobody_mkdtemp("qtriage-evil-terminfo-")
+    cleanup.append(evil)
+    term = "tmux-256color" if subprocess.run(["infocmp", "tmux-256color"],
+                                             stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.DEVNULL).returncode == 0 \
+        else "screen"
+    src = subprocess.run(["infocmp", "-x", term], stdout=subprocess.PIPE, check=True).stdout
+    src = src.decode().replace("smcup=", "smcup=\\E]2;PWNED-BY-TERMINFO\\007", 1)
+    nobody_write(os.path.join(evil, "entry.src"), src)
+    as_nobody(lambda: subprocess.run(["tic", "-x", "-o", evil, os.path.join(evil, "entry.src")],
+                                     check=True, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL))
+    p = run(["-c", tb.etc, "list", "--ids"], {"TERMINFO": evil,
+                                               "TERMINFO_DIRS": "/usr/share/terminfo:" + evil})
+    c.eq(p.returncode, 0, "list with a user's TERMINFO in the environment still works")
+    c.check("ignoring TERMINFO=" + evil in err_of(p) and "ignoring TERMINFO_DIRS=" in err_of(p),
+            "root's qtriage says it ignores the user's TERMINFO and TERMINFO_DIRS", err_of(p))
+    with Tui(["-c", tb.etc], env={"TERMINFO": evil, "TERM": term}) as t:
+        t.wait_for(r"shown \d+/\d+|\d+ messages")
+        title = t.tmux("display-message", "-p", "-t", t.session, "#{pane_title}").strip()
+        c.check("PWNED" not in title, "the user's terminal description was not used "
+                "(pane title %r)" % title)
+        t.keys("q")
+    # Keys from a file in the environment never drive the live queue.
+    keys = os.path.join(evil, "steps.keys")
+    nobody_write(keys, "wait-loaded\nkeys T\nkeys D\nkeys y\nwait-idle\nquit\n")
+    p = run(["-c", tb.etc], {"QTRIAGE_SCRIPT": keys})
+    c.check(p.returncode == 2 and "QTRIAGE_SCRIPT needs QTRIAGE_SPOOL" in err_of(p),
+            "QTRIAGE_SCRIPT without a queue copy is refused", (p.returncode, err_of(p)))
+    c.eq(spool_state(tb), before, "the queue is unchanged after the environment attacks")
+
+
 def body(c):
     if not shutil.which("tmux"):
         c.skip("tmux is not installed")
@@ -425,6 +465,7 @@ def body(c):
             config_attacks(c, tb, cleanup)
             postfix_config_attacks(c, tb, cleanup)
             children_env(c, tb, cleanup)
+            environment_attacks(c, tb, cleanup)
     finally:
         for d in cleanup:
             shutil.rmtree(d, ignore_errors=True)
