@@ -14,8 +14,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "qtriage/reason.h"
 #include "qtriage/spool.h"
-#include "qtriage/stats.h"
+#include "qtriage/text.h"
 #include "qtriage/util.h"
 
 /* Limits for one pcre2_match(): far above what a sane pattern needs on a
@@ -178,11 +179,6 @@ static bool is_ident(char c, bool first)
            (!first && c >= '0' && c <= '9');
 }
 
-static unsigned char fold(unsigned char c)
-{
-    return (unsigned char)((unsigned)(c - 'A') < 26u ? c + ('a' - 'A') : c);
-}
-
 static size_t word_end(const char *q, size_t pos)
 {
     while (!ends_word(q[pos]))
@@ -341,7 +337,7 @@ static void lowercase(char *s, size_t len)
     size_t i;
 
     for (i = 0; i < len; i++)
-        s[i] = (char)fold((unsigned char)s[i]);
+        s[i] = (char)qt_ascii_fold((unsigned char)s[i]);
 }
 
 static bool ensure_match_blocks(struct qt_filter *f)
@@ -794,7 +790,7 @@ static bool equal_folded(const char *a, const char *b, size_t n)
     size_t i;
 
     for (i = 0; i < n; i++)
-        if (fold((unsigned char)a[i]) != (unsigned char)b[i])
+        if (qt_ascii_fold((unsigned char)a[i]) != (unsigned char)b[i])
             return false;
     return true;
 }

@@ -1,5 +1,4 @@
-/* Top-N groups and delay-reason classes (see stats.h).  qshape's table is
- * in shape.c, the queue settings in queue_settings.c.
+/* Top-N groups (see stats.h).
  *
  * Grouping a million messages works on interned strings: each distinct
  * string (a sender, a reason) is turned into its group once, and a table
@@ -7,233 +6,20 @@
  * probe remains. */
 #include "qtriage/stats.h"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "qtriage/arena.h"
+#include "qtriage/reason.h"
 #include "qtriage/text.h"
-#include "qtriage/view.h"
 
-/* ---- delay-reason classes ---- */
-
-/* The classes and the rules that sort reasons into them: the one place to
- * extend.  Rules are tried in order, case-insensitively, and the first that
- * matches decides, so specific texts come before broad ones ("SASL
- * authentication failed; server x said: 535 ..." is about authentication,
- * not about what the server said; "Greylisted, try again later" is
- * greylisting, "421 Too many connections, try again later" a rate limit).
- * The texts are Postfix's own (smtp_connect.c, smtp_proto.c, smtp_addr.c,
- * dns_lookup.c, smtp_sasl_glue.c, smtp_tls_policy.c) and the replies that
- * common servers and policy daemons send. */
-enum {
-    C_REFUSED, C_TIMEOUT, C_NOTFOUND, C_GREYLIST, C_RATE, C_FULL, C_UNKNOWN,
-    C_AUTH, C_LOOP, C_TLS, C_POLICY, C_OTHER, C_COUNT,
-};
-
-static const struct {
-    const char *name, *title;
-} classes[C_COUNT] = {
-    [C_REFUSED] = {"connection-refused", "connection refused"},
-    [C_TIMEOUT] = {"timed-out", "timed out"},
-    [C_NOTFOUND] = {"host-not-found", "host or domain not found"},
-    [C_GREYLIST] = {"greylisted", "greylisted / try again later"},
-    [C_RATE] = {"rate-limited", "rate limited"},
-    [C_FULL] = {"mailbox-full", "mailbox full"},
-    [C_UNKNOWN] = {"user-unknown", "user unknown"},
-    [C_AUTH] = {"auth-failed", "authentication failed"},
-    [C_LOOP] = {"mail-loop", "loops back to myself"},
-    [C_TLS] = {"tls-failure", "TLS failure"},
-    [C_POLICY] = {"policy-rejection", "policy rejection / blacklisted"},
-    [C_OTHER] = {"other", "other"},
-};
-
-static const struct {
-    int cls;
-    const char *pattern;
-} rules[] = {
-    {C_AUTH, "SASL authentication failed|authentication (failed|failure|required)"
-             "|\\b5\\.7\\.8\\b|\\b535[ -]"},
-    {C_LOOP, "loops back to myself|mail forwarding loop|too many hops|\\b5\\.4\\.6\\b"},
-    {C_TLS, "\\bTLS\\b|STARTTLS|\\bSSL\\b|certificate|handshake"},
-    {C_TIMEOUT, "timed out|time-?out"},
-    {C_REFUSED, "connection refused|no route to host|network is unreachable"
-                "|host is unreachable|\\b4\\.4\\.1\\b"},
-    {C_NOTFOUND, "host or domain name not found|name service error|host not found"
-                 "|domain not found|no mx |no mail exchanger|NXDOMAIN"},
-    {C_GREYLIST, "gr[ae]y-?list"},
-    {C_RATE, "too many (connections|concurrent|messages|recipients|mails|errors)"
-             "|rate.?limit|throttl|too fast|sending rate|\\b4\\.7\\.28\\b|^(host .* said: )?421[ -]"},
-    {C_GREYLIST, "try again later|please try later|try again in|temporarily (deferred|rejected)"},
-    {C_FULL, "mailbox (is )?full|over ?quota|quota (exceeded|exceed)|exceeded storage"
-             "|insufficient (system )?storage|mailbox size limit|\\b[45]\\.2\\.2\\b"},
-    {C_UNKNOWN, "user unknown|unknown user|no such (user|mailbox|recipient)"
-                "|does not exist|unknown recipient|invalid recipient|recipient unknown"
-                "|mailbox unavailable|mailbox not found|\\b5\\.1\\.1\\b"},
-    {C_POLICY, "black-?list|block-?list|blocked|spamhaus|\\bRBL\\b|DNSBL|listed (at|in|on|by)"
-               "|policy|spam|reject|denied|not (permitted|allowed)|refused"
-               "|reputation|\\b[45]\\.7\\.[0-9]+\\b"},
-};
-
-static pcre2_code *compiled[QT_ARRAY_LEN(rules)];
-static pthread_once_t compile_once = PTHREAD_ONCE_INIT;
-
-static void compile_rules(void)
-{
-    size_t i;
-
-    for (i = 0; i < QT_ARRAY_LEN(rules); i++) {
-        PCRE2_SIZE erroff;
-        int errcode;
-
-        compiled[i] = pcre2_compile((PCRE2_SPTR)rules[i].pattern, PCRE2_ZERO_TERMINATED,
-                                    PCRE2_CASELESS | PCRE2_NEVER_UTF, &errcode, &erroff, NULL);
-        if (!compiled[i])
-            qt_die("reason class rule %zu does not compile at %zu", i, (size_t)erroff);
-        pcre2_jit_compile(compiled[i], PCRE2_JIT_COMPLETE);
-    }
-}
-
-size_t qt_reason_class_count(void)
-{
-    return C_COUNT;
-}
-
-const char *qt_reason_class_name(size_t cls)
-{
-    return cls < C_COUNT ? classes[cls].name : "?";
-}
-
-const char *qt_reason_class_title(size_t cls)
-{
-    return cls < C_COUNT ? classes[cls].title : "?";
-}
-
-int qt_reason_class_from_name(const char *name, size_t len)
-{
-    int i;
-
-    for (i = 0; i < C_COUNT; i++)
-        if (strlen(classes[i].name) == len && strncasecmp(classes[i].name, name, len) == 0)
-            return i;
-    return -1;
-}
-
-size_t qt_reason_classify(const char *reason, size_t len)
-{
-    struct qt_reason_parts parts;
-    pcre2_match_data *md;
-    size_t i, cls = C_OTHER;
-
-    pthread_once(&compile_once, compile_rules);
-    /* Host names are strangers' words ("tls.example", "blocked-mx.example"):
-     * where Postfix puts the host before the answer, only the answer counts. */
-    qt_reason_split(reason, len, &parts);
-    reason = parts.answer;
-    len = parts.answer_len;
-    /* Byte patterns (NEVER_UTF): any bytes match or not, none are an error. */
-    md = pcre2_match_data_create(1, NULL);
-    if (!md)
-        qt_die("out of memory creating a pcre2 match block");
-    for (i = 0; i < QT_ARRAY_LEN(rules); i++)
-        if (pcre2_match(compiled[i], (PCRE2_SPTR)reason, len, 0, 0, md, NULL) >= 0) {
-            cls = (size_t)rules[i].cls;
-            break;
-        }
-    pcre2_match_data_free(md);
-    return cls;
-}
-
-void qt_reason_cache_init(struct qt_reason_cache *c)
-{
-    memset(c, 0, sizeof(*c));
-}
-
-void qt_reason_cache_free(struct qt_reason_cache *c)
-{
-    free(c->keys);
-    free(c->classes);
-    memset(c, 0, sizeof(*c));
-}
-
+/* Spread interned-string numbers (small, dense) over a table. */
 static uint32_t ref_hash(qt_str ref)
 {
     uint32_t h = ref * 2654435761u;
 
     return h ^ (h >> 16);
-}
-
-static void cache_reset(struct qt_reason_cache *c, size_t nslots)
-{
-    free(c->keys);
-    free(c->classes);
-    c->nslots = nslots;
-    c->count = 0;
-    c->keys = xcalloc(nslots, sizeof(*c->keys));
-    c->classes = xcalloc(nslots, sizeof(*c->classes));
-}
-
-static void cache_put(struct qt_reason_cache *c, qt_str ref, uint8_t cls)
-{
-    size_t mask = c->nslots - 1, i;
-
-    for (i = ref_hash(ref) & mask; c->keys[i]; i = (i + 1) & mask)
-        ;
-    c->keys[i] = ref;
-    c->classes[i] = cls;
-    c->count++;
-}
-
-int qt_reason_cache_class(struct qt_reason_cache *c, const struct qt_store *s, qt_str ref)
-{
-    size_t mask, i;
-    uint8_t cls;
-
-    if (!ref || qt_strpool_len(&s->pool, ref) == 0)
-        return -1;
-    if (c->pool_serial != s->pool.serial || !c->keys) {
-        cache_reset(c, 256);
-        c->pool_serial = s->pool.serial;
-    }
-    mask = c->nslots - 1;
-    for (i = ref_hash(ref) & mask; c->keys[i]; i = (i + 1) & mask)
-        if (c->keys[i] == ref)
-            return c->classes[i];
-    cls = (uint8_t)qt_reason_classify(qt_store_str(s, ref), qt_strpool_len(&s->pool, ref));
-    if ((c->count + 1) * 2 > c->nslots) {
-        uint32_t *keys = c->keys;
-        uint8_t *old = c->classes;
-        size_t n = c->nslots, j;
-
-        c->keys = NULL;
-        c->classes = NULL;
-        cache_reset(c, n * 2);
-        for (j = 0; j < n; j++)
-            if (keys[j])
-                cache_put(c, keys[j], old[j]);
-        free(keys);
-        free(old);
-    }
-    cache_put(c, ref, cls);
-    return cls;
-}
-
-/* ---- addresses ---- */
-
-const char *qt_address_domain(const char *addr, size_t len, size_t *dlen)
-{
-    const char *at = addr ? memrchr(addr, '@', len) : NULL;
-
-    if (!at) {
-        *dlen = 0;
-        return "";
-    }
-    *dlen = len - (size_t)(at + 1 - addr);
-    return at + 1;
 }
 
 /* ---- top-N groups ---- */
@@ -266,28 +52,13 @@ bool qt_stats_by_from_name(const char *name, enum qt_stats_by *by)
     return false;
 }
 
-static unsigned char fold(unsigned char c)
-{
-    return (unsigned char)((unsigned)(c - 'A') < 26u ? c + ('a' - 'A') : c);
-}
-
-static bool equal_folded(const char *a, const char *b, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        if (fold((unsigned char)a[i]) != fold((unsigned char)b[i]))
-            return false;
-    return true;
-}
-
 static uint32_t hash_folded(const char *p, size_t len)
 {
     uint32_t h = 2166136261u;
     size_t i;
 
     for (i = 0; i < len; i++)
-        h = (h ^ fold((unsigned char)p[i])) * 16777619u;
+        h = (h ^ qt_ascii_fold((unsigned char)p[i])) * 16777619u;
     return h ? h : 1;
 }
 
@@ -373,7 +144,7 @@ static uint32_t group_of(struct stats_priv *p, const char *key, size_t len, bool
     for (i = h & mask; p->by_key[i]; i = (i + 1) & mask) {
         w = &p->work[p->by_key[i] - 1];
         if (w->hash == h && w->g.key_len == len && w->g.null_sender == null_sender &&
-            equal_folded(w->g.key, key, len))
+            qt_ascii_equal_folded(w->g.key, key, len))
             return p->by_key[i] - 1;
     }
     p->work = xgrow(p->work, &p->work_cap, p->nwork + 1, sizeof(*p->work));
@@ -422,7 +193,7 @@ static void group_add_raw(struct stats_priv *p, struct group_work *w, const char
     size_t i, cap;
 
     for (i = 0; i < w->g.nraws; i++)
-        if (w->g.raw_lens[i] == len && equal_folded(w->g.raws[i], raw, len))
+        if (w->g.raw_lens[i] == len && qt_ascii_equal_folded(w->g.raws[i], raw, len))
             return;
     cap = w->raws_cap;
     w->g.raws = xgrow(w->g.raws, &w->raws_cap, w->g.nraws + 1, sizeof(*w->g.raws));
@@ -464,7 +235,7 @@ static uint32_t group_of_ref(struct stats_priv *p, const struct qt_store *s,
         qt_buf_reset(&p->scratch);
         qt_buf_append(&p->scratch, str, len);
         for (klen = 0; klen < len; klen++)
-            p->scratch.data[klen] = (char)fold((unsigned char)p->scratch.data[klen]);
+            p->scratch.data[klen] = (char)qt_ascii_fold((unsigned char)p->scratch.data[klen]);
         qt_buf_reset(&p->key);
         qt_reason_shorten(p->scratch.data, len, false, &p->key);
         qt_buf_reset(&p->scratch);
@@ -661,7 +432,7 @@ bool qt_stats_filter_expr(const struct qt_stats *st, const struct qt_stats_group
     qt_filter_quote(g->key, g->key_len, out);
     /* The null sender shows as MAILER-DAEMON, and sender= compares what
      * is shown: a real sender spelled so must leave it out. */
-    if (st->by == QT_BY_SENDER && g->key_len == 13 && equal_folded(g->key, "MAILER-DAEMON", 13))
+    if (st->by == QT_BY_SENDER && g->key_len == 13 && qt_ascii_equal_folded(g->key, "MAILER-DAEMON", 13))
         qt_buf_printf(out, " and not sender=<>");
     return true;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "qtriage/reason.h"
 #include "qtriage/spool.h"
 #include "qtriage/text.h"
 
@@ -148,11 +149,6 @@ struct qt_view_build {
     size_t done_units, total_units;
 };
 
-static inline unsigned char fold(unsigned char c)
-{
-    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
-}
-
 /* Bytes [8 * part, 8 * part + 8) of string `p` (up to its first NUL) as a
  * big-endian number, zero-padded. */
 static uint64_t prefix_key(const char *p, int part, bool fold_case)
@@ -166,20 +162,9 @@ static uint64_t prefix_key(const char *p, int part, bool fold_case)
         if (!c)
             p = NULL;
         if (i >= 8 * part)
-            k = k << 8 | (fold_case ? fold(c) : c);
+            k = k << 8 | (fold_case ? qt_ascii_fold(c) : c);
     }
     return k;
-}
-
-/* strcasecmp with ASCII folding only, as the filter's substrings: the order
- * does not depend on the locale. */
-static int fold_cmp(const char *a, const char *b)
-{
-    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
-
-    while (*x && fold(*x) == fold(*y))
-        x++, y++;
-    return (int)fold(*x) - (int)fold(*y);
 }
 
 static qt_str first_rcpt(const struct qt_msg *m)
@@ -264,7 +249,7 @@ static int compare_items(const struct qt_view_build *b, const struct sort_item *
     else if (x->key2 != y->key2)
         r = x->key2 < y->key2 ? -1 : 1;
     else if (x->str != y->str)
-        r = fold_cmp(qt_store_str(b->s, x->str), qt_store_str(b->s, y->str));
+        r = qt_ascii_casecmp(qt_store_str(b->s, x->str), qt_store_str(b->s, y->str));
     if (r == 0) {
         if (x->id_key != y->id_key)
             r = x->id_key < y->id_key ? -1 : 1;
@@ -614,119 +599,10 @@ long qt_view_row_of(const struct qt_view *v, uint32_t msg)
     return -1;
 }
 
-void qt_format_duration(int64_t secs, char *buf, size_t size)
-{
-    static const struct {
-        char unit;
-        int64_t secs;
-    } units[] = {{'w', 604800}, {'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
-    size_t i;
-
-    if (secs < 0)
-        secs = 0;
-    for (i = 0; i < 4; i++)
-        if (secs >= units[i].secs) {
-            int64_t big = secs / units[i].secs;
-            int64_t small = secs % units[i].secs / units[i + 1].secs;
-
-            /* Two units only while they fit the list's 5 columns: "9h59m",
-             * then "10h". */
-            if (big >= 10 || small == 0)
-                snprintf(buf, size, "%" PRId64 "%c", big, units[i].unit);
-            else
-                snprintf(buf, size, "%" PRId64 "%c%" PRId64 "%c", big, units[i].unit, small,
-                         units[i + 1].unit);
-            return;
-        }
-    snprintf(buf, size, "%" PRId64 "s", secs);
-}
-
-void qt_format_size(uint64_t bytes, char *buf, size_t size)
-{
-    static const char units[] = "KMGT";
-    double v = (double)bytes;
-    int u = -1;
-
-    if (bytes < 1024) {
-        snprintf(buf, size, "%" PRIu64, bytes);
-        return;
-    }
-    while (v >= 1024 && u < 3) {
-        v /= 1024;
-        u++;
-    }
-    /* Round as printed, so 1023.9K shows as "1.0M" and 9.99K as "10K"
-     * (never "1024K" or "10.0K", which do not fit 4 columns). */
-    if (v >= 1023.5 && u < 3) {
-        v /= 1024;
-        u++;
-    }
-    if (v < 9.95)
-        snprintf(buf, size, "%.1f%c", v, units[u]);
-    else
-        snprintf(buf, size, "%.0f%c", v, units[u]);
-}
-
 static void put_str(const struct qt_store *s, qt_str ref, struct qt_buf *out)
 {
     if (ref)
         qt_text_sanitize(out, qt_store_str(s, ref), qt_strpool_len(&s->pool, ref));
-}
-
-/* Delay reasons start with what a narrow column can least afford: a fixed
- * prefix and the host ("connect to mx.example[192.0.2.1]:25: Connection
- * refused", "host mx.example[192.0.2.1] said: 450 4.2.0 Greylisted").  The
- * list shows the answer first and the host after it. */
-static void put_piece(struct qt_buf *out, const char *p, size_t len, bool sanitize)
-{
-    if (sanitize)
-        qt_text_sanitize(out, p, len);
-    else
-        qt_buf_append(out, p, len);
-}
-
-void qt_reason_split(const char *r, size_t len, struct qt_reason_parts *parts)
-{
-    static const char suspended[] = "delivery temporarily suspended: ";
-    const char *sep;
-    size_t skip;
-
-    if (len > sizeof(suspended) - 1 && strncmp(r, suspended, sizeof(suspended) - 1) == 0) {
-        r += sizeof(suspended) - 1;
-        len -= sizeof(suspended) - 1;
-    }
-    parts->answer = r;
-    parts->answer_len = len;
-    parts->host = NULL;
-    parts->host_len = 0;
-    if (len > 11 && strncmp(r, "connect to ", 11) == 0 && (sep = memmem(r, len, ": ", 2))) {
-        skip = 11;
-    } else if (len > 5 && strncmp(r, "host ", 5) == 0 && (sep = memmem(r, len, " said: ", 7))) {
-        skip = 5;
-    } else {
-        return;
-    }
-    parts->host = r + skip;
-    parts->host_len = (size_t)(sep - r) - skip;
-    if (*sep == ' ')
-        sep += 5;   /* the ": " of " said: " */
-    parts->answer = sep + 2;
-    parts->answer_len = len - (size_t)(sep + 2 - r);
-}
-
-void qt_reason_shorten(const char *r, size_t len, bool sanitize, struct qt_buf *out)
-{
-    struct qt_reason_parts parts;
-
-    if (!r)
-        return;
-    qt_reason_split(r, len, &parts);
-    put_piece(out, parts.answer, parts.answer_len, sanitize);
-    if (!parts.host)
-        return;
-    qt_buf_append(out, " (", 2);
-    put_piece(out, parts.host, parts.host_len, sanitize);
-    qt_buf_putc(out, ')');
 }
 
 static void put_reason(const struct qt_store *s, qt_str ref, struct qt_buf *out)
