@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qtriage/fields.h"
 #include "qtriage/filter.h"
 #include "qtriage/store.h"
 #include "qtriage/util.h"
@@ -27,25 +28,18 @@
 
 /* ---- top-N groups ---- */
 
-enum qt_stats_by {
-    QT_BY_SENDER,           /* envelope sender; the null sender is its own group */
-    QT_BY_SENDER_DOMAIN,    /* after the sender's last '@'; "" without one */
-    QT_BY_SASL,             /* sasl_username attribute; "" when absent */
-    QT_BY_CLIENT,           /* client_address attribute */
-    QT_BY_CLIENT_NAME,      /* client_name attribute */
-    QT_BY_RCPT_DOMAIN,      /* pending recipients' domains: once per distinct domain */
-    QT_BY_SUBJECT,          /* decoded Subject as stored */
-    QT_BY_REASON,           /* delay reason, shortened as the list's REASON column */
-    QT_BY_CLASS,            /* delay-reason class */
-    QT_BY_COUNT,
-};
+/* The keys (enum qt_stats_by) are fields of the registry (fields.h). */
 
-struct qt_stats_by_info {
+struct qt_stats_key {
     const char *name;           /* as typed: "sender_domain" (the CLI's --by) */
     const char *title;          /* column header: "SENDER DOMAIN" */
 };
-extern const struct qt_stats_by_info qt_stats_by_info[QT_BY_COUNT];
-/* Accepts the names above and the filter language's aliases ("domain" for
+/* Name and title of each key, indexed by enum qt_stats_by: the registry's
+ * name and title of its field, so qt_stats_by_info[by].name reads as an
+ * array. */
+const struct qt_stats_key *qt_stats_by_table(void);
+#define qt_stats_by_info (qt_stats_by_table())
+/* Accepts the keys' field names and their aliases ("domain" for
  * rcpt_domain, "sasl_username"). */
 bool qt_stats_by_from_name(const char *name, enum qt_stats_by *by);
 

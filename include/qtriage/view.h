@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qtriage/fields.h"
 #include "qtriage/filter.h"
 #include "qtriage/store.h"
 #include "qtriage/util.h"
@@ -19,32 +20,11 @@
  * are there. */
 #include "qtriage/text.h"
 
-enum qt_col {
-    QT_COL_ID,          /* queue ID with Postfix's marker: * active, ! hold, # expired */
-    QT_COL_QUEUE,
-    QT_COL_AGE,         /* since arrival */
-    QT_COL_RETRY,       /* deferred: time to the next retry (the file's mtime) */
-    QT_COL_SIZE,
-    QT_COL_SENDER,
-    QT_COL_RCPT,        /* first pending recipient, "+N" for the others */
-    QT_COL_SUBJECT,
-    QT_COL_REASON,      /* first delay reason, shortened */
-    QT_COL_CLIENT,      /* client_address */
-    QT_COL_SASL,        /* sasl_username */
-    QT_COL_HELO,
-    QT_COL_COUNT,
-};
+/* The columns are the first QT_COL_COUNT fields of the registry
+ * (fields.h): qt_col_info[c] is the field of column c, whose first
+ * members are its name, title, width, weight, min_width and right_align. */
+#define qt_col_info qt_fields
 
-struct qt_col_info {
-    const char *name;           /* as typed in a column list: "sender" */
-    const char *title;          /* header text: "SENDER" */
-    int width;                  /* fixed width, or 0: shares what is left */
-    int weight;                 /* share of the space left (width 0 only) */
-    int min_width;
-    bool right_align;
-};
-
-extern const struct qt_col_info qt_col_info[QT_COL_COUNT];
 bool qt_col_from_name(const char *name, enum qt_col *col);
 
 /* Parse a column list ("id,age,sender,subject"; blanks or commas between

@@ -6,6 +6,7 @@
  * probe remains. */
 #include "qtriage/stats.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -24,32 +25,37 @@ static uint32_t ref_hash(qt_str ref)
 
 /* ---- top-N groups ---- */
 
-const struct qt_stats_by_info qt_stats_by_info[QT_BY_COUNT] = {
-    [QT_BY_SENDER] = {"sender", "SENDER"},
-    [QT_BY_SENDER_DOMAIN] = {"sender_domain", "SENDER DOMAIN"},
-    [QT_BY_SASL] = {"sasl", "SASL USER"},
-    [QT_BY_CLIENT] = {"client", "CLIENT"},
-    [QT_BY_CLIENT_NAME] = {"client_name", "CLIENT NAME"},
-    [QT_BY_RCPT_DOMAIN] = {"rcpt_domain", "RECIPIENT DOMAIN"},
-    [QT_BY_SUBJECT] = {"subject", "SUBJECT"},
-    [QT_BY_REASON] = {"reason", "DELAY REASON"},
-    [QT_BY_CLASS] = {"class", "REASON CLASS"},
-};
+static struct qt_stats_key by_table[QT_BY_COUNT];
+static pthread_once_t by_table_once = PTHREAD_ONCE_INIT;
+
+static void fill_by_table(void)
+{
+    int by;
+
+    for (by = 0; by < QT_BY_COUNT; by++) {
+        const struct qt_field *f = qt_field_of_group((enum qt_stats_by)by);
+
+        if (!f)
+            qt_die("stats key %d has no field in the registry", by);
+        by_table[by].name = f->name;
+        by_table[by].title = f->title;
+    }
+}
+
+const struct qt_stats_key *qt_stats_by_table(void)
+{
+    pthread_once(&by_table_once, fill_by_table);
+    return by_table;
+}
 
 bool qt_stats_by_from_name(const char *name, enum qt_stats_by *by)
 {
-    int i;
+    const struct qt_field *f = qt_field_find(name, strlen(name), QT_ROLE_GROUP);
 
-    for (i = 0; i < QT_BY_COUNT; i++)
-        if (strcasecmp(name, qt_stats_by_info[i].name) == 0) {
-            *by = (enum qt_stats_by)i;
-            return true;
-        }
-    if (strcasecmp(name, "domain") == 0)
-        return *by = QT_BY_RCPT_DOMAIN, true;
-    if (strcasecmp(name, "sasl_username") == 0)
-        return *by = QT_BY_SASL, true;
-    return false;
+    if (!f)
+        return false;
+    *by = (enum qt_stats_by)(f->by_plus_one - 1);
+    return true;
 }
 
 static uint32_t hash_folded(const char *p, size_t len)
@@ -202,10 +208,11 @@ static void group_add_raw(struct stats_priv *p, struct group_work *w, const char
     w->g.raw_lens[w->g.nraws++] = len;
 }
 
-/* The group (+ 1) of the string `ref` under `by`, worked out once per
- * distinct string; 0 when it belongs to none (an empty reason). */
+/* The group (+ 1) of the string `ref` as a value of field `fd`, worked
+ * out once per distinct string; 0 when it belongs to none (an empty
+ * reason). */
 static uint32_t group_of_ref(struct stats_priv *p, const struct qt_store *s,
-                             enum qt_stats_by by, qt_str ref)
+                             const struct qt_field *fd, qt_str ref)
 {
     const char *str = qt_store_str(s, ref), *key;
     size_t len = qt_strpool_len(&s->pool, ref), klen, mask, i;
@@ -221,13 +228,13 @@ static uint32_t group_of_ref(struct stats_priv *p, const struct qt_store *s,
             return p->ref_groups[i];
     if (!str)
         str = "";
-    switch (by) {
-    case QT_BY_SENDER_DOMAIN:
-    case QT_BY_RCPT_DOMAIN:
+    switch (fd->source) {
+    case QT_SRC_SENDER_DOMAIN:
+    case QT_SRC_RCPT_DOMAIN:
         key = qt_address_domain(str, len, &klen);
         g = group_of(p, key, klen, false, key, klen) + 1;
         break;
-    case QT_BY_REASON:
+    case QT_SRC_RCPT_REASON:
         if (len == 0)
             break;
         /* Fold first, then shorten: spellings the filter's "=" takes for one
@@ -243,7 +250,7 @@ static uint32_t group_of_ref(struct stats_priv *p, const struct qt_store *s,
         g = group_of(p, p->key.data, p->key.len, false, p->scratch.data, p->scratch.len) + 1;
         group_add_raw(p, &p->work[g - 1], str, len);
         break;
-    case QT_BY_CLASS:
+    case QT_SRC_RCPT_CLASS:
         cls = qt_reason_cache_class(&p->reasons, s, ref);
         if (cls >= 0) {
             key = qt_reason_class_name((size_t)cls);
@@ -271,47 +278,38 @@ static void count_in(struct stats_priv *p, uint32_t g, uint32_t msgno, const str
     w->g.size += m->msg_size;
 }
 
-/* Count message number `i` in its groups; false when it is in none. */
-static bool group_message(struct stats_priv *p, const struct qt_store *s, enum qt_stats_by by,
-                          uint32_t i)
+/* Count message number `i` in its groups by field `fd`; false when it is
+ * in none. */
+static bool group_message(struct stats_priv *p, const struct qt_store *s,
+                          const struct qt_field *fd, uint32_t i)
 {
     const struct qt_msg *m = &s->msgs[i];
     uint32_t r, g;
     qt_str key = 0;
     bool any = false;
 
-    switch (by) {
-    case QT_BY_SENDER:
-        if (m->flags & QT_MSG_NULL_SENDER) {
+    switch (fd->source) {
+    case QT_SRC_STR:
+        if ((fd->flags & QT_FIELD_NULL_SENDER) && (m->flags & QT_MSG_NULL_SENDER)) {
             g = group_of(p, "", 0, true, "", 0);
             count_in(p, g, i, m);
             return true;
         }
-        /* fall through */
-    case QT_BY_SENDER_DOMAIN:
+        key = qt_field_str(fd, m);
+        break;
+    case QT_SRC_SENDER_DOMAIN:
         key = m->sender;
         break;
-    case QT_BY_SASL:
-        key = m->attr_fields[QT_ATTR_SASL_USERNAME];
-        break;
-    case QT_BY_CLIENT:
-        key = m->attr_fields[QT_ATTR_CLIENT_ADDRESS];
-        break;
-    case QT_BY_CLIENT_NAME:
-        key = m->attr_fields[QT_ATTR_CLIENT_NAME];
-        break;
-    case QT_BY_SUBJECT:
-        key = m->subject;
-        break;
-    case QT_BY_RCPT_DOMAIN:
-    case QT_BY_REASON:
-    case QT_BY_CLASS:
+    case QT_SRC_RCPT_DOMAIN:
+    case QT_SRC_RCPT_REASON:
+    case QT_SRC_RCPT_CLASS:
         for (r = 0; r < m->nrcpts; r++) {
             const struct qt_rcpt *rc = &m->rcpts[r];
+            bool domain = fd->source == QT_SRC_RCPT_DOMAIN;
 
-            if (by == QT_BY_RCPT_DOMAIN ? rc->state != QT_RCPT_PENDING : !rc->reason)
+            if (domain ? rc->state != QT_RCPT_PENDING : !rc->reason)
                 continue;
-            if (by == QT_BY_RCPT_DOMAIN) {
+            if (domain) {
                 /* Addresses are nearly all distinct, their domains few:
                  * remembering each address would only thrash the cache. */
                 size_t dlen;
@@ -320,7 +318,7 @@ static bool group_message(struct stats_priv *p, const struct qt_store *s, enum q
 
                 g = group_of(p, d, dlen, false, d, dlen) + 1;
             } else {
-                g = group_of_ref(p, s, by, rc->reason);
+                g = group_of_ref(p, s, fd, rc->reason);
             }
             if (g) {
                 count_in(p, g - 1, i, m);
@@ -328,11 +326,11 @@ static bool group_message(struct stats_priv *p, const struct qt_store *s, enum q
             }
         }
         return any;
-    case QT_BY_COUNT:
+    default:    /* numbers and the like are no keys */
         return false;
     }
     /* One key per message. */
-    count_in(p, group_of_ref(p, s, by, key) - 1, i, m);
+    count_in(p, group_of_ref(p, s, fd, key) - 1, i, m);
     return true;
 }
 
@@ -356,6 +354,7 @@ static int compare_groups(const void *pa, const void *pb)
 void qt_stats_compute(struct qt_stats *st, const struct qt_store *s, struct qt_filter *f,
                       enum qt_stats_by by, int64_t now)
 {
+    const struct qt_field *fd = qt_field_of_group(by);
     struct stats_priv *p;
     size_t i;
 
@@ -372,7 +371,7 @@ void qt_stats_compute(struct qt_stats *st, const struct qt_store *s, struct qt_f
             continue;
         st->messages++;
         st->size += m->msg_size;
-        if (!group_message(p, s, by, (uint32_t)i))
+        if (!fd || !group_message(p, s, fd, (uint32_t)i))
             st->ungrouped++;
     }
     st->n = p->nwork;
@@ -390,22 +389,10 @@ void qt_stats_compute(struct qt_stats *st, const struct qt_store *s, struct qt_f
     qt_buf_free(&p->key);
 }
 
-static const char *const expr_field[QT_BY_COUNT] = {
-    [QT_BY_SENDER] = "sender",
-    [QT_BY_SENDER_DOMAIN] = "sender_domain",
-    [QT_BY_SASL] = "sasl",
-    [QT_BY_CLIENT] = "client",
-    [QT_BY_CLIENT_NAME] = "client_name",
-    [QT_BY_RCPT_DOMAIN] = "rcpt_domain",
-    [QT_BY_SUBJECT] = "subject",
-    [QT_BY_REASON] = "reason",
-    [QT_BY_CLASS] = "class",
-};
-
 bool qt_stats_filter_expr(const struct qt_stats *st, const struct qt_stats_group *g,
                           struct qt_buf *out)
 {
-    const char *field = expr_field[st->by];
+    const struct qt_field *fd = qt_field_of_group(st->by);
     size_t i;
 
     if (memchr(g->key, 0, g->key_len))
@@ -417,7 +404,7 @@ bool qt_stats_filter_expr(const struct qt_stats *st, const struct qt_stats_group
         qt_buf_printf(out, "sender=<>");
         return true;
     }
-    if (st->by == QT_BY_REASON) {
+    if (fd->source == QT_SRC_RCPT_REASON) {
         if (g->nraws > 1)
             qt_buf_putc(out, '(');
         for (i = 0; i < g->nraws; i++) {
@@ -428,11 +415,11 @@ bool qt_stats_filter_expr(const struct qt_stats *st, const struct qt_stats_group
             qt_buf_putc(out, ')');
         return true;
     }
-    qt_buf_printf(out, "%s=", field);
+    qt_buf_printf(out, "%s=", fd->name);
     qt_filter_quote(g->key, g->key_len, out);
     /* The null sender shows as MAILER-DAEMON, and sender= compares what
      * is shown: a real sender spelled so must leave it out. */
-    if (st->by == QT_BY_SENDER && g->key_len == 13 && qt_ascii_equal_folded(g->key, "MAILER-DAEMON", 13))
+    if ((fd->flags & QT_FIELD_NULL_SENDER) && g->key_len == 13 && qt_ascii_equal_folded(g->key, "MAILER-DAEMON", 13))
         qt_buf_printf(out, " and not sender=<>");
     return true;
 }

@@ -1,47 +1,18 @@
 #include "qtriage/view.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "qtriage/reason.h"
-#include "qtriage/spool.h"
 #include "qtriage/text.h"
-
-const struct qt_col_info qt_col_info[QT_COL_COUNT] = {
-    [QT_COL_ID] = {"id", "QUEUE ID", 12, 0, 8, false},
-    [QT_COL_QUEUE] = {"queue", "QUEUE", 8, 0, 8, false},
-    [QT_COL_AGE] = {"age", "AGE", 5, 0, 5, true},
-    [QT_COL_RETRY] = {"retry", "RETRY", 5, 0, 5, true},
-    [QT_COL_SIZE] = {"size", "SIZE", 5, 0, 5, true},
-    [QT_COL_SENDER] = {"sender", "SENDER", 0, 3, 10, false},
-    [QT_COL_RCPT] = {"rcpt", "RECIPIENT", 0, 3, 10, false},
-    [QT_COL_SUBJECT] = {"subject", "SUBJECT", 0, 4, 10, false},
-    [QT_COL_REASON] = {"reason", "DELAY REASON", 0, 3, 10, false},
-    [QT_COL_CLIENT] = {"client", "CLIENT", 15, 0, 7, false},
-    [QT_COL_SASL] = {"sasl", "SASL USER", 0, 2, 8, false},
-    [QT_COL_HELO] = {"helo", "HELO", 0, 2, 8, false},
-};
 
 bool qt_col_from_name(const char *name, enum qt_col *col)
 {
-    int c;
+    const struct qt_field *f = qt_field_find(name, strlen(name), QT_ROLE_COLUMN);
 
-    for (c = 0; c < QT_COL_COUNT; c++)
-        if (strcasecmp(name, qt_col_info[c].name) == 0) {
-            *col = (enum qt_col)c;
-            return true;
-        }
-    /* The filter language's names for the same things. */
-    if (strcasecmp(name, "recipient") == 0 || strcasecmp(name, "to") == 0)
-        return *col = QT_COL_RCPT, true;
-    if (strcasecmp(name, "sasl_username") == 0)
-        return *col = QT_COL_SASL, true;
-    if (strcasecmp(name, "from") == 0)
-        return *col = QT_COL_SENDER, true;
-    return false;
+    if (!f)
+        return false;
+    *col = (enum qt_col)qt_field_index(f);
+    return true;
 }
 
 size_t qt_cols_parse(const char *spec, enum qt_col *cols, struct qt_error *err)
@@ -67,8 +38,11 @@ size_t qt_cols_parse(const char *spec, enum qt_col *cols, struct qt_error *err)
         name[len] = '\0';
         p += len;
         if (!qt_col_from_name(name, &c)) {
-            qt_error_set(err, "unknown column \"%s\" (columns: id queue age retry size sender "
-                         "rcpt subject reason client sasl helo)", name);
+            struct qt_buf names = {0};
+
+            qt_field_names(QT_ROLE_COLUMN, &names);
+            qt_error_set(err, "unknown column \"%s\" (columns: %s)", name, names.data);
+            qt_buf_free(&names);
             return 0;
         }
         for (i = 0; i < n; i++)
@@ -167,42 +141,10 @@ static uint64_t prefix_key(const char *p, int part, bool fold_case)
     return k;
 }
 
-static qt_str first_rcpt(const struct qt_msg *m)
-{
-    uint32_t i;
-
-    for (i = 0; i < m->nrcpts; i++)
-        if (m->rcpts[i].state == QT_RCPT_PENDING)
-            return m->rcpts[i].address;
-    return m->nrcpts ? m->rcpts[0].address : 0;
-}
-
-/* The string a column sorts by, or 0 for the numeric columns. */
-static qt_str sort_str(const struct qt_msg *m, enum qt_col col)
-{
-    switch (col) {
-    case QT_COL_SENDER:
-        return m->sender;
-    case QT_COL_RCPT:
-        return first_rcpt(m);
-    case QT_COL_SUBJECT:
-        return m->subject;
-    case QT_COL_REASON:
-        return m->reason;
-    case QT_COL_CLIENT:
-        return m->attr_fields[QT_ATTR_CLIENT_ADDRESS];
-    case QT_COL_SASL:
-        return m->attr_fields[QT_ATTR_SASL_USERNAME];
-    case QT_COL_HELO:
-        return m->attr_fields[QT_ATTR_HELO_NAME];
-    default:
-        return 0;
-    }
-}
-
 static void make_item(const struct qt_store *s, enum qt_col col, uint32_t msg,
                       struct sort_item *it)
 {
+    const struct qt_field *f = &qt_fields[col];
     const struct qt_msg *m = &s->msgs[msg];
     const char *id = qt_store_str(s, m->id);
 
@@ -210,28 +152,24 @@ static void make_item(const struct qt_store *s, enum qt_col col, uint32_t msg,
     it->str = 0;
     it->key2 = 0;
     it->id_key = prefix_key(id, 0, false);
-    switch (col) {
-    case QT_COL_ID:
+    switch (f->sort) {
+    case QT_SORT_ID:
         it->key = 0;    /* the tie-break decides */
         break;
-    case QT_COL_QUEUE:
-        it->key = m->queue;
+    case QT_SORT_U8:
+        it->key = *((const uint8_t *)m + f->sort_offset);
         break;
-    case QT_COL_AGE:    /* oldest first */
-        it->key = m->arrival;
+    case QT_SORT_U32:
+        it->key = *(const uint32_t *)(const void *)((const char *)m + f->sort_offset);
         break;
-    case QT_COL_RETRY:
-        it->key = m->mtime;
-        break;
-    case QT_COL_SIZE:
-        it->key = m->msg_size;
-        break;
-    default: {
-        it->str = sort_str(m, col);
+    case QT_SORT_STR:
+    case QT_SORT_FIRST_RCPT:
+        it->str = f->sort == QT_SORT_FIRST_RCPT
+                      ? qt_msg_first_rcpt(m)
+                      : *(const qt_str *)(const void *)((const char *)m + f->sort_offset);
         it->key = prefix_key(qt_store_str(s, it->str), 0, true);
         it->key2 = prefix_key(qt_store_str(s, it->str), 1, true);
         break;
-    }
     }
 }
 
@@ -599,84 +537,9 @@ long qt_view_row_of(const struct qt_view *v, uint32_t msg)
     return -1;
 }
 
-static void put_str(const struct qt_store *s, qt_str ref, struct qt_buf *out)
-{
-    if (ref)
-        qt_text_sanitize(out, qt_store_str(s, ref), qt_strpool_len(&s->pool, ref));
-}
-
-static void put_reason(const struct qt_store *s, qt_str ref, struct qt_buf *out)
-{
-    qt_reason_shorten(qt_store_str(s, ref), qt_strpool_len(&s->pool, ref), true, out);
-}
-
 void qt_view_cell(const struct qt_store *s, const struct qt_msg *m, enum qt_col col,
                   int64_t now, struct qt_buf *out)
 {
-    char tmp[64];
-
-    switch (col) {
-    case QT_COL_ID:
-        put_str(s, m->id, out);
-        if (m->queue == QT_Q_ACTIVE)
-            qt_buf_putc(out, '*');
-        else if (m->queue == QT_Q_HOLD)
-            qt_buf_putc(out, '!');
-        if (m->flags & QT_MSG_FORCED_EXPIRE)
-            qt_buf_putc(out, '#');
-        break;
-    case QT_COL_QUEUE:
-        qt_buf_printf(out, "%s", qt_queue_name((enum qt_queue)m->queue));
-        if (m->flags & QT_MSG_UNREADABLE)
-            qt_buf_printf(out, "?");
-        break;
-    case QT_COL_AGE:
-        qt_format_duration(now - (int64_t)m->arrival, tmp, sizeof(tmp));
-        qt_buf_printf(out, "%s", tmp);
-        break;
-    case QT_COL_RETRY:
-        /* Only deferred mail waits for a retry; qmgr sets the file's mtime
-         * to the time of the next attempt. */
-        if (m->queue == QT_Q_DEFERRED && m->mtime) {    /* postqueue -j does not say */
-            if ((int64_t)m->mtime <= now)
-                qt_buf_printf(out, "due");
-            else {
-                qt_format_duration((int64_t)m->mtime - now, tmp, sizeof(tmp));
-                qt_buf_printf(out, "%s", tmp);
-            }
-        }
-        break;
-    case QT_COL_SIZE:
-        qt_format_size(m->msg_size, tmp, sizeof(tmp));
-        qt_buf_printf(out, "%s", tmp);
-        break;
-    case QT_COL_SENDER:
-        if (m->flags & QT_MSG_NULL_SENDER)
-            qt_buf_printf(out, "MAILER-DAEMON");
-        else
-            put_str(s, m->sender, out);
-        break;
-    case QT_COL_RCPT:
-        put_str(s, first_rcpt(m), out);
-        if (m->npending > 1)
-            qt_buf_printf(out, " +%" PRIu32, m->npending - 1);
-        break;
-    case QT_COL_SUBJECT:
-        put_str(s, m->subject, out);
-        break;
-    case QT_COL_REASON:
-        put_reason(s, m->reason, out);
-        break;
-    case QT_COL_CLIENT:
-        put_str(s, m->attr_fields[QT_ATTR_CLIENT_ADDRESS], out);
-        break;
-    case QT_COL_SASL:
-        put_str(s, m->attr_fields[QT_ATTR_SASL_USERNAME], out);
-        break;
-    case QT_COL_HELO:
-        put_str(s, m->attr_fields[QT_ATTR_HELO_NAME], out);
-        break;
-    case QT_COL_COUNT:
-        break;
-    }
+    if ((unsigned)col < QT_COL_COUNT)
+        qt_field_cell(&qt_fields[col], s, m, now, out);
 }
