@@ -132,8 +132,11 @@ int cli_stats(int argc, char **argv, struct cli_common *common)
         switch (c) {
         case 'B':
             if (!qt_stats_by_from_name(optarg, &by)) {
-                fprintf(stderr, "qtriage: stats: unknown --by \"%s\" (sender sender_domain sasl "
-                        "client client_name domain subject reason class)\n", optarg);
+                struct qt_buf keys = {0};
+
+                qt_field_names(QT_ROLE_GROUP, &keys);
+                fprintf(stderr, "qtriage: stats: unknown --by \"%s\" (%s)\n", optarg, keys.data);
+                qt_buf_free(&keys);
                 return 2;
             }
             break;
