@@ -48,7 +48,8 @@ enum qt_field_id {
 /* The list's columns: the fields that have one, which are the first ones
  * of the registry, so a column's number is its field's. */
 enum qt_col {
-    QT_COL_ID = QT_FIELD_ID,        /* queue ID with Postfix's marker: * active, ! hold, # expired */
+    QT_COL_ID = QT_FIELD_ID,        /* queue ID with Postfix's marker: * active, ! hold,
+                                     * # expired */
     QT_COL_QUEUE = QT_FIELD_QUEUE,
     QT_COL_AGE = QT_FIELD_AGE,      /* since arrival */
     QT_COL_RETRY = QT_FIELD_RETRY,  /* deferred: time to the next retry (the file's mtime) */

@@ -294,9 +294,12 @@ void qt_field_names(enum qt_field_role role, struct qt_buf *out)
     size_t i, n = 0;
 
     if (role == QT_ROLE_GROUP) {    /* in the order of the keys */
-        for (i = 0; i < QT_BY_COUNT; i++)
-            if (qt_field_of_group((enum qt_stats_by)i))
-                qt_buf_printf(out, "%s%s", n++ ? " " : "", qt_field_of_group((enum qt_stats_by)i)->name);
+        for (i = 0; i < QT_BY_COUNT; i++) {
+            const struct qt_field *f = qt_field_of_group((enum qt_stats_by)i);
+
+            if (f)
+                qt_buf_printf(out, "%s%s", n++ ? " " : "", f->name);
+        }
         return;
     }
     for (i = 0; i < QT_FIELD_COUNT; i++)

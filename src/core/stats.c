@@ -419,7 +419,8 @@ bool qt_stats_filter_expr(const struct qt_stats *st, const struct qt_stats_group
     qt_filter_quote(g->key, g->key_len, out);
     /* The null sender shows as MAILER-DAEMON, and sender= compares what
      * is shown: a real sender spelled so must leave it out. */
-    if ((fd->flags & QT_FIELD_NULL_SENDER) && g->key_len == 13 && qt_ascii_equal_folded(g->key, "MAILER-DAEMON", 13))
+    if ((fd->flags & QT_FIELD_NULL_SENDER) && g->key_len == 13 &&
+        qt_ascii_equal_folded(g->key, "MAILER-DAEMON", 13))
         qt_buf_printf(out, " and not sender=<>");
     return true;
 }
