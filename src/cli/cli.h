@@ -153,6 +153,10 @@ struct cli_export_args {
     const char *mbox, *dir;
 };
 
+struct cli_restore_args {
+    bool dry_run, force;
+};
+
 struct cli_action_args {
     bool dry_run, yes;
 };
@@ -215,6 +219,8 @@ bool cli_completion(const char *shell, FILE *out);
 int cli_list(const struct cli_call *call);
 int cli_show(const struct cli_call *call);
 int cli_export(const struct cli_call *call);
+/* qtriage restore: exported messages back into the queue (restore.h). */
+int cli_restore(const struct cli_call *call);
 int cli_action(const struct cli_call *call);
 int cli_stats(const struct cli_call *call);
 int cli_shape(const struct cli_call *call);

@@ -25,6 +25,7 @@
 #include "script.h"
 #include "qtriage/instances.h"
 #include "qtriage/spool_copy.h"
+#include "qtriage/safe_file.h"
 #include "qtriage/text.h"
 #include "qtriage/util.h"
 
@@ -67,11 +68,22 @@ static void app_bench_detail(struct app *a, const char *name, const char *fmt, .
     va_list ap;
     FILE *f;
 
+    struct qt_error err;
+    bool created;
+    int fd;
+
     if (!path || !*path)
         return;
-    f = fopen(path, "a");
-    if (!f)
+    /* Root's TUI appends here: never through a link, never to a file or
+     * below a directory another user owns (safe_file.h). */
+    fd = qt_safe_open_append_path(path, &created, &err);
+    if (fd < 0)
         return;
+    f = fdopen(fd, "a");
+    if (!f) {
+        close(fd);
+        return;
+    }
     fprintf(f, "%s %.3f %zu", name, (double)(app_now_ms() - a->start_ms) / 1000.0,
             a->store.n);
     va_start(ap, fmt);
@@ -618,7 +630,8 @@ int tui_run(const struct tui_options *opt)
     a->stop_signal = &stop_signal;
     qt_fatal_hook = fatal_hook;
 
-    if (!opt->config_dir && !opt->demo_dir && !a->script) {
+    /* $MAIL_CONFIG chooses the instance as -c does (spool.h). */
+    if (!qt_spool_config_dir(opt->config_dir) && !opt->demo_dir && !a->script) {
         bool quit = false;
 
         if (!pick_instance(&picked, &quit)) {

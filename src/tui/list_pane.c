@@ -584,7 +584,7 @@ static size_t column_widths(struct list_pane *l, int width, int *out)
         int fixed = 2, weights = 0, left;   /* 2: the tag mark and a blank */
 
         for (i = 0; i < n; i++) {
-            const struct qt_col_info *ci = &qt_col_info[l->cols[i]];
+            const struct qt_field *ci = &qt_fields[l->cols[i]];
             int cw = l->cols[i] == QT_COL_ID ? l->id_width : ci->width;
 
             out[i] = cw;
@@ -594,7 +594,7 @@ static size_t column_widths(struct list_pane *l, int width, int *out)
         if (fixed <= width || n == 1) {
             left = width - fixed;
             for (i = 0; i < n; i++) {
-                const struct qt_col_info *ci = &qt_col_info[l->cols[i]];
+                const struct qt_field *ci = &qt_fields[l->cols[i]];
 
                 if (!out[i] && weights) {
                     int extra = left * ci->weight / weights;
@@ -623,7 +623,7 @@ static void draw_header(struct list_pane *l, const int *widths, size_t n)
     wmove(w, 0, 0);
     draw_text(a, w, "  ", 2, 2, attr, NULL, 0);
     for (i = 0; i < n; i++) {
-        const struct qt_col_info *ci = &qt_col_info[l->cols[i]];
+        const struct qt_field *ci = &qt_fields[l->cols[i]];
         char title[64];
         int tw;
 
@@ -682,7 +682,7 @@ static void draw_row(struct list_pane *l, int y, size_t row, const int *widths, 
     wmove(w, y, 0);
     draw_text(a, w, tagged ? "+ " : "  ", 2, 2, attr, NULL, 0);
     for (i = 0; i < n; i++) {
-        const struct qt_col_info *ci = &qt_col_info[l->cols[i]];
+        const struct qt_field *ci = &qt_fields[l->cols[i]];
         int tw;
 
         qt_buf_reset(cell);
