@@ -31,9 +31,10 @@ void cli_usage(FILE *out)
           "                              recipients, %S subject, %z size (bytes), %a age,\n"
           "                              %R delay reason, %f From, %c client, %% a %;\n"
           "                              \\t a tab; control characters never printed\n"
-          "  show [--decoded|--raw|--bytes] ID\n"
+          "  show [--decoded|--raw|--bytes [--force]] ID\n"
           "                              the message as the viewer shows it; --bytes:\n"
-          "                              exactly what postcat -q prints\n"
+          "                              exactly what postcat -q prints (refused on a\n"
+          "                              terminal unless --force)\n"
           "  show --log [--maillog FILE] ID\n"
           "                              the mail-log lines about the message\n"
           "  export --mbox FILE|--dir DIR (--filter EXPR | ID...|-)\n"
@@ -331,6 +332,7 @@ int main(int argc, char **argv)
         common.config_dir = demo_config;
         tui.demo_dir = demo_dir;
     }
+    cli_output_init();
     if (argc == 0) {
         if (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO)) {
             status = cli_list(1, list_argv, &common);

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "qtriage/stats.h"
+#include "qtriage/text.h"
 #include "select.h"
 
 enum { CHECK_OK, CHECK_WARNING, CHECK_CRITICAL, CHECK_UNKNOWN };
@@ -26,13 +27,18 @@ static int unknown(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int unknown(const char *fmt, ...)
 {
+    struct qt_buf msg = {0}, line = {0};
     va_list ap;
 
-    printf("QTRIAGE UNKNOWN - ");
     va_start(ap, fmt);
-    vprintf(fmt, ap);
+    qt_buf_vprintf(&msg, fmt, ap);
     va_end(ap);
-    putchar('\n');
+    /* The message quotes the command line and the reader's errors; a
+     * monitoring dashboard shows the line as it is. */
+    qt_text_sanitize(&line, msg.data, msg.len);
+    printf("QTRIAGE UNKNOWN - %s\n", line.data ? line.data : "");
+    qt_buf_free(&msg);
+    qt_buf_free(&line);
     return CHECK_UNKNOWN;
 }
 

@@ -51,9 +51,10 @@ static int show_log(struct cli_queue *cq, const char *id, const char *maillog)
         fprintf(stderr, "qtriage: %s\n", err.msg);
         status = 1;
     }
-    for (i = 0; i < h.n; i++)
-        if (puts(h.lines[i]) == EOF)
-            status = 1;
+    for (i = 0; i < h.n && !ferror(stdout); i++)
+        puts(h.lines[i]);
+    if (cli_output_finish() != 0)
+        status = 1;
     if (h.note[0])
         fprintf(stderr, "qtriage: %s\n", h.note);
     qt_maillog_history_free(&h);
@@ -69,6 +70,7 @@ int cli_show(int argc, char **argv, struct cli_common *common)
         {"decoded", no_argument, NULL, 'd'},
         {"log", no_argument, NULL, 'l'},
         {"maillog", required_argument, NULL, 'M'},
+        {"force", no_argument, NULL, 'f'},
         {NULL, 0, NULL, 0},
     };
     enum qt_render_mode mode = QT_RENDER_DECODED;
@@ -78,7 +80,7 @@ int cli_show(int argc, char **argv, struct cli_common *common)
     struct qt_render_line lines[256];
     size_t n, i;
     int c, status = 0;
-    bool log = false;
+    bool log = false, force = false;
     const char *maillog = NULL;
 
     optind = 1;
@@ -93,16 +95,27 @@ int cli_show(int argc, char **argv, struct cli_common *common)
             log = true;
         else if (c == 'M')
             maillog = optarg;
+        else if (c == 'f')
+            force = true;
         else
             return 2;
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "usage: qtriage show [--decoded|--raw|--bytes|--log [--maillog FILE]] "
-                        "QUEUE_ID\n");
+        fprintf(stderr, "usage: qtriage show [--decoded|--raw|--bytes [--force]|--log "
+                        "[--maillog FILE]] QUEUE_ID\n");
         return 2;
     }
     if (!qt_queue_id_valid(argv[optind])) {
         fprintf(stderr, "qtriage: invalid queue ID \"%.64s\"\n", argv[optind]);
+        return 2;
+    }
+    /* --bytes is the queue file's content byte for byte, for a pipe or a
+     * file (| xxd, > copy): on a terminal, the escape sequences any sender
+     * may put in a message would be obeyed. */
+    if (mode == QT_RENDER_RAW_BYTES && !force && isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "qtriage: show --bytes: standard output is a terminal, and the message's "
+                        "bytes are written as they are (escape sequences included); pipe it "
+                        "(| xxd, | less) or add --force; --raw shows it made safe\n");
         return 2;
     }
     if (!cli_open_queue(&cq, common, true))
@@ -118,20 +131,16 @@ int cli_show(int argc, char **argv, struct cli_common *common)
         cli_close_queue(&cq);
         return 1;
     }
-    while ((n = qt_render_lines(r, lines, 256)) > 0) {
+    while (!ferror(stdout) && (n = qt_render_lines(r, lines, 256)) > 0) {
         for (i = 0; i < n; i++) {
-            if (fwrite(lines[i].text, 1, lines[i].len, stdout) != lines[i].len ||
-                (!lines[i].continued && putchar('\n') == EOF)) {
-                status = 1;
-                break;
-            }
+            cli_write(lines[i].text, lines[i].len);
+            if (!lines[i].continued)
+                cli_write("\n", 1);
         }
-        if (status)
-            break;
     }
     qt_render_close(r);
     cli_close_queue(&cq);
-    if (fflush(stdout) != 0)
+    if (cli_output_finish() != 0)
         status = 1;
     return status;
 }
