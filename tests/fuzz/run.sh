@@ -27,7 +27,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${QTRIAGE_FUZZ_BUILD:-$root/build-fuzz}
 work=${QTRIAGE_FUZZ_WORK:-${TMPDIR:-/tmp}/qtriage-fuzz}
-targets="queue_file defer_log postqueue_json filter render"
+targets="queue_file defer_log postqueue_json filter render config"
 
 usage() {
     echo "usage: $0 TARGET|all SECONDS [LIBFUZZER_OPTION...]" >&2
