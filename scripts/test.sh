@@ -67,6 +67,16 @@ if [ $# -eq 0 ]; then
     fi
 fi
 
+if [ $# -eq 0 ]; then
+    # The Debian package: build, lintian, install, use on a test-bed queue,
+    # remove (tests/pkg/test_package.sh).
+    if bash tests/pkg/test_package.sh; then
+        printf '{"name": "package", "result": "OK"}\n' >>"$stage_log"
+    else
+        stage_failed "the Debian package (tests/pkg/test_package.sh) failed"
+    fi
+fi
+
 python3 - "$stage_log" "${logs[@]}" <<'PY'
 import json, os, sys
 passed = failed = 0

@@ -57,6 +57,9 @@ void cli_usage(FILE *out)
           "  check --warn N --crit M [--queue Q] [--age DURATION] [--filter EXPR]\n"
           "                              monitoring plugin: exit 0 OK, 1 WARNING (more\n"
           "                              than N), 2 CRITICAL (more than M), 3 UNKNOWN\n"
+          "  metrics [--output FILE] [--top N]\n"
+          "                              Prometheus text format (node_exporter textfile);\n"
+          "                              --output: written atomically (temp file, rename)\n"
           "  instances                   the Postfix instances postmulti -l lists\n"
           "\n"
           "'-' reads queue IDs from standard input, one or more per line.\n"
@@ -248,7 +251,7 @@ int main(int argc, char **argv)
             cli_usage(stdout);
             return 0;
         case 'V':
-            printf("qtriage %s\n", QTRIAGE_VERSION);
+            cli_print_version(stdout);
             return 0;
         case OPT_DEMO:
             demo_dir = optarg ? optarg : DEFAULT_DEMO_DIR;
@@ -363,6 +366,8 @@ int main(int argc, char **argv)
         status = cli_shape(argc, argv, &common);
     } else if (strcmp(argv[0], "check") == 0) {
         status = cli_check(argc, argv, &common);
+    } else if (strcmp(argv[0], "metrics") == 0) {
+        status = cli_metrics(argc, argv, &common);
     } else if (strcmp(argv[0], "instances") == 0) {
         status = cli_instances(argc, argv, &common);
     } else if (qt_action_from_name(argv[0], &a)) {

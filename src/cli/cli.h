@@ -24,6 +24,10 @@ int cli_check(int argc, char **argv, struct cli_common *common);
 void cli_json_string(struct qt_buf *out, const char *s);
 /* "qtriage instances": the Postfix instances postmulti -l lists. */
 int cli_instances(int argc, char **argv, struct cli_common *common);
+/* "qtriage metrics": Prometheus text exposition (node_exporter textfile). */
+int cli_metrics(int argc, char **argv, struct cli_common *common);
+/* "qtriage --version": version, git describe, the libraries' versions. */
+void cli_print_version(FILE *out);
 int cli_show(int argc, char **argv, struct cli_common *common);
 /* Set up (or restart) the demo instance in `dir`; returns its config
  * directory (malloc'd) or NULL after saying why on stderr. */
