@@ -10,6 +10,7 @@ PACKAGES=(
     clang libclang-rt-14-dev valgrind
     postfix python3 procps util-linux
     tmux groff-base
+    zsh
     # The Debian package: built, linted, installed and used by tests/pkg/.
     debhelper dpkg-dev fakeroot lintian man-db
     # promtool, which checks the metrics' text format.

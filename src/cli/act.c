@@ -1,7 +1,6 @@
 /* qtriage hold|release|requeue|delete|expire|deliver (ID...|-|--filter EXPR)
  * [--dry-run] [--yes] [--backup-dir DIR], and qtriage flush, qtriage
  * flush-site SITE. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "qtriage/actions.h"
 #include "qtriage/export.h"
 
+/* What the command line asked of an action. */
 struct act_options {
     const char *filter;
     const char *backup_dir;
@@ -92,49 +92,6 @@ static int run_backup_delete(struct cli_queue *cq, const struct act_options *o,
     return ok ? 0 : ar.ninvalid ? 2 : 1;
 }
 
-static int parse_options(int argc, char **argv, struct cli_common *common,
-                         struct act_options *o)
-{
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"filter", required_argument, NULL, 'f'},
-        {"dry-run", no_argument, NULL, 'n'},
-        {"yes", no_argument, NULL, 'y'},
-        {"backup-dir", required_argument, NULL, 'B'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int c;
-
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+c:f:nyh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            common->config_dir = optarg;
-            break;
-        case 'f':
-            o->filter = optarg;
-            break;
-        case 'n':
-            o->dry_run = true;
-            break;
-        case 'y':
-            o->yes = true;
-            break;
-        case 'B':
-            o->backup_dir = optarg;
-            break;
-        case 'h':
-            cli_usage(stdout);
-            return 0;
-        default:
-            cli_usage(stderr);
-            return 2;
-        }
-    }
-    return -1;
-}
-
 /* flush and flush-site take no IDs and none of the selection options. */
 static int run_flush(enum qt_action a, int argc, char **argv, struct cli_common *common,
                      const struct act_options *o)
@@ -144,17 +101,13 @@ static int run_flush(enum qt_action a, int argc, char **argv, struct cli_common 
     const char *site = NULL;
     bool ok;
 
-    if (o->filter || o->backup_dir || o->yes) {
-        fprintf(stderr, "qtriage: %s takes no --filter, --yes or --backup-dir\n", argv[0]);
-        return 2;
-    }
     if (a == QT_ACT_FLUSH_SITE) {
-        if (optind + 1 != argc) {
+        if (argc != 2) {
             fprintf(stderr, "qtriage: flush-site needs exactly one site name\n");
             return 2;
         }
-        site = argv[optind];
-    } else if (optind != argc) {
+        site = argv[1];
+    } else if (argc != 1) {
         fprintf(stderr, "qtriage: flush takes no arguments\n");
         return 2;
     }
@@ -176,13 +129,17 @@ static int run_flush(enum qt_action a, int argc, char **argv, struct cli_common 
     return ok ? 0 : 1;
 }
 
-int cli_action(int argc, char **argv, struct cli_common *common)
+int cli_action(const struct cli_call *call)
 {
-    struct act_options o = {0};
+    const struct cli_action_args *args = call->args;
+    struct cli_common *common = call->common;
+    struct act_options o = {common->filter, NULL, args->dry_run, args->yes};
     struct cli_targets t = {0};
     struct qt_action_result res;
     struct cli_queue cq;
     bool ok, have_queue = false;
+    int argc = call->argc;
+    char **argv = call->argv;
     enum qt_action a;
     size_t i;
     int rc;
@@ -191,19 +148,13 @@ int cli_action(int argc, char **argv, struct cli_common *common)
         fprintf(stderr, "qtriage: unknown command \"%s\"\n", argv[0]);
         return 2;
     }
-    if ((rc = parse_options(argc, argv, common, &o)) >= 0)
-        return rc;
+    /* Only delete's row takes --backup-dir; the configuration's is for
+     * every delete (it exports first). */
+    if (a == QT_ACT_DELETE && common->backup_dir && *common->backup_dir)
+        o.backup_dir = common->backup_dir;
     if (!qt_action_takes_ids(a))
         return run_flush(a, argc, argv, common, &o);
-    /* The configuration's backup_dir: every delete exports first. */
-    if (!o.backup_dir && a == QT_ACT_DELETE && common->backup_dir && *common->backup_dir)
-        o.backup_dir = common->backup_dir;
-    if (o.backup_dir && a != QT_ACT_DELETE) {
-        fprintf(stderr, "qtriage: %s: --backup-dir is for delete only; nothing done\n",
-                argv[0]);
-        return 2;
-    }
-    if (o.filter && optind < argc) {
+    if (o.filter && argc > 1) {
         fprintf(stderr, "qtriage: %s: give either --filter or queue IDs, not both\n", argv[0]);
         return 2;
     }
@@ -219,7 +170,7 @@ int cli_action(int argc, char **argv, struct cli_common *common)
             goto out;
         }
     } else {
-        cli_targets_from_args(&t, argc, argv, optind);
+        cli_targets_from_args(&t, argc, argv, 1);
         if (t.n == 0) {
             fprintf(stderr, "qtriage: %s: no queue IDs given (list them, '-' to read them "
                     "from standard input, or --filter EXPR)\n", argv[0]);

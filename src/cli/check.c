@@ -1,7 +1,6 @@
 /* qtriage check: a monitoring plugin (Nagios, Icinga, Naemon conventions).
  * Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; one line of text, then
  * performance data per queue. */
-#include <getopt.h>
 #include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -42,76 +41,32 @@ static int unknown(const char *fmt, ...)
     return CHECK_UNKNOWN;
 }
 
-static bool threshold(const char *arg, long *out)
+int cli_check(const struct cli_call *call)
 {
-    return qt_parse_long(arg, out) && *out >= 0;
-}
-
-int cli_check(int argc, char **argv, struct cli_common *common)
-{
-    static const struct option opts[] = {
-        {"warn", required_argument, NULL, 'w'},
-        {"crit", required_argument, NULL, 'c'},
-        {"queue", required_argument, NULL, 'q'},
-        {"age", required_argument, NULL, 'a'},
-        {"filter", required_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *queue = NULL, *age_text = NULL, *expr = NULL;
-    long warn = -1, crit = -1;
-    int64_t age = -1;
+    const struct cli_check_args *a = call->args;
+    struct cli_common *common = call->common;
+    const char *queue = common->have_queue ? qt_queue_name(common->queue) : NULL;
+    const char *age_text = a->age.text, *expr = common->filter;
+    long warn = cli_given(call, "warn") ? a->warn : -1;
+    long crit = cli_given(call, "crit") ? a->crit : -1;
+    int64_t age = a->age.text ? a->age.seconds : -1;
     uint64_t counts[QT_Q_COUNT] = {0}, checked = 0;
-    enum qt_queue only = QT_Q_DEFERRED;
+    enum qt_queue only = common->queue;
     struct cli_queue cq;
     struct qt_error why = {""};
     struct qt_filter *f;
     time_t now;
     size_t i;
     bool bad;
-    int c, status;
+    int status;
 
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+w:c:q:a:f:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'w':
-            if (!threshold(optarg, &warn))
-                return unknown("--warn wants a count of messages, not \"%s\"", optarg);
-            break;
-        case 'c':
-            if (!threshold(optarg, &crit))
-                return unknown("--crit wants a count of messages, not \"%s\"", optarg);
-            break;
-        case 'q':
-            queue = optarg;
-            if (!qt_queue_from_name(queue, &only))
-                return unknown("unknown queue \"%s\"", optarg);
-            break;
-        case 'a':
-            age_text = optarg;
-            if ((age = qt_postfix_time(optarg, 's')) < 0)
-                return unknown("--age wants a duration such as 30m, 1h or 2d, not \"%s\"",
-                               optarg);
-            break;
-        case 'f':
-            expr = optarg;
-            break;
-        case 'h':
-            cli_usage(stdout);
-            return CHECK_OK;
-        default:
-            return unknown("%s", "usage: qtriage check --warn N --crit M [--queue Q] "
-                           "[--age DURATION] [--filter EXPR]");
-        }
-    }
-    if (optind < argc)
-        return unknown("unexpected argument \"%s\"", argv[optind]);
+    if (call->argc > 1)
+        return unknown("unexpected argument \"%s\"", call->argv[1]);
     if (warn < 0 || crit < 0)
         return unknown("%s", "--warn and --crit are both needed");
     if (warn > crit)
         return unknown("%s", "--warn must not be above --crit");
-    f = cli_compile_filter(expr, NULL, &bad);
+    f = cli_filter_compile(expr, NULL, &bad);
     if (bad)
         return unknown("bad --filter \"%s\" (see stderr)", expr);
     if (!cli_load_store(&cq, common, &why)) {

@@ -1,5 +1,4 @@
 /* qtriage export (--mbox FILE | --dir DIR) (--filter EXPR | ID... | -) */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -7,56 +6,24 @@
 #include "open.h"
 #include "qtriage/export.h"
 
-int cli_export(int argc, char **argv, struct cli_common *common)
+int cli_export(const struct cli_call *call)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"mbox", required_argument, NULL, 'm'},
-        {"dir", required_argument, NULL, 'd'},
-        {"filter", required_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    enum qt_export_format fmt = QT_EXPORT_EML_DIR;
-    const char *path = NULL, *filter = NULL;
+    const struct cli_export_args *a = call->args;
+    struct cli_common *common = call->common;
+    enum qt_export_format fmt = a->mbox ? QT_EXPORT_MBOX : QT_EXPORT_EML_DIR;
+    const char *path = a->mbox ? a->mbox : a->dir, *filter = common->filter;
     struct cli_targets t = {0};
     struct qt_export_result res;
     struct cli_queue cq;
     bool ok;
     size_t i;
-    int c, rc;
+    int rc;
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+c:f:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            common->config_dir = optarg;
-            break;
-        case 'm':
-        case 'd':
-            if (path) {
-                fprintf(stderr, "qtriage: export: give one --mbox FILE or --dir DIR\n");
-                return 2;
-            }
-            path = optarg;
-            fmt = c == 'm' ? QT_EXPORT_MBOX : QT_EXPORT_EML_DIR;
-            break;
-        case 'f':
-            filter = optarg;
-            break;
-        case 'h':
-            cli_usage(stdout);
-            return 0;
-        default:
-            cli_usage(stderr);
-            return 2;
-        }
-    }
     if (!path) {
         fprintf(stderr, "qtriage: export: where to? --mbox FILE or --dir DIR\n");
         return 2;
     }
-    if (filter && optind < argc) {
+    if (filter && call->argc > 1) {
         fprintf(stderr, "qtriage: export: give either --filter or queue IDs, not both\n");
         return 2;
     }
@@ -66,7 +33,7 @@ int cli_export(int argc, char **argv, struct cli_common *common)
         if ((rc = cli_targets_from_filter(&t, &cq, filter)) != 0)
             goto out;
     } else {
-        cli_targets_from_args(&t, argc, argv, optind);
+        cli_targets_from_args(&t, call->argc, call->argv, 1);
         if (t.n == 0) {
             fprintf(stderr, "qtriage: export: no queue IDs given (list them, '-' to read "
                     "them from standard input, or --filter EXPR)\n");

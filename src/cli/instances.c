@@ -6,15 +6,14 @@
 #include "cli/cli.h"
 #include "qtriage/instances.h"
 
-int cli_instances(int argc, char **argv, struct cli_common *common)
+int cli_instances(const struct cli_call *call)
 {
     struct qt_instances list = {0};
     struct qt_error err = {""};
     size_t i;
 
-    (void)common;
-    if (argc > 1) {
-        fprintf(stderr, "qtriage: instances: unexpected argument \"%s\"\n", argv[1]);
+    if (call->argc > 1) {
+        fprintf(stderr, "qtriage: instances: unexpected argument \"%s\"\n", call->argv[1]);
         return 2;
     }
     if (!qt_instances_list(&list, &err)) {

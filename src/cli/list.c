@@ -1,6 +1,5 @@
 /* qtriage list: one line or one JSON object per message. */
 #include <errno.h>
-#include <getopt.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -398,85 +397,28 @@ done:
     }
 }
 
-int cli_list(int argc, char **argv, struct cli_common *common)
+int cli_list(const struct cli_call *call)
 {
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"queue", required_argument, NULL, 'q'},
-        {"config", required_argument, NULL, 'c'},
-        {"backend", required_argument, NULL, 'b'},
-        {"stats", no_argument, NULL, 's'},
-        {"filter", required_argument, NULL, 'f'},
-        {"ids", no_argument, NULL, 'I'},
-        {"format", required_argument, NULL, 'F'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
+    const struct cli_list_args *a = call->args;
+    struct cli_common *common = call->common;
     struct cli_queue cq;
-    bool json = false, have_queue = false, stats = false, ok;
-    const char *filter_expr = NULL, *format = NULL;
-    struct qt_filter *filter = NULL;
-    int outputs = 0;
-    enum qt_queue only = QT_Q_DEFERRED;
+    bool json = a->json, have_queue = common->have_queue, stats = a->stats, ok, bad;
+    const char *format = a->ids ? "%i" : a->format;
+    struct qt_filter *filter;
+    enum qt_queue only = common->queue;
     struct list_ctx lc = {0};
     size_t i;
     time_t now = time(NULL);
-    int c;
+    int status;
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "jq:c:b:sh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            filter_expr = optarg;
-            break;
-        case 'I':
-            format = "%i";
-            outputs++;
-            break;
-        case 'F':
-            format = optarg;
-            outputs++;
-            break;
-        case 's':
-            stats = true;
-            break;
-        case 'j':
-            json = true;
-            outputs++;
-            break;
-        case 'q':
-            if (!qt_queue_from_name(optarg, &only)) {
-                fprintf(stderr, "qtriage: unknown queue \"%s\" (maildrop, incoming, active, "
-                        "deferred, hold, corrupt)\n", optarg);
-                return 2;
-            }
-            have_queue = true;
-            break;
-        case 'c':
-            common->config_dir = optarg;
-            break;
-        case 'b':
-            common->backend = optarg;
-            break;
-        case 'h':
-            cli_usage(stdout);
-            return 0;
-        default:
-            cli_usage(stderr);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "qtriage: list: unexpected argument \"%s\"\n", argv[optind]);
-        return 2;
-    }
-    if (outputs > 1) {
-        fprintf(stderr, "qtriage: list: --json, --ids and --format exclude each other\n");
+    if (call->argc > 1) {
+        fprintf(stderr, "qtriage: list: unexpected argument \"%s\"\n", call->argv[1]);
         return 2;
     }
     if (format && !format_valid(format))
         return 2;
-    if (filter_expr && !(filter = cli_filter_compile(filter_expr)))
+    filter = cli_filter_compile(common->filter, NULL, &bad);
+    if (bad)
         return 2;
     if (!cli_open_queue(&cq, common, false)) {
         qt_filter_free(filter);
@@ -522,7 +464,7 @@ int cli_list(int argc, char **argv, struct cli_common *common)
                 cq.store.pool.nslots * sizeof(*cq.store.pool.slots), cq.backend->ops->name);
     }
     cli_close_queue(&cq);
-    if ((c = cli_output_finish()) != 0)
-        return c;
+    if ((status = cli_output_finish()) != 0)
+        return status;
     return ok ? 0 : 1;
 }

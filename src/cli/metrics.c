@@ -2,7 +2,6 @@
  * output or written atomically for node_exporter's textfile collector. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,50 +66,23 @@ fail:
     return false;
 }
 
-int cli_metrics(int argc, char **argv, struct cli_common *common)
+int cli_metrics(const struct cli_call *call)
 {
-    static const struct option opts[] = {
-        {"output", required_argument, NULL, 'o'},
-        {"top", required_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
+    const struct cli_metrics_args *a = call->args;
     struct qt_metrics_options mo;
-    const char *output = NULL;
+    const char *output = a->output;
     struct qt_buf text = {0};
     struct timespec t0;
     struct cli_queue cq;
-    long top = QT_METRICS_TOP_DEFAULT;
+    long top = a->top ? a->top : QT_METRICS_TOP_DEFAULT;
     bool ok;
-    int c;
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+o:n:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o':
-            output = optarg;
-            break;
-        case 'n':
-            if (!qt_parse_long(optarg, &top) || top < 1 || top > QT_METRICS_TOP_MAX) {
-                fprintf(stderr, "qtriage: metrics: --top wants a number from 1 to %d\n",
-                        QT_METRICS_TOP_MAX);
-                return 2;
-            }
-            break;
-        case 'h':
-            cli_usage(stdout);
-            return 0;
-        default:
-            cli_usage(stderr);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "qtriage: metrics: unexpected argument \"%s\"\n", argv[optind]);
+    if (call->argc > 1) {
+        fprintf(stderr, "qtriage: metrics: unexpected argument \"%s\"\n", call->argv[1]);
         return 2;
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (!cli_load_store(&cq, common, NULL))
+    if (!cli_load_store(&cq, call->common, NULL))
         return 3;
     qt_metrics_options_default(&mo, (int64_t)time(NULL));
     mo.top = (size_t)top;

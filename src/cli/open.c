@@ -10,20 +10,9 @@
 bool cli_open_queue(struct cli_queue *cq, const struct cli_common *common, bool need_actions)
 {
     struct qt_error err = {""};
-    enum qt_backend_kind kind = QT_BACKEND_AUTO;
+    enum qt_backend_kind kind = (enum qt_backend_kind)common->backend;
 
     memset(cq, 0, sizeof(*cq));
-    if (common->backend) {
-        if (strcmp(common->backend, "spool") == 0)
-            kind = QT_BACKEND_SPOOL;
-        else if (strcmp(common->backend, "postqueue") == 0)
-            kind = QT_BACKEND_POSTQUEUE;
-        else if (strcmp(common->backend, "auto") != 0) {
-            fprintf(stderr, "qtriage: unknown backend \"%s\" (spool, postqueue or auto)\n",
-                    common->backend);
-            return false;
-        }
-    }
     if (!qt_spool_layout_load(&cq->layout, common->config_dir, &err)) {
         fprintf(stderr, "qtriage: cannot read the Postfix configuration%s%s: %s\n",
                 common->config_dir ? " in " : "",
@@ -118,17 +107,6 @@ static int compare_targets(const void *a, const void *b)
                   ((const struct qt_action_target *)b)->id);
 }
 
-struct qt_filter *cli_filter_compile(const char *expr)
-{
-    struct qt_filter_error ferr = {0};
-    struct qt_filter *f = qt_filter_compile(expr, &ferr);
-
-    if (!f)
-        fprintf(stderr, "qtriage: filter: %s (at character %zu of \"%s\")\n", ferr.msg,
-                ferr.pos + 1, expr);
-    return f;
-}
-
 bool cli_targets_valid(const struct cli_targets *t, const char *cmd)
 {
     for (size_t i = 0; i < t->n; i++)
@@ -142,11 +120,12 @@ bool cli_targets_valid(const struct cli_targets *t, const char *cmd)
 
 int cli_targets_from_filter(struct cli_targets *t, struct cli_queue *cq, const char *expr)
 {
-    struct qt_filter *f = cli_filter_compile(expr);
+    bool bad;
+    struct qt_filter *f = cli_filter_compile(expr, NULL, &bad);
     int64_t now = (int64_t)time(NULL);
     size_t i, first = t->n;
 
-    if (!f)
+    if (bad)
         return 2;
     /* What could not be read is said on stderr; what was read still counts
      * (a message that could not be read is listed as unreadable). */

@@ -41,7 +41,9 @@ int cli_targets_from_filter(struct cli_targets *t, struct cli_queue *cq, const c
 void cli_targets_free(struct cli_targets *t);
 /* False, after saying which on stderr, when an ID is not a valid queue ID. */
 bool cli_targets_valid(const struct cli_targets *t, const char *cmd);
-/* Compile a filter; NULL after printing where it went wrong. */
-struct qt_filter *cli_filter_compile(const char *expr);
+/* The filter for --filter EXPR (the filter bar's language; NULL: none) and
+ * --queue (NULL: every queue); NULL when both are NULL.  Says on stderr
+ * where EXPR is wrong and sets *bad; otherwise the caller frees the filter. */
+struct qt_filter *cli_filter_compile(const char *expr, const enum qt_queue *queue, bool *bad);
 
 #endif

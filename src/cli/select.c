@@ -4,32 +4,30 @@
 
 #include <stdio.h>
 
-struct qt_filter *cli_compile_filter(const char *expr, const char *queue, bool *bad)
+struct qt_filter *cli_filter_compile(const char *expr, const enum qt_queue *queue, bool *bad)
 {
-    struct qt_filter_error err;
-    struct qt_filter *f;
+    struct qt_filter_error err = {0};
+    struct qt_filter *f = NULL;
     struct qt_buf q = {0};
-    enum qt_queue qq;
 
     *bad = false;
+    if (!expr && !queue)
+        return NULL;
+    /* The expression alone first, so an error points into what was typed. */
     if (expr && !(f = qt_filter_compile(expr, &err))) {
-        fprintf(stderr, "qtriage: bad filter at byte %zu: %s\n", err.pos, err.msg);
-        *bad = true;
-        return NULL;
-    } else if (expr) {
-        qt_filter_free(f);
-    }
-    if (queue && !qt_queue_from_name(queue, &qq)) {
-        fprintf(stderr, "qtriage: unknown queue \"%s\" (maildrop, incoming, active, deferred, "
-                "hold, corrupt)\n", queue);
+        fprintf(stderr, "qtriage: filter: %s (at character %zu of \"%s\")\n", err.msg,
+                err.pos + 1, expr);
         *bad = true;
         return NULL;
     }
-    if (queue)
-        qt_buf_printf(&q, "queue=%s", queue);
+    if (!queue)
+        return f;
     if (expr)
-        qt_buf_printf(&q, "%s(%s)", queue ? " and " : "", expr);
-    f = qt_filter_compile(q.data ? q.data : "", &err);
+        qt_filter_free(f);
+    qt_buf_printf(&q, "queue=%s", qt_queue_name(*queue));
+    if (expr)
+        qt_buf_printf(&q, " and (%s)", expr);
+    f = qt_filter_compile(q.data, &err);
     qt_buf_free(&q);
     return f;
 }

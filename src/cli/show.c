@@ -1,5 +1,4 @@
 /* qtriage show ID: the viewer's text on standard output. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,57 +61,35 @@ static int show_log(struct cli_queue *cq, const char *id, const char *maillog)
     return status;
 }
 
-int cli_show(int argc, char **argv, struct cli_common *common)
+int cli_show(const struct cli_call *call)
 {
-    static const struct option opts[] = {
-        {"raw", no_argument, NULL, 'r'},
-        {"bytes", no_argument, NULL, 'b'},
-        {"decoded", no_argument, NULL, 'd'},
-        {"log", no_argument, NULL, 'l'},
-        {"maillog", required_argument, NULL, 'M'},
-        {"force", no_argument, NULL, 'f'},
-        {NULL, 0, NULL, 0},
+    static const enum qt_render_mode modes[] = {
+        [CLI_SHOW_DECODED] = QT_RENDER_DECODED, [CLI_SHOW_RAW] = QT_RENDER_RAW,
+        [CLI_SHOW_BYTES] = QT_RENDER_RAW_BYTES,
     };
-    enum qt_render_mode mode = QT_RENDER_DECODED;
+    const struct cli_show_args *a = call->args;
+    struct cli_common *common = call->common;
+    enum qt_render_mode mode = modes[a->mode];
     struct cli_queue cq;
     struct qt_error err = {""};
     struct qt_render *r;
     struct qt_render_line lines[256];
     size_t n, i;
-    int c, status = 0;
-    bool log = false, force = false;
-    const char *maillog = NULL;
+    int status = 0;
+    bool log = a->log;
+    const char *maillog = common->maillog;
+    const char *id = call->argv[1];
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-        if (c == 'r')
-            mode = QT_RENDER_RAW;
-        else if (c == 'b')
-            mode = QT_RENDER_RAW_BYTES;
-        else if (c == 'd')
-            mode = QT_RENDER_DECODED;
-        else if (c == 'l')
-            log = true;
-        else if (c == 'M')
-            maillog = optarg;
-        else if (c == 'f')
-            force = true;
-        else
-            return 2;
-    }
-    if (optind != argc - 1) {
-        fprintf(stderr, "usage: qtriage show [--decoded|--raw|--bytes [--force]|--log "
-                        "[--maillog FILE]] QUEUE_ID\n");
-        return 2;
-    }
-    if (!qt_queue_id_valid(argv[optind])) {
-        fprintf(stderr, "qtriage: invalid queue ID \"%.64s\"\n", argv[optind]);
+    if (call->argc != 2)
+        return cli_usage_error(call->command, "give one queue ID (qtriage show --help)");
+    if (!qt_queue_id_valid(id)) {
+        fprintf(stderr, "qtriage: invalid queue ID \"%.64s\"\n", id);
         return 2;
     }
     /* --bytes is the queue file's content byte for byte, for a pipe or a
      * file (| xxd, > copy): on a terminal, the escape sequences any sender
      * may put in a message would be obeyed. */
-    if (mode == QT_RENDER_RAW_BYTES && !force && isatty(STDOUT_FILENO)) {
+    if (mode == QT_RENDER_RAW_BYTES && !a->force && isatty(STDOUT_FILENO)) {
         fprintf(stderr, "qtriage: show --bytes: standard output is a terminal, and the message's "
                         "bytes are written as they are (escape sequences included); pipe it "
                         "(| xxd, | less) or add --force; --raw shows it made safe\n");
@@ -121,11 +98,11 @@ int cli_show(int argc, char **argv, struct cli_common *common)
     if (!cli_open_queue(&cq, common, true))
         return 1;
     if (log) {
-        status = show_log(&cq, argv[optind], maillog);
+        status = show_log(&cq, id, maillog);
         cli_close_queue(&cq);
         return status;
     }
-    r = qt_render_open_queued(&cq.layout, argv[optind], -1, mode, &err);
+    r = qt_render_open_queued(&cq.layout, id, -1, mode, &err);
     if (!r) {
         fprintf(stderr, "qtriage: %s\n", err.msg);
         cli_close_queue(&cq);

@@ -1,7 +1,6 @@
 /* qtriage stats: the top groups of the queue (who and what fills it), and
  * the Postfix settings that decide how fast it drains. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,67 +108,25 @@ static void print_json(const struct qt_stats *st, size_t top, const struct qt_qu
     qt_buf_free(&expr);
 }
 
-int cli_stats(int argc, char **argv, struct cli_common *common)
+int cli_stats(const struct cli_call *call)
 {
-    static const struct option opts[] = {
-        {"by", required_argument, NULL, 'B'},
-        {"top", required_argument, NULL, 'n'},
-        {"json", no_argument, NULL, 'j'},
-        {"filter", required_argument, NULL, 'f'},
-        {"queue", required_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    enum qt_stats_by by = QT_BY_SENDER;
-    const char *expr = NULL, *queue = NULL;
-    bool json = false, bad, have_settings;
-    long top = 20;
+    const struct cli_stats_args *a = call->args;
+    struct cli_common *common = call->common;
+    enum qt_stats_by by = (enum qt_stats_by)a->by;
+    bool json = a->json, bad, have_settings;
+    long top = a->top ? a->top : 20;
     struct qt_queue_settings qs;
     struct qt_error err = {""};
     struct cli_queue cq;
     struct qt_filter *f;
     struct qt_stats st;
     time_t now;
-    int c;
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+B:n:jf:q:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'B':
-            if (!qt_stats_by_from_name(optarg, &by)) {
-                fprintf(stderr, "qtriage: stats: unknown --by \"%s\" (sender sender_domain sasl "
-                        "client client_name domain subject reason class)\n", optarg);
-                return 2;
-            }
-            break;
-        case 'n':
-            if (!qt_parse_long(optarg, &top) || top <= 0) {
-                fprintf(stderr, "qtriage: stats: --top wants a positive number\n");
-                return 2;
-            }
-            break;
-        case 'j':
-            json = true;
-            break;
-        case 'f':
-            expr = optarg;
-            break;
-        case 'q':
-            queue = optarg;
-            break;
-        case 'h':
-            cli_usage(stdout);
-            return 0;
-        default:
-            cli_usage(stderr);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "qtriage: stats: unexpected argument \"%s\"\n", argv[optind]);
+    if (call->argc > 1) {
+        fprintf(stderr, "qtriage: stats: unexpected argument \"%s\"\n", call->argv[1]);
         return 2;
     }
-    f = cli_compile_filter(expr, queue, &bad);
+    f = cli_filter_compile(common->filter, common->have_queue ? &common->queue : NULL, &bad);
     if (bad)
         return 2;
     if (!cli_load_store(&cq, common, NULL)) {
