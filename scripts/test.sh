@@ -4,26 +4,42 @@
 #     Postfix instance, in build/;
 #   - all of them again under AddressSanitizer + UBSan, in build-asan/
 #     (the integration tests then drive the sanitizer build of qtriage);
+#     the end-to-end TUI tests in tmux (suite tui) run in this stage only,
+#     the scripted TUI tests (suite tui-script) in both;
 #   - the live scanner test under ThreadSanitizer, in build-tsan/;
 #   - the unit tests under valgrind (memcheck, definite leaks are errors),
 #     in build/;
 #   - each libFuzzer harness for 30 s (QTRIAGE_FUZZ_SECONDS), in build-fuzz/
 #     (clang, ASan + UBSan); a crash fails it and its input stays in
-#     build-fuzz/fuzz-ci/TARGET/artifacts/.
-# Ends with a line "N passed, N failed" that counts every test of every
-# stage.  Needs root (the integration tests run their own Postfix instances
-# and act on them with postsuper).
+#     build-fuzz/fuzz-ci/TARGET/artifacts/;
+#   - the Debian package (tests/pkg/test_package.sh).
+# Prints how long each stage took, then ends with a line "N passed, N
+# failed" that counts every test of every stage.  Needs root (the
+# integration tests run their own Postfix instances and act on them with
+# postsuper).
 #
 # Arguments go to `meson test` in build/ and build-asan/ (e.g. a test name);
 # with arguments the valgrind and fuzzing stages are left out.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh || exit 1
+
+# Seconds each stage took, printed before the summary.
+stage_times=()
+stage_t0=$(date +%s)
+stage_done() {   # NAME: the stage that started at stage_t0 ends now
+    local now
+    now=$(date +%s)
+    stage_times+=("$1 $((now - stage_t0))s")
+    stage_t0=$now
+}
+
 BUILD_DIR=build scripts/build.sh || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 BUILD_DIR=build-asan scripts/build.sh -Db_sanitize=address,undefined -Db_lundef=false \
     || { echo "sanitizer build failed"; echo "0 passed, 1 failed"; exit 1; }
 BUILD_DIR=build-tsan scripts/build.sh -Db_sanitize=thread -Db_lundef=false \
     || { echo "thread sanitizer build failed"; echo "0 passed, 1 failed"; exit 1; }
+stage_done build
 
 # Test logs the summary reads (meson's JSON lines), and stages that failed
 # before they could run a test, in the same format.
@@ -44,10 +60,19 @@ run_meson_test() {   # BUILD_DIR LOGBASE MESON_TEST_ARGS...
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-run_meson_test build testlog "$@"
+# The tmux end-to-end tests drive the sanitizer build only: they test what
+# needs a real terminal and Postfix, which the plain build adds nothing to.
+if [ $# -eq 0 ]; then
+    run_meson_test build testlog --no-suite tui
+else
+    run_meson_test build testlog "$@"
+fi
+stage_done plain
 run_meson_test build-asan testlog "$@"
+stage_done asan
 # The scanner's threads against a real queue, under ThreadSanitizer.
 TSAN_OPTIONS=halt_on_error=1 run_meson_test build-tsan testlog rescan
+stage_done tsan
 
 if [ $# -eq 0 ]; then
     # The core's unit tests under memcheck: any error, or a block definitely
@@ -57,6 +82,7 @@ if [ $# -eq 0 ]; then
         --wrapper "valgrind -q --error-exitcode=99 --leak-check=full \
 --errors-for-leak-kinds=definite --show-leak-kinds=definite --num-callers=30 \
 --suppressions=$PWD/tests/valgrind.supp"
+    stage_done valgrind
 
     # The fuzzers, briefly, one at a time (tests/fuzz/meson.build).
     if CC=clang BUILD_DIR=build-fuzz scripts/build.sh -Dfuzz=true \
@@ -65,6 +91,7 @@ if [ $# -eq 0 ]; then
     else
         stage_failed "fuzz build (clang, -Dfuzz=true) failed"
     fi
+    stage_done fuzz
 fi
 
 if [ $# -eq 0 ]; then
@@ -75,9 +102,10 @@ if [ $# -eq 0 ]; then
     else
         stage_failed "the Debian package (tests/pkg/test_package.sh) failed"
     fi
+    stage_done package
 fi
 
-python3 - "$stage_log" "${logs[@]}" <<'PY'
+STAGE_TIMES="${stage_times[*]}" python3 - "$stage_log" "${logs[@]}" <<'PY'
 import json, os, sys
 passed = failed = 0
 for path in sys.argv[1:]:
@@ -99,6 +127,8 @@ for path in sys.argv[1:]:
         else:
             failed += 1
             print("FAILED:", where, r.get("name"))
+times = os.environ.get("STAGE_TIMES", "").split()
+print("stage times:", ", ".join(" ".join(times[i:i + 2]) for i in range(0, len(times), 2)))
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
 PY

@@ -142,7 +142,7 @@ int main(int argc, char **argv)
     cli_output_init();
     if (call.command) {
         status = call.command->run(&call);
-    } else if (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO)) {
+    } else if (!tui_scripted() && (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO))) {
         struct cli_list_args list = {0};
         struct cli_call listing = {cli_command_find("list"), &common, &list, 1, list_argv, 0, 0};
 

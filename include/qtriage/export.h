@@ -20,14 +20,26 @@
  * (mboxrd: a "From SENDER DATE" line, lines matching ^>*From  get one more
  * '>', a blank line after each message) that messages are appended to.
  *
+ * Every path is reached through safe_file.h: walked from "/" without
+ * following links, through directories no one else can write (a root-owned
+ * sticky one such as /tmp is fine); the error names the component that is
+ * not.  A missing export directory (the last component only) is created
+ * mode 0700.
+ *
  * A message counts as exported only once its bytes are written, checked,
- * fsync'd, and (for a new file) its directory fsync'd.  Any failure (disk
- * full, file size limit, I/O error, a truncated or garbled queue file)
- * removes what was written for that message: the .eml file is unlinked, the
- * mbox is cut back to where the message started.  Files are created
- * O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, never over an existing name; a
- * missing directory is created mode 0700, a symlink or non-directory is
- * refused.  Queue files are only read.
+ * fsync'd, and its directory fsync'd.  An .eml file is written under a
+ * temporary name and moved to ID.eml only when complete (never over an
+ * existing name), so a killed export leaves no ID.eml, only a temporary
+ * file that the next export to that directory removes.  An existing ID.eml
+ * with exactly the bytes this export would write (and owned by the caller,
+ * one link) means "already exported": it counts as exported, so delete with
+ * a backup goes ahead; with other bytes it is an error naming the file.
+ * The mbox must be a regular file owned by the caller with one link (else
+ * refused; created O_EXCL mode 0600 when absent); it is locked with flock
+ * and fcntl while open.  Any failure (disk full, file size limit, I/O
+ * error, a truncated or garbled queue file) removes what was written for
+ * that message: the temporary file is unlinked, the mbox is cut back to
+ * where the message started.  Queue files are only read.
  *
  * SIGXFSZ is ignored from the first qt_export_open() on (as proc.c ignores
  * SIGPIPE), so a file size limit is an EFBIG error, not qtriage's death. */
@@ -64,13 +76,16 @@ struct qt_exporter {
 };
 
 /* Open (creating when missing) the directory or the mbox file at `path`.
- * The mbox is locked (flock) while open. */
+ * The mbox is locked (flock and fcntl) while open.  Opening a directory
+ * removes temporary files that killed exports left in it. */
 bool qt_export_open(struct qt_exporter *x, enum qt_export_format fmt, const char *path,
                     struct qt_error *err);
 void qt_export_close(struct qt_exporter *x);
 
 enum qt_export_status {
     QT_EXPORT_DONE,             /* written and synced */
+    QT_EXPORT_ALREADY,          /* DIR/ID.eml was there, byte for byte the same:
+                                   saved as much as QT_EXPORT_DONE */
     QT_EXPORT_GONE,             /* no longer in the queue (delivered, deleted) */
     QT_EXPORT_FAILED,           /* not exported; `why` says why */
 };
@@ -82,8 +97,9 @@ enum qt_export_status qt_export_message(struct qt_exporter *x, const struct qt_s
 
 struct qt_export_result {
     size_t requested;           /* distinct IDs */
-    char **exported;            /* written and synced */
+    char **exported;            /* written and synced (or already there, identical) */
     size_t nexported;
+    size_t nalready;            /* of those, how many were already there */
     char **gone;                /* no longer queued: nothing to export */
     size_t ngone;
     char **failed;              /* NOT exported */

@@ -22,23 +22,109 @@ static const enum qt_queue perf_queues[] = {
     QT_Q_ACTIVE, QT_Q_DEFERRED, QT_Q_HOLD, QT_Q_INCOMING, QT_Q_MAILDROP,
 };
 
+/* Zabbix, Icinga's JSON checks and scripts read one JSON object instead of
+ * the plugin line (--json); the exit status is the same either way. */
+static bool json_output;
+
 static int unknown(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int unknown(const char *fmt, ...)
 {
-    struct qt_buf msg = {0}, line = {0};
+    struct qt_buf why = {0}, out = {0};
     va_list ap;
 
     va_start(ap, fmt);
-    qt_buf_vprintf(&msg, fmt, ap);
+    qt_buf_vprintf(&why, fmt, ap);
     va_end(ap);
-    /* The message quotes the command line and the reader's errors; a
-     * monitoring dashboard shows the line as it is. */
-    qt_text_sanitize(&line, msg.data, msg.len);
-    printf("QTRIAGE UNKNOWN - %s\n", line.data ? line.data : "");
-    qt_buf_free(&msg);
-    qt_buf_free(&line);
+    if (json_output) {
+        qt_buf_printf(&out, "{\"state\":\"UNKNOWN\",\"exit_code\":%d,\"summary\":",
+                      CHECK_UNKNOWN);
+        cli_json_string(&out, why.data);
+        qt_buf_printf(&out, "}\n");
+        fputs(out.data, stdout);
+    } else {
+        /* The message quotes the command line and the reader's errors; a
+         * monitoring dashboard shows the line as it is. */
+        qt_text_sanitize(&out, why.data, why.len);
+        printf("QTRIAGE UNKNOWN - %s\n", out.data ? out.data : "");
+    }
+    qt_buf_free(&why);
+    qt_buf_free(&out);
     return CHECK_UNKNOWN;
+}
+
+struct queue_tally {
+    uint64_t messages, bytes;
+    int64_t oldest;             /* seconds since arrival; 0 when empty */
+};
+
+/* The plugin line: text, then perfdata as the plugin guidelines spell it,
+ * 'label'=value[UOM];[warn];[crit];[min];[max]: message counts have no
+ * unit, sizes are in bytes (B) and ages in seconds (s). */
+static void print_plugin(int status, const char *summary, const struct queue_tally *t,
+                         const char *queue, enum qt_queue only, uint64_t checked, long warn,
+                         long crit)
+{
+    size_t i;
+
+    printf("QTRIAGE %s - %s |", status_names[status], summary);
+    for (i = 0; i < QT_ARRAY_LEN(perf_queues); i++) {
+        enum qt_queue q = perf_queues[i];
+
+        if (queue && q == only)
+            printf(" %s=%" PRIu64 ";%ld;%ld;0", qt_queue_name(q), t[q].messages, warn, crit);
+        else
+            printf(" %s=%" PRIu64 ";;;0", qt_queue_name(q), t[q].messages);
+    }
+    if (!queue)
+        printf(" total=%" PRIu64 ";%ld;%ld;0", checked, warn, crit);
+    for (i = 0; i < QT_ARRAY_LEN(perf_queues); i++)
+        printf(" %s_bytes=%" PRIu64 "B;;;0", qt_queue_name(perf_queues[i]),
+               t[perf_queues[i]].bytes);
+    for (i = 0; i < QT_ARRAY_LEN(perf_queues); i++)
+        printf(" %s_oldest=%" PRId64 "s;;;0", qt_queue_name(perf_queues[i]),
+               t[perf_queues[i]].oldest);
+    putchar('\n');
+}
+
+static void print_json(int status, const char *summary, const struct queue_tally *t,
+                       const char *queue, uint64_t checked, long warn, long crit,
+                       const char *age_text, int64_t age, const char *expr)
+{
+    struct qt_buf out = {0};
+    size_t i;
+
+    qt_buf_printf(&out, "{\"state\":\"%s\",\"exit_code\":%d,\"summary\":",
+                  status_names[status], status);
+    cli_json_string(&out, summary);
+    qt_buf_printf(&out, ",\"checked\":%" PRIu64 ",\"queue\":", checked);
+    if (queue)
+        cli_json_string(&out, queue);
+    else
+        qt_buf_printf(&out, "null");
+    qt_buf_printf(&out, ",\"age\":");
+    if (age_text) {
+        cli_json_string(&out, age_text);
+        qt_buf_printf(&out, ",\"age_seconds\":%" PRId64, age);
+    } else {
+        qt_buf_printf(&out, "null,\"age_seconds\":null");
+    }
+    qt_buf_printf(&out, ",\"filter\":");
+    if (expr)
+        cli_json_string(&out, expr);
+    else
+        qt_buf_printf(&out, "null");
+    qt_buf_printf(&out, ",\"thresholds\":{\"warn\":%ld,\"crit\":%ld},\"queues\":{", warn, crit);
+    for (i = 0; i < QT_ARRAY_LEN(perf_queues); i++) {
+        const struct queue_tally *q = &t[perf_queues[i]];
+
+        qt_buf_printf(&out, "%s\"%s\":{\"messages\":%" PRIu64 ",\"bytes\":%" PRIu64
+                      ",\"oldest_age_seconds\":%" PRId64 "}", i ? "," : "",
+                      qt_queue_name(perf_queues[i]), q->messages, q->bytes, q->oldest);
+    }
+    qt_buf_printf(&out, "}}\n");
+    fputs(out.data, stdout);
+    qt_buf_free(&out);
 }
 
 int cli_check(const struct cli_call *call)
@@ -50,8 +136,10 @@ int cli_check(const struct cli_call *call)
     long warn = cli_given(call, "warn") ? a->warn : -1;
     long crit = cli_given(call, "crit") ? a->crit : -1;
     int64_t age = a->age.text ? a->age.seconds : -1;
-    uint64_t counts[QT_Q_COUNT] = {0}, checked = 0;
+    struct queue_tally tally[QT_Q_COUNT];
+    uint64_t checked = 0;
     enum qt_queue only = common->queue;
+    struct qt_buf summary = {0};
     struct cli_queue cq;
     struct qt_error why = {""};
     struct qt_filter *f;
@@ -60,6 +148,8 @@ int cli_check(const struct cli_call *call)
     bool bad;
     int status;
 
+    json_output = a->json;
+    memset(tally, 0, sizeof(tally));
     if (call->argc > 1)
         return unknown("unexpected argument \"%s\"", call->argv[1]);
     if (warn < 0 || crit < 0)
@@ -76,34 +166,32 @@ int cli_check(const struct cli_call *call)
     now = time(NULL);
     for (i = 0; i < cq.store.n; i++) {
         const struct qt_msg *m = &cq.store.msgs[i];
+        struct queue_tally *t = &tally[m->queue];
+        int64_t msg_age = now > (int64_t)m->arrival ? now - (int64_t)m->arrival : 0;
 
-        if (age >= 0 && now - (int64_t)m->arrival <= age)
+        if (age >= 0 && msg_age <= age)
             continue;
         if (f && !qt_filter_match(f, &cq.store, m, now))
             continue;
-        counts[m->queue]++;
+        t->messages++;
+        t->bytes += m->msg_size;
+        if (msg_age > t->oldest)
+            t->oldest = msg_age;
         if (!queue || m->queue == only)
             checked++;
     }
     /* Plugin guidelines: a threshold N alerts above N. */
     status = checked > (uint64_t)crit ? CHECK_CRITICAL
            : checked > (uint64_t)warn ? CHECK_WARNING : CHECK_OK;
-    printf("QTRIAGE %s - %" PRIu64 " message%s in %s", status_names[status], checked,
-           checked == 1 ? "" : "s", queue ? queue : "the queue");
+    qt_buf_printf(&summary, "%" PRIu64 " message%s in %s", checked, checked == 1 ? "" : "s",
+                  queue ? queue : "the queue");
     if (age_text)
-        printf(" (older than %s)", age_text);
-    printf(" |");
-    for (i = 0; i < QT_ARRAY_LEN(perf_queues); i++) {
-        enum qt_queue q = perf_queues[i];
-
-        if (queue && q == only)
-            printf(" %s=%" PRIu64 ";%ld;%ld;0", qt_queue_name(q), counts[q], warn, crit);
-        else
-            printf(" %s=%" PRIu64 ";;;0", qt_queue_name(q), counts[q]);
-    }
-    if (!queue)
-        printf(" total=%" PRIu64 ";%ld;%ld;0", checked, warn, crit);
-    putchar('\n');
+        qt_buf_printf(&summary, " (older than %s)", age_text);
+    if (a->json)
+        print_json(status, summary.data, tally, queue, checked, warn, crit, age_text, age, expr);
+    else
+        print_plugin(status, summary.data, tally, queue, only, checked, warn, crit);
+    qt_buf_free(&summary);
     qt_filter_free(f);
     cli_close_queue(&cq);
     return status;

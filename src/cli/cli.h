@@ -154,6 +154,10 @@ struct cli_export_args {
     const char *mbox, *dir;
 };
 
+struct cli_restore_args {
+    bool dry_run, force;
+};
+
 struct cli_action_args {
     bool dry_run, yes;
 };
@@ -178,6 +182,7 @@ struct cli_duration {
 struct cli_check_args {
     long warn, crit;
     struct cli_duration age;
+    bool json;                  /* one JSON object instead of the plugin line */
 };
 
 struct cli_metrics_args {
@@ -215,6 +220,8 @@ bool cli_completion(const char *shell, FILE *out);
 int cli_list(const struct cli_call *call);
 int cli_show(const struct cli_call *call);
 int cli_export(const struct cli_call *call);
+/* qtriage restore: exported messages back into the queue (restore.h). */
+int cli_restore(const struct cli_call *call);
 int cli_action(const struct cli_call *call);
 int cli_stats(const struct cli_call *call);
 int cli_shape(const struct cli_call *call);

@@ -153,6 +153,15 @@ static const struct cli_option export_options[] = {
     {0},
 };
 
+#define RESTORE(field) offsetof(struct cli_restore_args, field)
+static const struct cli_option restore_options[] = {
+    OPT("dry-run", 'n', CLI_FLAG, NULL, RESTORE(dry_run),
+     "print what would be restored; send nothing, write nothing"),
+    OPT("force", 0, CLI_FLAG, NULL, RESTORE(force),
+     "send again what an interrupted restore may or may not have sent"),
+    {0},
+};
+
 #define ACTION(field) offsetof(struct cli_action_args, field)
 static const struct cli_option action_options[] = {
     OPT("dry-run", 'n', CLI_FLAG, NULL, ACTION(dry_run),
@@ -205,6 +214,9 @@ static const struct cli_option check_options[] = {
      .max = 1e15, .wants = "a count of messages"),
     OPT("age", 'a', CLI_DURATION, "DURATION", CHECK(age), "count only messages older than that",
      .wants = "a duration such as 30m, 1h or 2d"),
+    OPT("json", 'j', CLI_FLAG, NULL, CHECK(json),
+        "one JSON object (state, exit code, counts, thresholds, per queue) instead of the "
+        "plugin line"),
     {0},
 };
 
@@ -248,10 +260,21 @@ const struct cli_command cli_commands[] = {
     {.name = "export", .synopsis = "ID...|-",
      .summary = "save messages as RFC 822 with their envelope",
      .description = "Messages are written as they are queued, to one mboxrd file or as "
-                    "DIR/ID.eml; an existing file is never overwritten. Give IDs, - (IDs on "
-                    "standard input) or --filter.",
+                    "DIR/ID.eml; an existing file is never overwritten (one with the same "
+                    "bytes counts as already exported). No symbolic link on the path is "
+                    "followed, and no directory others can write is used unless it is "
+                    "root-owned and sticky. Give IDs, - (IDs on standard input) or --filter.",
      .options = export_options, .shared = CLI_S_FILTER | CLI_S_HOSTS,
      .args_size = sizeof(struct cli_export_args), .run = cli_export},
+    {.name = "restore", .synopsis = "DIR|MBOX [ID...]",
+     .summary = "put exported messages back into the queue, each once",
+     .description = "Each message goes through sendmail -G -i with its original envelope "
+                    "sender to its pending recipients, without the X-Qtriage headers; the "
+                    "new queue ID is printed. A journal next to the backup makes a second "
+                    "run send nothing. Give IDs or --filter to restore only some.",
+     .options = restore_options, .shared = CLI_S_FILTER,
+     .args_size = sizeof(struct cli_restore_args), .run = cli_restore,
+     .operands = CLI_COMPLETE_FILE},
     ACTION_ROW("hold", "put messages on hold (postsuper -h)"),
     ACTION_ROW("release", "release held messages (postsuper -H)"),
     ACTION_ROW("requeue", "requeue messages (postsuper -r)",

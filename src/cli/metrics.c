@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "select.h"
 #include "qtriage/metrics.h"
+#include "qtriage/safe_file.h"
 
 static double seconds_since(const struct timespec *t0)
 {
@@ -22,47 +23,18 @@ static double seconds_since(const struct timespec *t0)
 }
 
 /* The collector reads *.prom files whenever it is scraped: it must see the
- * old file or the new one, never half of one.  So: a temporary name in the
- * same directory (the collector ignores names not ending in .prom), fsync,
- * rename over the old file. */
+ * old file or the new one, never half of one.  safe_file.h writes it under
+ * a temporary name in the same directory (not ending in .prom, so the
+ * collector ignores it), fsyncs and renames it over the old file, reached
+ * without following links through directories no one else can write.
+ * 0644: readable by the node_exporter user whatever root's umask is. */
 static bool write_atomically(const char *path, const struct qt_buf *text)
 {
-    char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    size_t done = 0;
+    struct qt_error err;
 
-    if (fd < 0) {
-        fprintf(stderr, "qtriage: metrics: cannot create %s: %s\n", tmp, strerror(errno));
-        free(tmp);
-        return false;
-    }
-    /* Readable by the node_exporter user whatever root's umask is. */
-    if (fchmod(fd, 0644) != 0)
-        goto fail;
-    while (done < text->len) {
-        ssize_t w = write(fd, text->data + done, text->len - done);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            goto fail;
-        done += (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        fd = -1;
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0)
-        goto fail;
-    free(tmp);
-    return true;
-fail:
-    fprintf(stderr, "qtriage: metrics: cannot write %s: %s\n", path, strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    free(tmp);
+    if (qt_safe_replace_file(path, text->data, text->len, 0644, &err))
+        return true;
+    fprintf(stderr, "qtriage: metrics: %s\n", err.msg);
     return false;
 }
 

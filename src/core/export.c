@@ -16,6 +16,7 @@
 #include "qtriage/idmap.h"
 #include "qtriage/queue_file.h"
 #include "qtriage/record.h"
+#include "qtriage/safe_file.h"
 
 /* ------------------------------------------------------------ output */
 
@@ -311,66 +312,32 @@ bool qt_export_write(int qf_fd, const char *id, const char *queue_name,
 
 /* ------------------------------------------------------- targets */
 
-static int open_dir(const char *path, bool create, struct qt_error *err)
+/* Besides flock (which mutt and dovecot take), an fcntl lock (procmail,
+ * mutt too): on Linux the two are independent, so a reader honouring
+ * either keeps out while we append. */
+static bool lock_mbox(int fd)
 {
-    struct stat st;
-    int fd;
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
 
-    if (lstat(path, &st) < 0) {
-        if (errno != ENOENT || !create) {
-            qt_error_set(err, "%s: %s", path, strerror(errno));
-            return -1;
-        }
-        if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-            qt_error_set(err, "cannot create directory %s: %s", path, strerror(errno));
-            return -1;
-        }
-    } else if (S_ISLNK(st.st_mode)) {
-        qt_error_set(err, "%s is a symbolic link: refusing to export through it", path);
-        return -1;
-    } else if (!S_ISDIR(st.st_mode)) {
-        qt_error_set(err, "%s exists and is not a directory", path);
-        return -1;
-    }
-    /* O_NOFOLLOW: it may have been swapped for a link since the lstat. */
-    fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        qt_error_set(err, "cannot open directory %s: %s", path, strerror(errno));
-    return fd;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+        return false;
+    return fcntl(fd, F_SETLK, &fl) == 0;
 }
 
 static bool open_mbox(struct qt_exporter *x, const char *path, struct qt_error *err)
 {
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
-    struct stat st;
+    char *name = NULL;
     bool created;
 
-    x->dir_fd = open_dir(dir, false, err);
-    free(dir);
+    x->dir_fd = qt_safe_open_parent(path, &name, err);
     if (x->dir_fd < 0)
         return false;
-    x->mbox_fd = openat(x->dir_fd, slash ? slash + 1 : path,
-                        O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    created = x->mbox_fd >= 0;
-    if (!created && errno == EEXIST)
-        x->mbox_fd = openat(x->dir_fd, slash ? slash + 1 : path,
-                            O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (x->mbox_fd < 0) {
-        qt_error_set(err, "cannot open %s: %s%s", path, strerror(errno),
-                     errno == ELOOP ? " (a symbolic link: refused)" : "");
+    x->mbox_fd = qt_safe_open_append(x->dir_fd, name, path, &created, err);
+    free(name);
+    if (x->mbox_fd < 0)
         return false;
-    }
-    if (fstat(x->mbox_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        qt_error_set(err, "%s is not a regular file", path);
-        return false;
-    }
-    if (flock(x->mbox_fd, LOCK_EX | LOCK_NB) < 0) {
+    if (!lock_mbox(x->mbox_fd)) {
         qt_error_set(err, "%s is locked by another program", path);
-        return false;
-    }
-    if (created && fsync(x->dir_fd) < 0) {
-        qt_error_set(err, "cannot sync the directory of %s: %s", path, strerror(errno));
         return false;
     }
     return true;
@@ -392,8 +359,10 @@ bool qt_export_open(struct qt_exporter *x, enum qt_export_format fmt, const char
     } else if (fmt == QT_EXPORT_MBOX) {
         ok = open_mbox(x, path, err);
     } else {
-        x->dir_fd = open_dir(path, true, err);
+        x->dir_fd = qt_safe_open_dir(path, true, err);
         ok = x->dir_fd >= 0;
+        if (ok)
+            qt_safe_clean_leftovers(x->dir_fd);
     }
     if (!ok)
         qt_export_close(x);
@@ -411,42 +380,30 @@ void qt_export_close(struct qt_exporter *x)
     x->dir_fd = x->mbox_fd = -1;
 }
 
-/* Write, then sync, one message into its own new file. */
-static bool export_eml(struct qt_exporter *x, int qf_fd, const char *id, const char *queue_name,
-                       struct qt_error *why)
+/* Write one message into its own new file: complete under its final name,
+ * or not there at all. */
+static enum qt_export_status export_eml(struct qt_exporter *x, int qf_fd, const char *id,
+                                        const char *queue_name, struct qt_error *why)
 {
     char name[QT_QUEUE_ID_MAX + 8];
-    int fd, e = 0;
+    struct qt_safe_new f;
 
     snprintf(name, sizeof(name), "%s.eml", id);
-    fd = openat(x->dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        qt_error_set(why, "cannot create %s/%s: %s%s", x->path, name, strerror(errno),
-                     errno == EEXIST || errno == ELOOP ? " (not overwritten)" : "");
-        return false;
+    if (!qt_safe_new_begin(&f, x->dir_fd, name, why))
+        return QT_EXPORT_FAILED;
+    if (!qt_export_write(qf_fd, id, queue_name, QT_EXPORT_EML_DIR, f.fd, why)) {
+        qt_safe_new_abort(&f);
+        return QT_EXPORT_FAILED;
     }
-    if (!qt_export_write(qf_fd, id, queue_name, QT_EXPORT_EML_DIR, fd, why))
-        e = errno ? errno : -1;
-    else if (fsync(fd) < 0)
-        qt_error_set(why, "fsync %s/%s: %s", x->path, name, strerror(e = errno));
-    if (close(fd) < 0 && !e)
-        qt_error_set(why, "close %s/%s: %s", x->path, name, strerror(e = errno));
-    if (!e && fsync(x->dir_fd) < 0)
-        qt_error_set(why, "fsync %s: %s", x->path, strerror(e = errno));
-    if (e) {
-        /* Ours: created O_EXCL above in a directory we opened. */
-        if (unlinkat(x->dir_fd, name, 0) < 0 && errno != ENOENT) {
-            size_t len = strlen(why->msg);
-
-            snprintf(why->msg + len, sizeof(why->msg) - len,
-                     "; the partial file %s/%s could not be removed: %s", x->path, name,
-                     strerror(errno));
-        } else {
-            fsync(x->dir_fd);
-        }
-        return false;
+    switch (qt_safe_new_commit(&f, x->path, why)) {
+    case QT_SAFE_WRITTEN:
+        return QT_EXPORT_DONE;
+    case QT_SAFE_SAME:
+        return QT_EXPORT_ALREADY;
+    case QT_SAFE_FAILED:
+        break;
     }
-    return true;
+    return QT_EXPORT_FAILED;
 }
 
 /* Append one message to the mbox; on failure cut the file back. */
@@ -482,9 +439,9 @@ enum qt_export_status qt_export_message(struct qt_exporter *x, const struct qt_s
 {
     enum qt_queue q = QT_Q_COUNT;
     char rel[256];
+    enum qt_export_status status;
     struct stat st;
     int fd;
-    bool ok;
 
     if (!qt_queue_id_valid(id)) {
         qt_error_set(why, "not a queue ID: \"%.64s\"", id);
@@ -505,11 +462,12 @@ enum qt_export_status qt_export_message(struct qt_exporter *x, const struct qt_s
         return QT_EXPORT_FAILED;
     }
     if (x->fmt == QT_EXPORT_MBOX)
-        ok = export_mbox(x, fd, id, qt_queue_name(q), why);
+        status = export_mbox(x, fd, id, qt_queue_name(q), why) ? QT_EXPORT_DONE
+                                                                : QT_EXPORT_FAILED;
     else
-        ok = export_eml(x, fd, id, qt_queue_name(q), why);
+        status = export_eml(x, fd, id, qt_queue_name(q), why);
     close(fd);
-    return ok ? QT_EXPORT_DONE : QT_EXPORT_FAILED;
+    return status;
 }
 
 /* ------------------------------------------------------- batches */
@@ -554,6 +512,10 @@ bool qt_export_run(const struct qt_spool_layout *l, enum qt_export_format fmt, c
             continue;           /* a duplicate */
         res->requested++;
         switch (qt_export_message(&x, l, id, (int)targets[i].queue, &err)) {
+        case QT_EXPORT_ALREADY:
+            res->nalready++;
+            /* it is saved, as much as one written now */
+            __attribute__((fallthrough));
         case QT_EXPORT_DONE:
             push(&res->exported, &res->nexported, &cap_done, id);
             break;
@@ -572,6 +534,9 @@ bool qt_export_run(const struct qt_spool_layout *l, enum qt_export_format fmt, c
         int len = snprintf(res->message, sizeof(res->message), "export to %.300s: %zu exported",
                            path, res->nexported);
 
+        if (res->nalready && len > 0 && (size_t)len < sizeof(res->message))
+            len += snprintf(res->message + len, sizeof(res->message) - (size_t)len,
+                            " (%zu of them already there, identical)", res->nalready);
         if (res->ngone && len > 0 && (size_t)len < sizeof(res->message))
             len += snprintf(res->message + len, sizeof(res->message) - (size_t)len,
                             ", %zu already gone", res->ngone);

@@ -14,7 +14,10 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "script.h"
 #include "qtriage/instances.h"
+#include "qtriage/spool_copy.h"
+#include "qtriage/safe_file.h"
 #include "qtriage/text.h"
 #include "qtriage/util.h"
 
@@ -74,11 +77,22 @@ static void app_bench_detail(struct app *a, const char *name, const char *fmt, .
     va_list ap;
     FILE *f;
 
+    struct qt_error err;
+    bool created;
+    int fd;
+
     if (!path || !*path)
         return;
-    f = fopen(path, "a");
-    if (!f)
+    /* Root's TUI appends here: never through a link, never to a file or
+     * below a directory another user owns (safe_file.h). */
+    fd = qt_safe_open_append_path(path, &created, &err);
+    if (fd < 0)
         return;
+    f = fdopen(fd, "a");
+    if (!f) {
+        close(fd);
+        return;
+    }
     fprintf(f, "%s %.3f %zu", name, (double)(app_now_ms() - a->start_ms) / 1000.0,
             a->store.n);
     va_start(ap, fmt);
@@ -156,7 +170,7 @@ static void rebuild_done(struct app *a)
 /* Start (or start over) computing the rows of the store as it is now. */
 static void rebuild_begin(struct app *a)
 {
-    qt_view_rebuild_begin(&a->view, &a->store, a->filter, (int64_t)time(NULL));
+    qt_view_rebuild_begin(&a->view, &a->store, a->filter, app_wall_clock(a));
     a->rebuild_work_ms = 0;
     a->rows_stale = false;
     a->rebuild_now = false;
@@ -405,7 +419,11 @@ static void default_columns(struct app *a)
 static int next_key(struct app *a, int *key)
 {
     wint_t wc;
-    int rc = wget_wch(a->title_win, &wc);
+    int rc;
+
+    if (a->script)
+        return script_next_key(a->script, a, key);
+    rc = wget_wch(a->title_win, &wc);
 
     if (rc == ERR)
         return ERR;
@@ -517,12 +535,13 @@ static void run_loop(struct app *a)
     int64_t last_clock = 0, last_progress = 0;
 
     for (;;) {
-        struct pollfd pfd[3] = {{0, POLLIN, 0}, {a->feed.notify_fd, POLLIN, 0},
+        struct pollfd pfd[3] = {{a->script ? script_poll_fd(a->script, a) : 0, POLLIN, 0},
+                                {a->feed.notify_fd, POLLIN, 0},
                                 {a->job.done_rd, POLLIN, 0}};
         bool building;
         int64_t now;
 
-        if (stop_signal || (r & R_QUIT)) {
+        if (stop_signal || (r & R_QUIT) || (a->script && script_finished(a->script))) {
             wait_for_action(a);
             return;
         }
@@ -577,20 +596,30 @@ static void run_loop(struct app *a)
 static bool open_queue(struct app *a, char *err, size_t size)
 {
     struct qt_error e = {""};
+    const char *copy = a->script ? script_spool_copy(a->script) : NULL;
 
-    if (!qt_spool_layout_load(&a->layout, a->opt->config_dir, &e)) {
+    if (copy && !qt_spool_layout_from_copy(&a->layout, copy, &e)) {
+        snprintf(err, size, "QTRIAGE_SPOOL: %s", e.msg);
+        return false;
+    }
+    if (!copy && !qt_spool_layout_load(&a->layout, a->opt->config_dir, &e)) {
         snprintf(err, size, "cannot read the Postfix configuration%s%s: %s",
                  a->opt->config_dir ? " in " : "", a->opt->config_dir ? a->opt->config_dir : "",
                  e.msg);
         return false;
     }
     qt_feed_init(&a->feed);
-    a->backend = qt_backend_open(&a->layout, &a->feed, a->opt->backend, &e);
+    a->backend = qt_backend_open(&a->layout, &a->feed, copy ? QT_BACKEND_SPOOL : a->opt->backend, &e);
     if (!a->backend) {
         snprintf(err, size, "%s", e.msg);
         qt_feed_destroy(&a->feed);
         qt_spool_layout_free(&a->layout);
         return false;
+    }
+    if (copy) {
+        a->backend->read_only = true;
+        snprintf(a->backend->read_only_reason, sizeof(a->backend->read_only_reason),
+                 "a copy of a queue directory: nothing acts on it");
     }
     qt_store_init(&a->store);
     a->config_label = xasprintf("%s [%s]", a->layout.queue_directory, a->backend->ops->name);
@@ -652,7 +681,13 @@ int tui_run(const struct tui_options *opt)
     setlocale(LC_ALL, "");
     cs = nl_langinfo(CODESET);
     a->utf8 = cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
-    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+    if (script_wanted()) {
+        a->script = script_open(err, sizeof(err));
+        if (!a->script) {
+            fprintf(stderr, "qtriage: %s\n", err);
+            return 2;
+        }
+    } else if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
         fprintf(stderr, "qtriage: the interactive view needs a terminal; for scripts use "
                         "\"qtriage list\" (see qtriage --help)\n");
         return 2;
@@ -667,7 +702,7 @@ int tui_run(const struct tui_options *opt)
     a->stop_signal = &stop_signal;
     qt_fatal_hook = fatal_hook;
 
-    if (!opt->config_dir && !opt->demo_dir) {
+    if (!opt->config_dir && !opt->demo_dir && !a->script) {
         bool quit = false;
 
         if (!pick_instance(&picked, &quit)) {
@@ -692,16 +727,20 @@ int tui_run(const struct tui_options *opt)
         fprintf(stderr, "qtriage: %s\n", err);
         qt_fatal_hook = NULL;
         free(picked);
+        if (a->script)
+            script_close(a->script);
         return 1;
     }
     qt_selection_init(&a->tags);
     action_job_init(a);
     setup_options(a);
 
-    if (!start_curses()) {
+    if (a->script ? !(curses_up = script_start_curses(a->script)) : !start_curses()) {
         close_queue(a);
         qt_fatal_hook = NULL;
         free(picked);
+        if (a->script)
+            script_close(a->script);
         return 1;
     }
     init_colors(a);
@@ -750,5 +789,7 @@ int tui_run(const struct tui_options *opt)
         delwin(a->viewer_win);
     close_queue(a);
     free(picked);
+    if (a->script && !script_close(a->script))
+        return 1;
     return stop_signal ? 128 + (int)stop_signal : 0;
 }

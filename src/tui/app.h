@@ -150,6 +150,7 @@ struct action_job {
 
 struct app {
     const struct tui_options *opt;
+    struct script *script;      /* a scripted run (script.h); NULL: the terminal */
     struct qt_spool_layout layout;
     struct qt_feed feed;
     struct qt_backend *backend;

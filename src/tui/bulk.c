@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "script.h"
 #include "qtriage/export.h"
 #include "qtriage/util.h"
 
@@ -20,7 +21,7 @@ struct targets {
  * messages from. */
 static void collect_targets(struct app *a, struct targets *out)
 {
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = app_wall_clock(a);
 
     memset(out, 0, sizeof(*out));
     if (a->tags.count) {

@@ -8,6 +8,7 @@
 #include <wchar.h>
 
 #include "app.h"
+#include "script.h"
 #include "qtriage/text.h"
 #include "qtriage/util.h"
 #include "version.h"
@@ -325,7 +326,7 @@ void draw_list(struct app *a)
     WINDOW *w = a->list_win;
     int widths[QT_COL_COUNT];
     struct qt_buf cell = {0};
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = app_wall_clock(a);
     size_t n, row;
     int y;
 

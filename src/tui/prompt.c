@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "script.h"
 #include "qtriage/util.h"
 
 static struct lineedit *history_for(struct app *a, enum prompt_kind kind)
@@ -134,7 +135,7 @@ static int row_matches(struct app *a, size_t row, int64_t now, struct qt_buf *ce
 unsigned list_search_next(struct app *a, bool backwards)
 {
     struct qt_buf cell = {0};
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = app_wall_clock(a);
     size_t i, n = a->view.n;
 
     if (!a->search) {

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "script.h"
 #include "qtriage/util.h"
 
 #define VIEW_SHAPE_RCPT  QT_BY_COUNT
@@ -46,7 +47,7 @@ static size_t nrows(const struct stats_pane *p)
 static void compute(struct app *a)
 {
     struct stats_pane *p = &a->stats;
-    int64_t t0 = app_now_ms(), now = (int64_t)time(NULL);
+    int64_t t0 = app_now_ms(), now = app_wall_clock(a);
 
     if (is_shape(p)) {
         struct qt_shape_options o;
@@ -172,7 +173,7 @@ static bool row_expr(struct app *a, struct qt_buf *out, char *label, size_t labe
         qt_stats_init(&st);
         qt_stats_compute(&st, &a->store, a->filter,
                          p->view == VIEW_SHAPE_SENDER ? QT_BY_SENDER_DOMAIN : QT_BY_RCPT_DOMAIN,
-                         (int64_t)time(NULL));
+                         app_wall_clock(a));
         for (i = 0; i < st.n && !ok; i++) {
             const struct qt_stats_group *g = &st.groups[i];
             bool same = g->key_len == r->domain_len &&
@@ -235,7 +236,7 @@ unsigned stats_tag(struct app *a)
     struct qt_filter_error ferr = {0, ""};
     struct qt_filter *f;
     char label[256], *text;
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = app_wall_clock(a);
     size_t i, added = 0, matched = 0;
 
     if (!row_expr(a, &expr, label, sizeof(label))) {

@@ -33,6 +33,10 @@ void tui_apply_bindings(const struct qt_config *cfg);
 /* The key table as Markdown rows (the README's table is this output). */
 void tui_print_keys(FILE *out);
 
+/* Whether keys come from a script instead of the terminal (QTRIAGE_SCRIPT,
+ * src/tui/script.h): the interactive view runs without one. */
+bool tui_scripted(void);
+
 /* Runs until the admin quits; returns the exit status. */
 int tui_run(const struct tui_options *opt);
 

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "script.h"
 #include "qtriage/maillog.h"
 #include "qtriage/util.h"
 
@@ -175,7 +176,7 @@ static void load_history(struct app *a)
         snprintf(v->error, sizeof(v->error), "%s", a->maillog_error);
         return;
     }
-    if (!qt_maillog_history(a->maillog_path, v->id, arrival, (int64_t)time(NULL), NULL, &h,
+    if (!qt_maillog_history(a->maillog_path, v->id, arrival, app_wall_clock(a), NULL, &h,
                             &err))
         snprintf(v->error, sizeof(v->error), "%s", err.msg);
     snprintf(title, sizeof(title), "*** %s ***", h.note[0] ? h.note : "mail log");

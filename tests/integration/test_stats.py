@@ -35,6 +35,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.dont_write_bytecode = True   # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -262,22 +263,64 @@ def compare_shape(c, etc, args, tries=5, tty=False):
 
 def check_plugin(c, tb):
     line_re = re.compile(r"QTRIAGE (OK|WARNING|CRITICAL|UNKNOWN) - (.*)")
+    codes = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
+    perf_re = re.compile(r"^([a-z_]+)=(\d+)(B|s)?;(\d*);(\d*);0$")
 
     def run(args, want_status, want_text=None, want_perf=None, etc=None):
         p = qtlib.qtriage(["-c", etc or tb.etc, "check"] + args)
         out = p.stdout.decode(errors="replace")
-        c.eq(p.returncode, {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}[want_status],
-             "check %s: exit status" % " ".join(args))
+        c.eq(p.returncode, codes[want_status], "check %s: exit status" % " ".join(args))
         c.eq(out.count("\n"), 1, "check %s: one line" % " ".join(args))
         m = line_re.match(out)
         if not c.check(m and m.group(1) == want_status, "check %s: %s" % (" ".join(args),
                                                                            want_status), out):
             return
         text, _, perf = m.group(2).partition(" | ")
+        items = perf.split()
+        # Plugin guidelines: 'label'=value[UOM];[warn];[crit];[min];[max].
+        c.check(all(perf_re.match(i) for i in items) or want_status == "UNKNOWN",
+                "check %s: perfdata items as the plugin guidelines spell them"
+                % " ".join(args), perf)
         if want_text:
             c.eq(text, want_text, "check %s: text" % " ".join(args))
         if want_perf:
-            c.eq(perf, want_perf, "check %s: perfdata" % " ".join(args))
+            counts = " ".join(i for i in items if not re.match(r"[a-z]+_(bytes|oldest)=", i))
+            c.eq(counts, want_perf, "check %s: perfdata" % " ".join(args))
+        if want_status != "UNKNOWN":
+            # The same check as one JSON object, with the same verdict.
+            pj = qtlib.qtriage(["-c", etc or tb.etc, "check", "--json"] + args)
+            try:
+                j = json.loads(pj.stdout.decode())
+            except ValueError:
+                c.check(False, "check --json %s: one JSON object" % " ".join(args),
+                        pj.stdout[:300])
+                return
+            c.eq((pj.returncode, j["state"], j["exit_code"], j["summary"]),
+                 (codes[want_status], want_status, codes[want_status], text),
+                 "check --json %s: state, exit code and summary" % " ".join(args))
+        return items
+
+    # Bytes and ages per queue, against postqueue -j.
+    pq = tb.postqueue_j()
+    items = run(["--warn", "20", "--crit", "30"], "OK")
+    pj = json.loads(qtlib.qtriage(["-c", tb.etc, "check", "--json", "--warn", "20", "--crit",
+                                   "30"]).stdout.decode())
+    for q in ("active", "deferred", "hold", "incoming", "maildrop"):
+        msgs = [m for m in pq if m["queue_name"] == q]
+        size = sum(m["message_size"] for m in msgs)
+        c.check("%s_bytes=%dB;;;0" % (q, size) in (items or []),
+                "check perfdata %s_bytes is postqueue -j's sum of message_size" % q, items)
+        c.eq((pj["queues"][q]["messages"], pj["queues"][q]["bytes"]), (len(msgs), size),
+             "check --json queues.%s: postqueue -j's count and bytes" % q)
+        oldest = int(time.time()) - min(m["arrival_time"] for m in msgs) if msgs else 0
+        c.check(abs(pj["queues"][q]["oldest_age_seconds"] - oldest) <= 5,
+                "check --json queues.%s.oldest_age_seconds" % q,
+                (pj["queues"][q]["oldest_age_seconds"], oldest))
+    c.eq((pj["thresholds"], pj["queue"], pj["filter"], pj["age"]),
+         ({"warn": 20, "crit": 30}, None, None, None), "check --json: thresholds and options")
+    pu = qtlib.qtriage(["-c", tb.etc, "check", "--json", "--warn", "9", "--crit", "5"])
+    c.eq((pu.returncode, json.loads(pu.stdout.decode() or "{}").get("state")), (3, "UNKNOWN"),
+         "check --json with --warn above --crit: an UNKNOWN object")
 
     q = "active=0;;;0 deferred=15;%s;0 hold=1;;;0 incoming=0;;;0 maildrop=0;;;0"
     run(["--warn", "20", "--crit", "30"], "OK", "16 messages in the queue",

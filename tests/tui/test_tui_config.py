@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """The configuration file, end to end, in tmux against a real test bed: it
-sets the columns, the sort and key bindings, turns colour off, the command
-line overrides it, and a broken file still lets qtriage start (with a
-message).  Then the instance picker against real `postmulti -l` output: the
-default /etc/postfix is replaced by a private one only inside a mount
-namespace (unshare -m), so the host's configuration is never touched.
+turns colour off (what the columns, sort and bindings it sets show, and the
+command line over it, are tests/tui/scripted/config*.test), and a broken
+file still lets qtriage start (with a message).  Then the instance picker
+against real `postmulti -l` output: the default /etc/postfix is replaced by
+a private one only inside a mount namespace (unshare -m), so the host's
+configuration is never touched.
 Exit: 0 ok, 1 failure, 77 not root."""
 
 import os
@@ -41,32 +42,14 @@ def colour_sgr(t):
 
 
 def test_settings(c, tb, d):
+    # What the file's settings do on screen is tests/tui/scripted/config.test
+    # and config-override.test; here only what needs no screen.
     cfg = write_config(d, "good.conf", "# columns, sort and two bindings\n"
                                        "columns = id,sender,subject\n"
                                        "sort = -sender\n"
                                        "bind x help\n"
                                        "unbind list q\n"
                                        "refresh = 3\n")
-    with Tui(["-c", tb.etc, "--config-file", cfg]) as t:
-        c.check(t.wait_loaded(), "starts with a configuration file")
-        scr = t.screen()
-        header = t.lines()[1]
-        c.check("SENDER" in header and "SUBJECT" in header and "AGE" not in header,
-                "columns from the file", header)
-        c.check("sort: sender (rev)" in scr, "sort from the file", t.lines()[0])
-        t.keys("q")
-        c.check(t.wait_for(r"q: no command on this key", timeout=5),
-                "unbind list q: q no longer quits the list", t.message())
-        t.keys("x")
-        c.check(t.wait_for(r"qtriage keys", timeout=5), "bind x help: x opens the help")
-        t.keys("G")     # the help entry is near the end
-        row = [l for l in t.lines() if l.rstrip().endswith("this help")]
-        c.check(row and "x" in row[0].split("help")[0].split(),
-                "the help screen shows x for help", row)
-        t.keys("Escape")
-        t.keys("Q")
-        c.eq(t.exit_status(), 0, "Q still quits")
-
     # --keys shows the keys as bound.
     keys = qtlib.sh([qtlib.qtriage_path(), "--config-file", cfg, "--keys"]).stdout.decode()
     help_row = [l for l in keys.splitlines() if "`help`" in l][0]
@@ -74,15 +57,6 @@ def test_settings(c, tb, d):
     c.check(" x" in help_row.split("|")[1], "--keys lists x for help", help_row)
     c.check("q(list)" not in quit_row, "--keys no longer lists q(list) for quit", quit_row)
 
-    # The command line overrides the file.
-    with Tui(["-c", tb.etc, "--config-file", cfg,
-              "--columns", "id,age,size", "--sort", "size"]) as t:
-        c.check(t.wait_loaded(), "starts with options over the file")
-        header = t.lines()[1]
-        c.check("AGE" in header and "SENDER" not in header, "--columns beats columns =", header)
-        c.check("sort: size" in t.lines()[0] and "(rev)" not in t.lines()[0],
-                "--sort beats sort =", t.lines()[0])
-        t.keys("Q")
 
 
 def test_colour_off(c, tb, d):

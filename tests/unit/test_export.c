@@ -21,6 +21,7 @@
 #include "qfbuild.h"
 #include "testutil.h"
 #include "qtriage/export.h"
+#include "qtriage/restore.h"
 
 static char *data_path(const char *name, const char *ext)
 {
@@ -353,6 +354,48 @@ static void test_typical(void **state)
     qt_buf_free(&qf);
 }
 
+/* restore reads back exactly what export wrote: the envelope from the
+ * X-Qtriage block, and the rest (postcat -bh's bytes) untouched. */
+static void test_restore_parse(void **state)
+{
+    struct qt_buf qf = {0};
+    struct qt_error err = {""};
+    struct qt_exported e;
+    char *got;
+
+    (void)state;
+    qfb_typical(&qf, "Subject: typical");
+    got = export_buf(&qf, QT_EXPORT_EML_DIR, &err);
+    assert_non_null(got);
+    assert_true(qt_exported_parse(&e, got, strlen(got)));
+    assert_string_equal(e.old_id, "4F2A81C0D3");
+    assert_string_equal(e.queue_name, "deferred");
+    assert_string_equal(e.sender, "flooder@spam.example");
+    assert_int_equal(e.nrcpts, 3);
+    assert_string_equal(e.rcpts[2], "extracted@dest.example");
+    assert_int_equal(e.ndone, 1);
+    assert_string_equal(e.done[0], "done@dest.example");
+    assert_true(strncmp(e.content, "Received: from x\n", 17) == 0);
+    assert_int_equal(e.content_len, strlen(strstr(got, "Received: from x")));
+    qt_exported_free(&e);
+    /* Not an export: no block, or the block without its sender. */
+    assert_false(qt_exported_parse(&e, "Subject: x\n\nbody\n", 17));
+    assert_false(qt_exported_parse(&e, "X-Qtriage-Queue-ID: 4F2A81C0D3\n\nb\n", 34));
+    /* The null sender; an X-Qtriage header of the message's own stays. */
+    {
+        static const char m[] = "X-Qtriage-Queue-ID: ABC\nX-Qtriage-Envelope-From: <>\n"
+                                "X-Qtriage-Envelope-To: <a@b>\nX-Qtriage-Queue-ID: own\n\nb\n";
+
+        assert_true(qt_exported_parse(&e, m, sizeof(m) - 1));
+        assert_string_equal(e.sender, "");
+        assert_int_equal(e.nrcpts, 1);
+        assert_string_equal(e.content, "X-Qtriage-Queue-ID: own\n\nb\n");
+        qt_exported_free(&e);
+    }
+    free(got);
+    qt_buf_free(&qf);
+}
+
 /* A queue file cut anywhere is never exported as if it were whole. */
 static void test_truncated(void **state)
 {
@@ -474,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_disk_full),
         cmocka_unit_test(test_open_target),
+        cmocka_unit_test(test_restore_parse),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
