@@ -8,6 +8,8 @@
 #include "cli/cli.h"
 #include "qtriage/actions.h"
 #include "qtriage/config.h"
+#include "qtriage/text.h"
+#include "qtriage/trust.h"
 #include "tui/tui.h"
 #include "qtriage/util.h"
 #include "version.h"
@@ -95,6 +97,15 @@ static int print_and_exit(const struct cli_view_args *view)
     return -1;
 }
 
+static void environment_warning(const char *name, const char *value, const char *why)
+{
+    struct qt_buf clean = {0};
+
+    qt_text_sanitize(&clean, value, strlen(value));
+    fprintf(stderr, "qtriage: ignoring %s=%s: %s\n", name, clean.data ? clean.data : "", why);
+    qt_buf_free(&clean);
+}
+
 int main(int argc, char **argv)
 {
     struct cli_common common = {0};
@@ -107,6 +118,8 @@ int main(int argc, char **argv)
     char *config_problem = NULL;
     int status;
 
+    /* Before anything reads them (ncurses at the first screen). */
+    qt_trust_scrub_environment(environment_warning);
     if ((status = cli_parse(argc, argv, &common, &view, &call)) >= 0)
         return status;
     if (!call.command && (status = print_and_exit(&view)) >= 0) {

@@ -99,6 +99,11 @@ struct qt_config {
     struct qt_config_binding *binds;
     size_t nbinds, binds_cap;
 
+    /* Set by qt_config_init: -1 reads any file (not root); else only files
+     * that this uid or root owns and that, with every directory above
+     * them, no one else can write (trust.h): 0 when running as root. */
+    long trusted_owner;
+
     /* Set before parsing: whether a binding's command exists (NULL: any). */
     bool (*is_command)(const char *name);
 
@@ -115,7 +120,8 @@ void qt_config_free(struct qt_config *c);
 void qt_config_parse(struct qt_config *c, const char *file, const char *data, size_t len);
 
 /* Read and parse one file.  Returns 1 when it was read, 0 when it does not
- * exist (no warning), -1 when it exists but cannot be read (a warning). */
+ * exist (no warning), -1 when it exists but cannot be read or, as root, is
+ * not trusted (one warning: "ignoring FILE: owned by uid 1000 ..."). */
 int qt_config_read_file(struct qt_config *c, const char *path);
 
 /* The default files: /etc/qtriage.conf, then the user's.  `home` and

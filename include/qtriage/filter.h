@@ -21,7 +21,7 @@
  * reason), client, client_name, sasl (also sasl_username), helo,
  * sender_domain (the sender's domain: after its last '@', "" for the null
  * sender or without '@'), rcpt_domain (also domain: any pending recipient's
- * domain), class (the class of any recipient's delay reason, as stats.h
+ * domain), class (the class of any recipient's delay reason, as reason.h
  * sorts them: connection-refused, timed-out, host-not-found, greylisted,
  * rate-limited, mailbox-full, user-unknown, auth-failed, mail-loop,
  * tls-failure, policy-rejection, other).  The null

@@ -7,7 +7,11 @@
  * with poll(), so a child that writes a lot while we still feed it cannot
  * deadlock us.  The first run sets SIGPIPE to be ignored for the whole
  * process, so that a child exiting before it read all its input is an
- * error return, not the death of qtriage. */
+ * error return, not the death of qtriage.
+ *
+ * As root, a program runs only when no one but root can have changed it or
+ * any directory above it (trust.h), and no child inherits MAIL_CONFIG: a
+ * Postfix tool learns its instance from "-c DIR" in its argv. */
 #ifndef QTRIAGE_PROC_H
 #define QTRIAGE_PROC_H
 
@@ -36,6 +40,9 @@ struct qt_proc_result {
     struct qt_buf out;
     struct qt_buf err;
     bool out_truncated, err_truncated;
+    /* Set when root refused to run the program: why it is not trusted
+     * (spawn_errno is EPERM then). */
+    char untrusted[320];
 };
 
 /* Run the program to completion.  Returns true when it ran and exited with
@@ -49,8 +56,11 @@ void qt_proc_result_free(struct qt_proc_result *res);
 void qt_proc_describe(const struct qt_proc_spec *spec, const struct qt_proc_result *res,
                       char *buf, size_t size);
 
-/* Find `name` in $PATH and then in the usual sbin directories.  Returns a
- * malloc'd absolute path or NULL. */
+/* Find `name` in $PATH and then in the usual sbin directories.  As root,
+ * never in $PATH: only in /usr/sbin, /usr/bin, /sbin, /bin, /usr/local/sbin
+ * and /usr/local/bin, and only a program that it and every directory above
+ * it are root's and writable by no one else (trust.h).  Returns a malloc'd
+ * absolute path or NULL. */
 char *qt_proc_find_program(const char *name);
 
 #endif

@@ -39,11 +39,34 @@ struct qt_spool_layout {
     char *postkick;
 };
 
-/* Ask postconf for the layout of the instance in `config_dir` (NULL for the
- * default).  On failure fills `err` with what went wrong and returns false. */
+/* Ask postconf for the layout of the instance in `config_dir` (NULL: the
+ * one $MAIL_CONFIG names, else the default).  On failure fills `err` with
+ * what went wrong and returns false.
+ *
+ * As root (trust.h) it refuses, naming the path and why: a configuration
+ * directory or main.cf that someone other than root owns or can write (or
+ * whose parent directories someone else can write), and a command_directory
+ * likewise; postconf itself comes from a fixed list of system directories,
+ * never $PATH.  Every program is checked again where it is run (proc.h). */
 bool qt_spool_layout_load(struct qt_spool_layout *l, const char *config_dir,
                           struct qt_error *err);
 void qt_spool_layout_free(struct qt_spool_layout *l);
+
+/* The instance qtriage works on: `config_dir` (-c) when given, else
+ * $MAIL_CONFIG when set and not empty, as Postfix's own tools take it;
+ * NULL for the default instance. */
+const char *qt_spool_config_dir(const char *config_dir);
+
+/* As root: whether a Postfix configuration directory and its main.cf
+ * (when there is one) are root's and writable by no one else, parents
+ * included; else false with `err` naming the path and what is wrong.
+ * Always true for other users. */
+bool qt_spool_config_dir_trusted(const char *dir, struct qt_error *err);
+
+/* The path of one of Postfix's tools in the layout's command_directory
+ * (postsuper, postqueue, postcat, postkick, postdrop, sendmail, postmap,
+ * postmulti), malloc'd; running it goes through the checks of proc.h. */
+char *qt_spool_tool_path(const struct qt_spool_layout *l, const char *name);
 
 /* Run `postconf [-c DIR] -h NAME...` and return the values, one per name
  * (malloc'd array of malloc'd strings), or NULL with `err` set. */

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "qtriage/util.h"
 
@@ -52,5 +53,27 @@ size_t qt_utf8_decode(const unsigned char *s, size_t avail, unsigned *cp);
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid or a
  * C1 control. */
 size_t qt_utf8_seq_len(const unsigned char *s, size_t avail);
+
+/* ---- small text helpers shared by the core ---- */
+
+/* ASCII case folding only, as the filter's ":" and "=" compare: the
+ * result does not depend on the locale, and bytes >= 0x80 stay as they are. */
+static inline unsigned char qt_ascii_fold(unsigned char c)
+{
+    return (unsigned char)((unsigned)(c - 'A') < 26u ? c + ('a' - 'A') : c);
+}
+/* a[0..n) and b[0..n) are equal with ASCII case folded. */
+bool qt_ascii_equal_folded(const char *a, const char *b, size_t n);
+/* strcmp of two NUL-terminated strings with ASCII case folded. */
+int qt_ascii_casecmp(const char *a, const char *b);
+
+/* The domain of an address as the store shows it: after its last '@', or
+ * "" (length 0) without one.  Points into `addr`. */
+const char *qt_address_domain(const char *addr, size_t len, size_t *dlen);
+
+/* "3d4h", "12m", "45s": the two largest units of `secs` (>= 0). */
+void qt_format_duration(int64_t secs, char *buf, size_t size);
+/* "512", "12K", "3.4M": sizes in 1024s, as ls -h. */
+void qt_format_size(uint64_t bytes, char *buf, size_t size);
 
 #endif

@@ -12,36 +12,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qtriage/fields.h"
 #include "qtriage/filter.h"
 #include "qtriage/store.h"
 #include "qtriage/util.h"
+/* qt_format_duration and qt_format_size, which format the list's cells,
+ * are there. */
+#include "qtriage/text.h"
 
-enum qt_col {
-    QT_COL_ID,          /* queue ID with Postfix's marker: * active, ! hold, # expired */
-    QT_COL_QUEUE,
-    QT_COL_AGE,         /* since arrival */
-    QT_COL_RETRY,       /* deferred: time to the next retry (the file's mtime) */
-    QT_COL_SIZE,
-    QT_COL_SENDER,
-    QT_COL_RCPT,        /* first pending recipient, "+N" for the others */
-    QT_COL_SUBJECT,
-    QT_COL_REASON,      /* first delay reason, shortened */
-    QT_COL_CLIENT,      /* client_address */
-    QT_COL_SASL,        /* sasl_username */
-    QT_COL_HELO,
-    QT_COL_COUNT,
-};
+/* The columns are the first QT_COL_COUNT fields of the registry
+ * (fields.h): qt_col_info[c] is the field of column c, whose first
+ * members are its name, title, width, weight, min_width and right_align. */
+#define qt_col_info qt_fields
 
-struct qt_col_info {
-    const char *name;           /* as typed in a column list: "sender" */
-    const char *title;          /* header text: "SENDER" */
-    int width;                  /* fixed width, or 0: shares what is left */
-    int weight;                 /* share of the space left (width 0 only) */
-    int min_width;
-    bool right_align;
-};
-
-extern const struct qt_col_info qt_col_info[QT_COL_COUNT];
 bool qt_col_from_name(const char *name, enum qt_col *col);
 
 /* Parse a column list ("id,age,sender,subject"; blanks or commas between
@@ -99,22 +82,4 @@ long qt_view_row_of(const struct qt_view *v, uint32_t msg);
  * characters (the caller cuts it to its column width). */
 void qt_view_cell(const struct qt_store *s, const struct qt_msg *m, enum qt_col col,
                   int64_t now, struct qt_buf *out);
-/* The REASON column's form of a delay reason (`len` bytes; NULL appends
- * nothing): without "delivery temporarily suspended: ", and the answer
- * before the host: "Connection refused (mx.example[192.0.2.1]:25)".  With
- * `sanitize`, each piece is made safe as qt_text_sanitize does. */
-void qt_reason_shorten(const char *reason, size_t len, bool sanitize, struct qt_buf *out);
-/* The pieces qt_reason_shorten puts together, pointing into `reason`: the
- * answer, and the host when the reason names one where Postfix puts it
- * ("connect to HOST: ...", "host HOST said: ..."), else host is NULL. */
-struct qt_reason_parts {
-    const char *answer, *host;
-    size_t answer_len, host_len;
-};
-void qt_reason_split(const char *reason, size_t len, struct qt_reason_parts *parts);
-/* "3d4h", "12m", "45s": the two largest units of `secs` (>= 0). */
-void qt_format_duration(int64_t secs, char *buf, size_t size);
-/* "512", "12K", "3.4M": sizes in 1024s, as ls -h. */
-void qt_format_size(uint64_t bytes, char *buf, size_t size);
-
 #endif

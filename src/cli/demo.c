@@ -10,6 +10,8 @@
 
 #include "cli.h"
 #include "qtriage/proc.h"
+#include "qtriage/spool.h"
+#include "qtriage/trust.h"
 #include "qtriage/util.h"
 #include "version.h"
 
@@ -51,6 +53,31 @@ static char *find_testbed(void)
     return NULL;
 }
 
+/* The demo directory is made and started by root: one another user owns
+ * or can write (/tmp/qtriage-demo is a name anyone can take first) would
+ * let them choose what root writes there and which programs its Postfix
+ * configuration makes root run. */
+static bool demo_dir_trusted(const char *dir)
+{
+    char *parent = xstrdup(dir), *slash, *real, why[512];
+    struct stat st;
+    bool exists = lstat(dir, &st) == 0, ok;
+
+    if ((slash = strrchr(parent, '/')))
+        slash[slash == parent ? 1 : 0] = '\0';
+    else {
+        free(parent);
+        parent = xstrdup(".");
+    }
+    real = qt_trusted_path_check(exists ? dir : parent, 0, QT_TRUST_DIR, why, sizeof(why));
+    ok = real != NULL;
+    if (!ok)
+        fprintf(stderr, "qtriage: demo: refusing %s as root: %s\n", exists ? dir : parent, why);
+    free(real);
+    free(parent);
+    return ok;
+}
+
 char *cli_demo_setup(const char *dir)
 {
     char *testbed = find_testbed();
@@ -67,6 +94,8 @@ char *cli_demo_setup(const char *dir)
         fprintf(stderr, "qtriage: demo: a demo Postfix instance needs root to set up\n");
         goto fail;
     }
+    if (!demo_dir_trusted(dir))
+        goto fail;
     if (stat(main_cf, &st) != 0) {
         const char *up[] = {testbed, "up", dir, NULL};
         const char *inject[] = {testbed, "inject-corpus", dir, DEMO_MESSAGES, NULL};
@@ -81,6 +110,13 @@ char *cli_demo_setup(const char *dir)
                 dir);
     } else {
         char *postfix = qt_proc_find_program("postfix");
+        struct qt_error err = {0};
+
+        if (!qt_spool_config_dir_trusted(config, &err)) {
+            fprintf(stderr, "qtriage: demo: %s\n", err.msg);
+            free(postfix);
+            goto fail;
+        }
         const char *status[] = {postfix, "-c", config, "status", NULL};
         const char *start[] = {postfix, "-c", config, "start", NULL};
 

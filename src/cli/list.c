@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "open.h"
+#include "qtriage/fields.h"
 #include "qtriage/filter.h"
 #include "qtriage/text.h"
 #include "qtriage/view.h"
@@ -88,19 +89,19 @@ static void print_json(struct qt_buf *out, const struct qt_store *s, const struc
     int k;
 
     qt_buf_putc(out, '{');
-    json_key_str(out, "queue_id", qt_store_str(s, m->id), &first);
-    json_key_str(out, "queue_name", qt_queue_name(m->queue), &first);
-    json_key_int(out, "arrival_time", m->arrival, &first);
+    json_key_str(out, qt_fields[QT_FIELD_ID].json, qt_store_str(s, m->id), &first);
+    json_key_str(out, qt_fields[QT_FIELD_QUEUE].json, qt_queue_name(m->queue), &first);
+    json_key_int(out, qt_fields[QT_FIELD_AGE].json, m->arrival, &first);
     if (m->create_time)
         json_key_int(out, "create_time", m->create_time, &first);
     else
         json_key_str(out, "create_time", NULL, &first);
-    json_key_int(out, "message_size", m->msg_size, &first);
+    json_key_int(out, qt_fields[QT_FIELD_SIZE].json, m->msg_size, &first);
     json_key_int(out, "file_size", m->file_size, &first);
     json_key_bool(out, "forced_expire", m->flags & QT_MSG_FORCED_EXPIRE, &first);
-    json_key_str(out, "sender", qt_store_str(s, m->sender), &first);
+    json_key_str(out, qt_fields[QT_FIELD_SENDER].json, qt_store_str(s, m->sender), &first);
     json_key_bool(out, "null_sender", m->flags & QT_MSG_NULL_SENDER, &first);
-    json_key(out, "recipients", &first);
+    json_key(out, qt_fields[QT_FIELD_RCPT].json, &first);
     qt_buf_putc(out, '[');
     for (i = 0, inner = true; i < m->nrcpts; i++) {
         const struct qt_rcpt *r = &m->rcpts[i];
@@ -135,11 +136,11 @@ static void print_json(struct qt_buf *out, const struct qt_store *s, const struc
     }
     qt_buf_putc(out, ']');
     if (m->queue == QT_Q_DEFERRED)
-        json_key_int(out, "next_retry", m->mtime, &first);
+        json_key_int(out, qt_fields[QT_FIELD_RETRY].json, m->mtime, &first);
     else
-        json_key_str(out, "next_retry", NULL, &first);
-    json_key_str(out, "subject", qt_store_str(s, m->subject), &first);
-    json_key_str(out, "from", qt_store_str(s, m->from), &first);
+        json_key_str(out, qt_fields[QT_FIELD_RETRY].json, NULL, &first);
+    json_key_str(out, qt_fields[QT_FIELD_SUBJECT].json, qt_store_str(s, m->subject), &first);
+    json_key_str(out, qt_fields[QT_FIELD_FROM].json, qt_store_str(s, m->from), &first);
     json_key(out, "attributes", &first);
     qt_buf_putc(out, '{');
     inner = true;
@@ -229,18 +230,20 @@ static void print_text(struct qt_buf *out, const struct qt_store *s, const struc
     qt_buf_putc(out, '\n');
 }
 
-/* --format: the fields a line may hold.  Everything taken from a message
- * is sanitised (no control characters, valid UTF-8), so a hostile address
- * or subject cannot drive the terminal or split a line. */
-static const char format_fields[] = "iqsrSzaRfc%";
-
+/* --format: the fields a line may hold (the registry's letters).
+ * Everything taken from a message is sanitised (no control characters,
+ * valid UTF-8), so a hostile address or subject cannot drive the terminal
+ * or split a line. */
 static bool format_valid(const char *fmt)
 {
     for (const char *p = fmt; *p; p++)
-        if (*p == '%' && (!*++p || !strchr(format_fields, *p))) {
-            fprintf(stderr, "qtriage: list: --format: unknown field \"%%%.1s\" (known: %%i id, "
-                    "%%q queue, %%s sender, %%r recipients, %%S subject, %%z size, %%a age, "
-                    "%%R reason, %%f From header, %%c client, %%%% a percent sign)\n", p);
+        if (*p == '%' && (!*++p || (*p != '%' && !qt_field_of_format(*p)))) {
+            struct qt_buf known = {0};
+
+            qt_field_format_help(&known);
+            fprintf(stderr, "qtriage: list: --format: unknown field \"%%%.1s\" (known: %s)\n",
+                    p, known.data);
+            qt_buf_free(&known);
             return false;
         }
     return true;
@@ -249,55 +252,12 @@ static bool format_valid(const char *fmt)
 static void format_field(struct qt_buf *out, const struct qt_store *s, const struct qt_msg *m,
                          char field, time_t now)
 {
-    char num[32];
-    uint32_t i;
-    bool first = true;
+    const struct qt_field *f = qt_field_of_format(field);
 
-    switch (field) {
-    case 'i':
-        qt_text_sanitize_str(out, qt_store_str(s, m->id));
-        break;
-    case 'q':
-        qt_buf_printf(out, "%s", qt_queue_name(m->queue));
-        break;
-    case 's':
-        qt_view_cell(s, m, QT_COL_SENDER, now, out);
-        break;
-    case 'r':
-        for (i = 0; i < m->nrcpts; i++) {
-            if (m->rcpts[i].state != QT_RCPT_PENDING)
-                continue;
-            if (!first)
-                qt_buf_append(out, ", ", 2);
-            first = false;
-            qt_text_sanitize_str(out, qt_store_str(s, m->rcpts[i].address));
-        }
-        break;
-    case 'S':
-        qt_text_sanitize_str(out, m->subject ? qt_store_str(s, m->subject) : NULL);
-        break;
-    case 'z':
-        qt_buf_printf(out, "%lu", (unsigned long)m->msg_size);
-        break;
-    case 'a':
-        qt_format_duration((int64_t)now > m->arrival ? (int64_t)now - m->arrival : 0, num,
-                           sizeof(num));
-        qt_buf_printf(out, "%s", num);
-        break;
-    case 'R':
-        qt_text_sanitize_str(out, m->reason ? qt_store_str(s, m->reason) : NULL);
-        break;
-    case 'f':
-        qt_text_sanitize_str(out, m->from ? qt_store_str(s, m->from) : NULL);
-        break;
-    case 'c':
-        qt_text_sanitize_str(out, m->attr_fields[QT_ATTR_CLIENT_ADDRESS]
-                      ? qt_store_str(s, m->attr_fields[QT_ATTR_CLIENT_ADDRESS]) : NULL);
-        break;
-    default:
+    if (f)
+        qt_field_format(f, s, m, (int64_t)now, out);
+    else
         qt_buf_putc(out, '%');
-        break;
-    }
 }
 
 /* One line per message; \t and \n in FMT stand for a tab and a line break. */

@@ -11,6 +11,7 @@
 
 #include "qtriage/config.h"
 #include "qtriage/text.h"
+#include "qtriage/trust.h"
 #include "qtriage/util.h"
 
 #define SYSTEM_CONFIG "/etc/qtriage.conf"
@@ -49,6 +50,7 @@ void qt_config_init(struct qt_config *c)
     size_t i;
 
     memset(c, 0, sizeof(*c));
+    c->trusted_owner = qt_trust_enforced() ? 0 : -1;
     c->mouse = -1;
     c->color = -1;
     for (i = 0; i < QT_COLOR_COUNT; i++)
@@ -75,6 +77,12 @@ void qt_config_free(struct qt_config *c)
     memset(c, 0, sizeof(*c));
 }
 
+static void add_warning(struct qt_config *c, char *text)
+{
+    c->warnings = xgrow(c->warnings, &c->warnings_cap, c->nwarnings + 1, sizeof(*c->warnings));
+    c->warnings[c->nwarnings++] = text;
+}
+
 void qt_config_warn(struct qt_config *c, const char *file, unsigned line, const char *fmt, ...)
 {
     struct qt_buf b = {0};
@@ -87,8 +95,7 @@ void qt_config_warn(struct qt_config *c, const char *file, unsigned line, const 
     va_start(ap, fmt);
     qt_buf_vprintf(&b, fmt, ap);
     va_end(ap);
-    c->warnings = xgrow(c->warnings, &c->warnings_cap, c->nwarnings + 1, sizeof(*c->warnings));
-    c->warnings[c->nwarnings++] = b.data;
+    add_warning(c, b.data);
 }
 
 /* A value quoted into a warning: printable ASCII only, bounded. */
@@ -492,14 +499,43 @@ void qt_config_parse(struct qt_config *c, const char *file, const char *data, si
     free(line);
 }
 
+/* Whether root may read `path` (trust.h), as OpenSSH does with its
+ * configuration: else one warning naming what is wrong.  The file then
+ * opened is the checked real path.  0: no such file; -1: refused. */
+static int trusted_file(struct qt_config *c, const char *path, char **real)
+{
+    char why[512];
+    struct qt_buf shown = {0};
+
+    *real = qt_trusted_path_check(path, (uid_t)c->trusted_owner, QT_TRUST_FILE, why,
+                                  sizeof(why));
+    if (*real)
+        return 1;
+    if (errno == ENOENT || errno == ENOTDIR)
+        return 0;
+    /* The name came from the environment, which the user chose. */
+    qt_text_sanitize(&shown, path, strlen(path));
+    qt_buf_printf(&shown, ": %s (as root, only files that root owns and no one else can write "
+                          "are read)", why);
+    add_warning(c, xasprintf("ignoring %s", shown.data));
+    qt_buf_free(&shown);
+    return -1;
+}
+
 int qt_config_read_file(struct qt_config *c, const char *path)
 {
     struct qt_buf b = {0};
     struct stat st;
     const char *name = path;
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    char *real = NULL;
+    int fd, trusted;
     ssize_t got;
 
+    if (c->trusted_owner >= 0 && (trusted = trusted_file(c, path, &real)) <= 0)
+        return trusted;
+    fd = open(real ? real : path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY |
+                                      (real ? O_NOFOLLOW : 0));
+    free(real);
     if (fd < 0) {
         if (errno == ENOENT || errno == ENOTDIR)
             return 0;

@@ -14,8 +14,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "qtriage/fields.h"
+#include "qtriage/reason.h"
 #include "qtriage/spool.h"
-#include "qtriage/stats.h"
+#include "qtriage/text.h"
 #include "qtriage/util.h"
 
 /* Limits for one pcre2_match(): far above what a sane pattern needs on a
@@ -32,57 +34,6 @@
  * compiler and the evaluator, whatever is typed. */
 #define MAX_NESTING 64
 
-enum field {
-    F_ANY,                      /* bare word or regex: id, sender, rcpt, subject */
-    F_ID,
-    F_QUEUE,
-    F_SENDER,
-    F_FROM,
-    F_RCPT,
-    F_SUBJECT,
-    F_REASON,
-    F_ATTR,
-    F_SIZE,
-    F_AGE,
-    F_RCPTS,
-    F_SENDER_DOMAIN,
-    F_RCPT_DOMAIN,
-    F_CLASS,
-};
-
-enum value_kind { V_TEXT, V_COUNT, V_BYTES, V_SECONDS };
-
-struct field_def {
-    const char *name;
-    enum field field;
-    enum value_kind kind;
-    int attr;                   /* F_ATTR: enum qt_attr_field */
-};
-
-static const struct field_def fields[] = {
-    {"id", F_ID, V_TEXT, -1},
-    {"queue", F_QUEUE, V_TEXT, -1},
-    {"sender", F_SENDER, V_TEXT, -1},
-    {"from", F_FROM, V_TEXT, -1},
-    {"rcpt", F_RCPT, V_TEXT, -1},
-    {"recipient", F_RCPT, V_TEXT, -1},
-    {"to", F_RCPT, V_TEXT, -1},
-    {"subject", F_SUBJECT, V_TEXT, -1},
-    {"reason", F_REASON, V_TEXT, -1},
-    {"client", F_ATTR, V_TEXT, QT_ATTR_CLIENT_ADDRESS},
-    {"client_name", F_ATTR, V_TEXT, QT_ATTR_CLIENT_NAME},
-    {"sasl", F_ATTR, V_TEXT, QT_ATTR_SASL_USERNAME},
-    {"sasl_username", F_ATTR, V_TEXT, QT_ATTR_SASL_USERNAME},
-    {"helo", F_ATTR, V_TEXT, QT_ATTR_HELO_NAME},
-    {"size", F_SIZE, V_BYTES, -1},
-    {"age", F_AGE, V_SECONDS, -1},
-    {"rcpts", F_RCPTS, V_COUNT, -1},
-    {"sender_domain", F_SENDER_DOMAIN, V_TEXT, -1},
-    {"rcpt_domain", F_RCPT_DOMAIN, V_TEXT, -1},
-    {"domain", F_RCPT_DOMAIN, V_TEXT, -1},
-    {"class", F_CLASS, V_TEXT, -1},
-};
-
 enum op {
     OP_CONTAINS,
     OP_EQUALS,
@@ -96,9 +47,8 @@ enum op {
 };
 
 struct term {
-    enum field field;
+    const struct qt_field *field;   /* NULL: a bare word or regex (QT_FIELD_BARE fields) */
     enum op op;
-    int attr;                   /* F_ATTR: enum qt_attr_field */
     char *text;                 /* lowercased needle; for a regex "/src/flags" */
     size_t len;
     pcre2_code *re;
@@ -130,6 +80,9 @@ struct qt_filter {
     char runtime_error[384];
     /* "class" terms: each distinct reason is classified once. */
     struct qt_reason_cache reasons;
+    /* The fields a bare word or regex searches, in the registry's order. */
+    const struct qt_field *bare[QT_FIELD_COUNT];
+    size_t nbare;
 };
 
 /* ---- compiling ---- */
@@ -176,11 +129,6 @@ static bool is_ident(char c, bool first)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
            (!first && c >= '0' && c <= '9');
-}
-
-static unsigned char fold(unsigned char c)
-{
-    return (unsigned char)((unsigned)(c - 'A') < 26u ? c + ('a' - 'A') : c);
 }
 
 static size_t word_end(const char *q, size_t pos)
@@ -341,7 +289,7 @@ static void lowercase(char *s, size_t len)
     size_t i;
 
     for (i = 0; i < len; i++)
-        s[i] = (char)fold((unsigned char)s[i]);
+        s[i] = (char)qt_ascii_fold((unsigned char)s[i]);
 }
 
 static bool ensure_match_blocks(struct qt_filter *f)
@@ -432,10 +380,10 @@ static bool parse_regex(struct parser *p, struct term *t, const char *after)
     return true;
 }
 
-static int64_t unit_multiplier(enum value_kind kind, char c)
+static int64_t unit_multiplier(enum qt_field_type kind, char c)
 {
     switch (kind) {
-    case V_BYTES:
+    case QT_TYPE_BYTES:
         switch (c) {
         case 'k': case 'K':
             return 1024;
@@ -445,7 +393,7 @@ static int64_t unit_multiplier(enum value_kind kind, char c)
             return 1024 * 1024 * 1024;
         }
         return 0;
-    case V_SECONDS:
+    case QT_TYPE_SECONDS:
         switch (c) {
         case 's':
             return 1;
@@ -464,12 +412,12 @@ static int64_t unit_multiplier(enum value_kind kind, char c)
     }
 }
 
-static const char *unit_help(enum value_kind kind)
+static const char *unit_help(enum qt_field_type kind)
 {
     switch (kind) {
-    case V_BYTES:
+    case QT_TYPE_BYTES:
         return "k, M or G (powers of 1024), or none for bytes";
-    case V_SECONDS:
+    case QT_TYPE_SECONDS:
         return "s, m, h, d or w, or none for seconds";
     default:
         return "none: it is a plain count";
@@ -477,7 +425,7 @@ static const char *unit_help(enum value_kind kind)
 }
 
 /* NUMBER[UNIT] after a comparison. */
-static bool parse_number(struct parser *p, const struct field_def *def, const char *opname,
+static bool parse_number(struct parser *p, const struct qt_field *def, const char *opname,
                          int64_t *out)
 {
     size_t start = p->pos, i = start;
@@ -490,7 +438,7 @@ static bool parse_number(struct parser *p, const struct field_def *def, const ch
     if (p->q[i] < '0' || p->q[i] > '9') {
         fail(p, i, "bad number '%.*s': %s wants digits, as in %s>%s", quote_len(p->q, i),
              p->q + i, def->name, def->name,
-             def->kind == V_BYTES ? "5M" : def->kind == V_SECONDS ? "2d" : "10");
+             def->type == QT_TYPE_BYTES ? "5M" : def->type == QT_TYPE_SECONDS ? "2d" : "10");
         return false;
     }
     for (; p->q[i] >= '0' && p->q[i] <= '9'; i++) {
@@ -501,10 +449,10 @@ static bool parse_number(struct parser *p, const struct field_def *def, const ch
         v = v * 10 + (p->q[i] - '0');
     }
     if (!ends_word(p->q[i])) {
-        mult = unit_multiplier(def->kind, p->q[i]);
+        mult = unit_multiplier(def->type, p->q[i]);
         if (!mult || !ends_word(p->q[i + 1])) {
             fail(p, i, "bad unit '%.*s' for %s: use %s", quote_len(p->q, i), p->q + i,
-                 def->name, unit_help(def->kind));
+                 def->name, unit_help(def->type));
             return false;
         }
         i++;
@@ -516,16 +464,6 @@ static bool parse_number(struct parser *p, const struct field_def *def, const ch
     *out = v * mult;
     p->pos = i;
     return true;
-}
-
-static const struct field_def *find_field(const char *name, size_t len)
-{
-    size_t i;
-
-    for (i = 0; i < QT_ARRAY_LEN(fields); i++)
-        if (strlen(fields[i].name) == len && strncasecmp(fields[i].name, name, len) == 0)
-            return &fields[i];
-    return NULL;
 }
 
 /* The comparison at q, its length in *len; false when there is none. */
@@ -560,27 +498,29 @@ static bool parse_op(const char *q, enum op *op, size_t *len)
 static bool parse_field_term(struct parser *p, struct term *t, size_t name_end, size_t op_at)
 {
     size_t start = p->pos, oplen;
-    const struct field_def *def = find_field(p->q + start, name_end - start);
+    const struct qt_field *def = qt_field_find(p->q + start, name_end - start, QT_ROLE_FILTER);
     char opname[4] = {0}, label[32];
     enum op op;
 
     if (!def) {
-        fail(p, start, "unknown field '%.*s' (fields: id queue sender from rcpt subject reason "
-             "client client_name sasl helo size age rcpts sender_domain rcpt_domain class)", (int)(name_end - start) > 40 ? 40
-             : (int)(name_end - start), p->q + start);
+        struct qt_buf names = {0};
+
+        qt_field_names(QT_ROLE_FILTER, &names);
+        fail(p, start, "unknown field '%.*s' (fields: %s)", (int)(name_end - start) > 40 ? 40
+             : (int)(name_end - start), p->q + start, names.data);
+        qt_buf_free(&names);
         return false;
     }
     parse_op(p->q + op_at, &op, &oplen);
     memcpy(opname, p->q + name_end, op_at - name_end + oplen);
     p->pos = op_at + oplen;
-    t->field = def->field;
-    t->attr = def->attr;
-    if (def->kind != V_TEXT) {
+    t->field = def;
+    if (def->type != QT_TYPE_TEXT) {
         if (op == OP_CONTAINS || op == OP_REGEX) {
             fail(p, name_end, "%s is a number: compare it with <, <=, >, >= or =", def->name);
             return false;
         }
-        if (def->field == F_AGE)
+        if (def->source == QT_SRC_AGE)
             p->f->uses_time = true;
         t->op = op == OP_EQUALS ? OP_NUM_EQ : op;
         return parse_number(p, def, opname, &t->number);
@@ -597,7 +537,7 @@ static bool parse_field_term(struct parser *p, struct term *t, size_t name_end, 
     t->op = op;
     if (!(t->text = parse_value(p, def->name, opname, &t->len)))
         return false;
-    if (def->field == F_SENDER && strcmp(t->text, "<>") == 0)
+    if ((def->flags & QT_FIELD_NULL_SENDER) && strcmp(t->text, "<>") == 0)
         t->op = OP_NULL_SENDER;
     return true;
 }
@@ -629,7 +569,7 @@ static struct node *parse_term(struct parser *p)
         negated = true;
         op_at++;
     }
-    t->field = F_ANY;
+    t->field = NULL;
     t->op = OP_CONTAINS;
     if (name_end > p->pos && parse_op(p->q + op_at, &op, &oplen)) {
         ok = parse_field_term(p, t, name_end, op_at);
@@ -744,6 +684,9 @@ struct qt_filter *qt_filter_compile(const char *query, struct qt_filter_error *e
 
     p.err->pos = 0;
     p.err->msg[0] = 0;
+    for (len = 0; len < QT_FIELD_COUNT; len++)
+        if (qt_fields[len].flags & QT_FIELD_BARE)
+            f->bare[f->nbare++] = &qt_fields[len];
     if (peek(&p, &len) == T_END)
         return f;
     f->root = parse_or(&p);
@@ -794,7 +737,7 @@ static bool equal_folded(const char *a, const char *b, size_t n)
     size_t i;
 
     for (i = 0; i < n; i++)
-        if (fold((unsigned char)a[i]) != (unsigned char)b[i])
+        if (qt_ascii_fold((unsigned char)a[i]) != (unsigned char)b[i])
             return false;
     return true;
 }
@@ -945,53 +888,56 @@ static bool compare(int64_t v, const struct term *t)
     }
 }
 
-static bool term_match(struct eval *e, const struct term *t)
+static bool field_match(struct eval *e, const struct term *t, const struct qt_field *fd)
 {
     const struct qt_msg *m = e->m;
     const char *v;
+    size_t dlen;
 
-    switch (t->field) {
-    case F_ANY:
-        return ref_match(e, t, m->id) || ref_match(e, t, m->sender) ||
-               rcpts_match(e, t, false) || ref_match(e, t, m->subject);
-    case F_ID:
-        return ref_match(e, t, m->id);
-    case F_QUEUE:
-        v = qt_queue_name((enum qt_queue)m->queue);
-        return text_match(e, t, v, strlen(v));
-    case F_SENDER:
+    switch (fd->source) {
+    case QT_SRC_STR:
         if (t->op == OP_NULL_SENDER)
             return (m->flags & QT_MSG_NULL_SENDER) != 0;
-        return ref_match(e, t, m->sender);
-    case F_FROM:
-        return ref_match(e, t, m->from);
-    case F_RCPT:
-        return rcpts_match(e, t, false);
-    case F_SUBJECT:
-        return ref_match(e, t, m->subject);
-    case F_REASON:
-        return rcpts_match(e, t, true);
-    case F_ATTR:
-        return ref_match(e, t, m->attr_fields[t->attr]);
-    case F_SIZE:
-        return compare(m->msg_size, t);
-    case F_AGE:
+        return ref_match(e, t, qt_field_str(fd, m));
+    case QT_SRC_U32:
+        return compare(qt_field_u32(fd, m), t);
+    case QT_SRC_AGE:
         return compare(e->now - m->arrival, t);
-    case F_RCPTS:
-        return compare(m->npending, t);
-    case F_SENDER_DOMAIN: {
-        size_t dlen;
-
+    case QT_SRC_QUEUE:
+        v = qt_queue_name((enum qt_queue)m->queue);
+        return text_match(e, t, v, strlen(v));
+    case QT_SRC_SENDER_DOMAIN:
         v = qt_address_domain(qt_store_str(e->s, m->sender),
                               qt_strpool_len(&e->s->pool, m->sender), &dlen);
         return text_match(e, t, v, dlen);
-    }
-    case F_RCPT_DOMAIN:
+    case QT_SRC_RCPT_ADDRESS:
+        return rcpts_match(e, t, false);
+    case QT_SRC_RCPT_REASON:
+        return rcpts_match(e, t, true);
+    case QT_SRC_RCPT_DOMAIN:
         return rcpt_domains_match(e, t);
-    case F_CLASS:
+    case QT_SRC_RCPT_CLASS:
         return classes_match(e, t);
+    case QT_SRC_NONE:
+        break;
     }
     return false;
+}
+
+/* A bare word or regex: any of the fields that one searches. */
+static bool bare_match(struct eval *e, const struct term *t)
+{
+    size_t i;
+
+    for (i = 0; i < e->f->nbare; i++)
+        if (field_match(e, t, e->f->bare[i]))
+            return true;
+    return false;
+}
+
+static bool term_match(struct eval *e, const struct term *t)
+{
+    return t->field ? field_match(e, t, t->field) : bare_match(e, t);
 }
 
 static bool eval_node(struct eval *e, const struct node *n)

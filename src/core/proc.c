@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "qtriage/trust.h"
+
 extern char **environ;
 
 #define DEFAULT_CAPTURE (1u << 20)
@@ -77,6 +79,26 @@ static bool executable_file(const char *path, int *err)
     return true;
 }
 
+/* Our environment without MAIL_CONFIG: a child learns its Postfix
+ * instance only from the "-c DIR" its argv carries (spool.h), never from a
+ * variable another user may have left in the environment (su, sudo -E).
+ * The array is malloc'd; the strings are environ's own. */
+static char **environment_for_children(void)
+{
+    static const char drop[] = "MAIL_CONFIG=";
+    size_t n = 0, i, o = 0;
+    char **env;
+
+    while (environ && environ[n])
+        n++;
+    env = xcalloc(n + 1, sizeof(*env));
+    for (i = 0; i < n; i++)
+        if (strncmp(environ[i], drop, sizeof(drop) - 1) != 0)
+            env[o++] = environ[i];
+    env[o] = NULL;
+    return env;
+}
+
 static bool make_pipe(int p[2])
 {
     return pipe2(p, O_CLOEXEC) == 0;
@@ -91,6 +113,8 @@ bool qt_proc_run(const struct qt_proc_spec *spec, struct qt_proc_result *res)
     struct qt_buf pending_out = {0}, pending_err = {0};
     pid_t pid;
     int rc, status;
+    char *program = NULL;
+    char **child_env;
 
     memset(res, 0, sizeof(*res));
     /* glibc's posix_spawn reports a failed exec as its own error, but only
@@ -100,6 +124,17 @@ bool qt_proc_run(const struct qt_proc_spec *spec, struct qt_proc_result *res)
      * with status 127".  Check first, so the reason is always the errno. */
     if (!executable_file(spec->argv[0], &res->spawn_errno))
         return false;
+    /* The one place every program starts: as root, only one that no one
+     * but root can have put there or changed (trust.h). */
+    if (qt_trust_enforced()) {
+        program = qt_trusted_path_check(spec->argv[0], 0, QT_TRUST_PROGRAM, res->untrusted,
+                                        sizeof(res->untrusted));
+        if (!program) {
+            res->spawn_errno = EPERM;
+            return false;
+        }
+    }
+    child_env = environment_for_children();
     /* A child that exits before reading all its input must not kill us. */
     signal(SIGPIPE, SIG_IGN);
     if ((spec->stdin_data && !make_pipe(in)) || !make_pipe(out) || !make_pipe(err)) {
@@ -113,8 +148,13 @@ bool qt_proc_run(const struct qt_proc_spec *spec, struct qt_proc_result *res)
         posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-    rc = posix_spawn(&pid, spec->argv[0], &fa, NULL, (char *const *)spec->argv, environ);
+    rc = posix_spawn(&pid, program ? program : spec->argv[0], &fa, NULL,
+                     (char *const *)spec->argv, child_env);
     posix_spawn_file_actions_destroy(&fa);
+    free(program);
+    program = NULL;
+    free(child_env);
+    child_env = NULL;
     close_fd(&in[0]);
     close_fd(&out[1]);
     close_fd(&err[1]);
@@ -204,6 +244,8 @@ bool qt_proc_run(const struct qt_proc_spec *spec, struct qt_proc_result *res)
     return res->exit_status == 0;
 
 fail_pipes:
+    free(program);
+    free(child_env);
     close_fd(&in[0]);
     close_fd(&in[1]);
     close_fd(&out[0]);
@@ -224,7 +266,9 @@ void qt_proc_describe(const struct qt_proc_spec *spec, const struct qt_proc_resu
 {
     if (!buf || size == 0)
         return;
-    if (res->spawn_errno)
+    if (res->untrusted[0])
+        snprintf(buf, size, "refusing to run %s as root: %s", spec->argv[0], res->untrusted);
+    else if (res->spawn_errno)
         snprintf(buf, size, "cannot run %s: %s", spec->argv[0], strerror(res->spawn_errno));
     else if (res->signaled)
         snprintf(buf, size, "%s was killed by signal %d (%s)", spec->argv[0],
@@ -254,6 +298,31 @@ static char *try_dir(const char *dir, size_t dlen, const char *name)
     return NULL;
 }
 
+/* Root looks only here, in this order, and takes a program only when no one
+ * but root can have put it there ($PATH may come from a user's shell under
+ * su or sudo -E).  Postfix installs its tools in /usr/sbin; /sbin and /bin
+ * are links to /usr on merged systems and resolve to the same files. */
+static const char *const system_dirs[] = {"/usr/sbin", "/usr/bin",       "/sbin",
+                                          "/bin",      "/usr/local/sbin", "/usr/local/bin"};
+
+static char *find_trusted(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < QT_ARRAY_LEN(system_dirs); i++) {
+        char *path = xasprintf("%s/%s", system_dirs[i], name), why[512];
+        char *real = qt_trusted_path_check(path, 0, QT_TRUST_PROGRAM, why, sizeof(why));
+
+        if (real && access(real, X_OK) == 0) {
+            free(real);
+            return path;
+        }
+        free(real);
+        free(path);
+    }
+    return NULL;
+}
+
 char *qt_proc_find_program(const char *name)
 {
     static const char *const fallback[] = {"/usr/sbin", "/usr/local/sbin", "/sbin",
@@ -262,6 +331,8 @@ char *qt_proc_find_program(const char *name)
     char *found;
     size_t i;
 
+    if (qt_trust_enforced())
+        return strchr(name, '/') ? NULL : find_trusted(name);
     if (strchr(name, '/'))
         return access(name, X_OK) == 0 ? xstrdup(name) : NULL;
     while (path && *path) {

@@ -1,5 +1,5 @@
-/* The Postfix settings that shape the queue (see stats.h), from postconf. */
-#include "qtriage/stats.h"
+/* The Postfix settings that shape the queue (see queue_settings.h), from postconf. */
+#include "qtriage/queue_settings.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
-/* qshape's table (see stats.h): the same counting, rounding, ordering and
+/* qshape's table (see shape.h): the same counting, rounding, ordering and
  * layout as Postfix's qshape script, so that its output can be compared
  * byte for byte.  Where the script works on raw queue file records, this
  * works on the store's addresses, which are the same but for control
  * characters (shown as '?'). */
-#include "qtriage/stats.h"
+#include "qtriage/shape.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -129,7 +129,7 @@ static size_t shape_domain(const char *addr, size_t len, char *out)
         /* s/\.\././g: each pair of dots, scanning left to right, is one dot. */
         if (c == '.' && i + 1 < len && addr[i + 1] == '.')
             i++;
-        out[n++] = (char)((unsigned)(c - 'A') < 26u ? c + ('a' - 'A') : c);
+        out[n++] = (char)qt_ascii_fold((unsigned char)c);
     }
     if (n == 0)
         return 0;

@@ -10,6 +10,7 @@
 
 #include "qtriage/proc.h"
 #include "qtriage/queue_file.h"
+#include "qtriage/trust.h"
 
 static const char *const queue_names[QT_Q_COUNT] = {
     [QT_Q_MAILDROP] = "maildrop", [QT_Q_INCOMING] = "incoming",
@@ -107,24 +108,95 @@ static bool name_in_list(const char *list, const char *name)
     return false;
 }
 
+/* The instance's main.cf chooses command_directory, the programs root
+ * runs: so it must be root's alone. */
+bool qt_spool_config_dir_trusted(const char *dir, struct qt_error *err)
+{
+    char why[512], *main_cf, *real;
+
+    if (!qt_trust_enforced())
+        return true;
+    real = qt_trusted_path_check(dir, 0, QT_TRUST_DIR, why, sizeof(why));
+    /* No such directory: postconf says so in its own words (main.cf ...). */
+    if (!real && errno == EPERM) {
+        qt_error_set(err, "refusing the Postfix configuration directory %s as root: %s", dir,
+                     why);
+        return false;
+    }
+    free(real);
+    main_cf = xasprintf("%s/main.cf", dir);
+    real = qt_trusted_path_check(main_cf, 0, QT_TRUST_FILE, why, sizeof(why));
+    /* A missing main.cf is postconf's to report, in its own words. */
+    if (!real && errno == EPERM) {
+        qt_error_set(err, "refusing %s as root: %s", main_cf, why);
+        free(main_cf);
+        return false;
+    }
+    free(real);
+    free(main_cf);
+    return true;
+}
+
+/* As root: the directory Postfix's tools are run from. */
+static bool command_dir_trusted(const char *dir, struct qt_error *err)
+{
+    char why[512], *real;
+
+    if (!qt_trust_enforced())
+        return true;
+    real = qt_trusted_path_check(dir, 0, QT_TRUST_DIR, why, sizeof(why));
+    if (!real) {
+        qt_error_set(err, "refusing to run Postfix's tools as root from command_directory %s: %s",
+                     dir, why);
+        return false;
+    }
+    free(real);
+    return true;
+}
+
+const char *qt_spool_config_dir(const char *config_dir)
+{
+    const char *env = getenv("MAIL_CONFIG");
+
+    if (config_dir)
+        return config_dir;
+    return env && *env ? env : NULL;
+}
+
 bool qt_spool_layout_load(struct qt_spool_layout *l, const char *config_dir,
                           struct qt_error *err)
 {
-    static const char *const names[] = {"queue_directory", "hash_queue_names",
-                                        "hash_queue_depth", "enable_long_queue_ids",
-                                        "command_directory", "mail_owner"};
+    static const char *const names[] = {"queue_directory",      "hash_queue_names",
+                                        "hash_queue_depth",     "enable_long_queue_ids",
+                                        "command_directory",    "mail_owner",
+                                        "config_directory"};
     char **v;
     long depth;
     int q;
 
     memset(l, 0, sizeof(*l));
+    /* MAIL_CONFIG names an instance as -c does, for Postfix's tools and so
+     * for us; children then get it as -c (proc.h drops the variable). */
+    config_dir = qt_spool_config_dir(config_dir);
+    if (config_dir && !qt_spool_config_dir_trusted(config_dir, err))
+        return false;
     l->postconf = qt_proc_find_program("postconf");
     if (!l->postconf) {
-        qt_error_set(err, "postconf not found in PATH or /usr/sbin: is Postfix installed?");
+        qt_error_set(err, qt_trust_enforced()
+                              ? "postconf not found in /usr/sbin, /usr/bin, /sbin, /bin, "
+                                "/usr/local/sbin or /usr/local/bin (as root, $PATH is not "
+                                "searched): is Postfix installed?"
+                              : "postconf not found in PATH or /usr/sbin: is Postfix installed?");
         return false;
     }
     v = qt_postconf_values(l->postconf, config_dir, names, QT_ARRAY_LEN(names), err);
     if (!v) {
+        qt_spool_layout_free(l);
+        return false;
+    }
+    /* The default instance's directory too (postconf knows where it is). */
+    if ((!config_dir && !qt_spool_config_dir_trusted(v[6], err)) || !command_dir_trusted(v[4], err)) {
+        qt_strv_free(v, QT_ARRAY_LEN(names));
         qt_spool_layout_free(l);
         return false;
     }
@@ -142,10 +214,15 @@ bool qt_spool_layout_load(struct qt_spool_layout *l, const char *config_dir,
     l->mail_owner = v[5];
     v[5] = NULL;
     qt_strv_free(v, QT_ARRAY_LEN(names));
-    l->postsuper = xasprintf("%s/postsuper", l->command_directory);
-    l->postqueue = xasprintf("%s/postqueue", l->command_directory);
-    l->postkick = xasprintf("%s/postkick", l->command_directory);
+    l->postsuper = qt_spool_tool_path(l, "postsuper");
+    l->postqueue = qt_spool_tool_path(l, "postqueue");
+    l->postkick = qt_spool_tool_path(l, "postkick");
     return true;
+}
+
+char *qt_spool_tool_path(const struct qt_spool_layout *l, const char *name)
+{
+    return xasprintf("%s/%s", l->command_directory, name);
 }
 
 void qt_spool_layout_free(struct qt_spool_layout *l)

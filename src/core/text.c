@@ -1,8 +1,10 @@
 #include "qtriage/text.h"
 
 #include <gmime/gmime.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -334,4 +336,90 @@ char *qt_text_decode_header(const char *raw, size_t max_bytes)
     if (!out.data)
         return xstrdup("");
     return out.data;
+}
+
+/* ---- small text helpers shared by the core ---- */
+
+bool qt_ascii_equal_folded(const char *a, const char *b, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (qt_ascii_fold((unsigned char)a[i]) != qt_ascii_fold((unsigned char)b[i]))
+            return false;
+    return true;
+}
+
+int qt_ascii_casecmp(const char *a, const char *b)
+{
+    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+
+    while (*x && qt_ascii_fold(*x) == qt_ascii_fold(*y))
+        x++, y++;
+    return (int)qt_ascii_fold(*x) - (int)qt_ascii_fold(*y);
+}
+
+const char *qt_address_domain(const char *addr, size_t len, size_t *dlen)
+{
+    const char *at = addr ? memrchr(addr, '@', len) : NULL;
+
+    if (!at) {
+        *dlen = 0;
+        return "";
+    }
+    *dlen = len - (size_t)(at + 1 - addr);
+    return at + 1;
+}
+
+void qt_format_duration(int64_t secs, char *buf, size_t size)
+{
+    static const struct {
+        char unit;
+        int64_t secs;
+    } units[] = {{'w', 604800}, {'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
+    size_t i;
+
+    if (secs < 0)
+        secs = 0;
+    for (i = 0; i < 4; i++)
+        if (secs >= units[i].secs) {
+            int64_t big = secs / units[i].secs;
+            int64_t small = secs % units[i].secs / units[i + 1].secs;
+
+            /* Two units only while they fit the list's 5 columns: "9h59m",
+             * then "10h". */
+            if (big >= 10 || small == 0)
+                snprintf(buf, size, "%" PRId64 "%c", big, units[i].unit);
+            else
+                snprintf(buf, size, "%" PRId64 "%c%" PRId64 "%c", big, units[i].unit, small,
+                         units[i + 1].unit);
+            return;
+        }
+    snprintf(buf, size, "%" PRId64 "s", secs);
+}
+
+void qt_format_size(uint64_t bytes, char *buf, size_t size)
+{
+    static const char units[] = "KMGT";
+    double v = (double)bytes;
+    int u = -1;
+
+    if (bytes < 1024) {
+        snprintf(buf, size, "%" PRIu64, bytes);
+        return;
+    }
+    while (v >= 1024 && u < 3) {
+        v /= 1024;
+        u++;
+    }
+    /* Round as printed, so 1023.9K shows as "1.0M" and 9.99K as "10K"
+     * (never "1024K" or "10.0K", which do not fit 4 columns). */
+    if (v >= 1023.5 && u < 3) {
+        v /= 1024;
+        u++;
+    }
+    if (v < 9.95)
+        snprintf(buf, size, "%.1f%c", v, units[u]);
+    else
+        snprintf(buf, size, "%.0f%c", v, units[u]);
 }

@@ -1,46 +1,18 @@
 #include "qtriage/view.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "qtriage/spool.h"
 #include "qtriage/text.h"
-
-const struct qt_col_info qt_col_info[QT_COL_COUNT] = {
-    [QT_COL_ID] = {"id", "QUEUE ID", 12, 0, 8, false},
-    [QT_COL_QUEUE] = {"queue", "QUEUE", 8, 0, 8, false},
-    [QT_COL_AGE] = {"age", "AGE", 5, 0, 5, true},
-    [QT_COL_RETRY] = {"retry", "RETRY", 5, 0, 5, true},
-    [QT_COL_SIZE] = {"size", "SIZE", 5, 0, 5, true},
-    [QT_COL_SENDER] = {"sender", "SENDER", 0, 3, 10, false},
-    [QT_COL_RCPT] = {"rcpt", "RECIPIENT", 0, 3, 10, false},
-    [QT_COL_SUBJECT] = {"subject", "SUBJECT", 0, 4, 10, false},
-    [QT_COL_REASON] = {"reason", "DELAY REASON", 0, 3, 10, false},
-    [QT_COL_CLIENT] = {"client", "CLIENT", 15, 0, 7, false},
-    [QT_COL_SASL] = {"sasl", "SASL USER", 0, 2, 8, false},
-    [QT_COL_HELO] = {"helo", "HELO", 0, 2, 8, false},
-};
 
 bool qt_col_from_name(const char *name, enum qt_col *col)
 {
-    int c;
+    const struct qt_field *f = qt_field_find(name, strlen(name), QT_ROLE_COLUMN);
 
-    for (c = 0; c < QT_COL_COUNT; c++)
-        if (strcasecmp(name, qt_col_info[c].name) == 0) {
-            *col = (enum qt_col)c;
-            return true;
-        }
-    /* The filter language's names for the same things. */
-    if (strcasecmp(name, "recipient") == 0 || strcasecmp(name, "to") == 0)
-        return *col = QT_COL_RCPT, true;
-    if (strcasecmp(name, "sasl_username") == 0)
-        return *col = QT_COL_SASL, true;
-    if (strcasecmp(name, "from") == 0)
-        return *col = QT_COL_SENDER, true;
-    return false;
+    if (!f)
+        return false;
+    *col = (enum qt_col)qt_field_index(f);
+    return true;
 }
 
 size_t qt_cols_parse(const char *spec, enum qt_col *cols, struct qt_error *err)
@@ -66,8 +38,11 @@ size_t qt_cols_parse(const char *spec, enum qt_col *cols, struct qt_error *err)
         name[len] = '\0';
         p += len;
         if (!qt_col_from_name(name, &c)) {
-            qt_error_set(err, "unknown column \"%s\" (columns: id queue age retry size sender "
-                         "rcpt subject reason client sasl helo)", name);
+            struct qt_buf names = {0};
+
+            qt_field_names(QT_ROLE_COLUMN, &names);
+            qt_error_set(err, "unknown column \"%s\" (columns: %s)", name, names.data);
+            qt_buf_free(&names);
             return 0;
         }
         for (i = 0; i < n; i++)
@@ -148,11 +123,6 @@ struct qt_view_build {
     size_t done_units, total_units;
 };
 
-static inline unsigned char fold(unsigned char c)
-{
-    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
-}
-
 /* Bytes [8 * part, 8 * part + 8) of string `p` (up to its first NUL) as a
  * big-endian number, zero-padded. */
 static uint64_t prefix_key(const char *p, int part, bool fold_case)
@@ -166,58 +136,15 @@ static uint64_t prefix_key(const char *p, int part, bool fold_case)
         if (!c)
             p = NULL;
         if (i >= 8 * part)
-            k = k << 8 | (fold_case ? fold(c) : c);
+            k = k << 8 | (fold_case ? qt_ascii_fold(c) : c);
     }
     return k;
-}
-
-/* strcasecmp with ASCII folding only, as the filter's substrings: the order
- * does not depend on the locale. */
-static int fold_cmp(const char *a, const char *b)
-{
-    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
-
-    while (*x && fold(*x) == fold(*y))
-        x++, y++;
-    return (int)fold(*x) - (int)fold(*y);
-}
-
-static qt_str first_rcpt(const struct qt_msg *m)
-{
-    uint32_t i;
-
-    for (i = 0; i < m->nrcpts; i++)
-        if (m->rcpts[i].state == QT_RCPT_PENDING)
-            return m->rcpts[i].address;
-    return m->nrcpts ? m->rcpts[0].address : 0;
-}
-
-/* The string a column sorts by, or 0 for the numeric columns. */
-static qt_str sort_str(const struct qt_msg *m, enum qt_col col)
-{
-    switch (col) {
-    case QT_COL_SENDER:
-        return m->sender;
-    case QT_COL_RCPT:
-        return first_rcpt(m);
-    case QT_COL_SUBJECT:
-        return m->subject;
-    case QT_COL_REASON:
-        return m->reason;
-    case QT_COL_CLIENT:
-        return m->attr_fields[QT_ATTR_CLIENT_ADDRESS];
-    case QT_COL_SASL:
-        return m->attr_fields[QT_ATTR_SASL_USERNAME];
-    case QT_COL_HELO:
-        return m->attr_fields[QT_ATTR_HELO_NAME];
-    default:
-        return 0;
-    }
 }
 
 static void make_item(const struct qt_store *s, enum qt_col col, uint32_t msg,
                       struct sort_item *it)
 {
+    const struct qt_field *f = &qt_fields[col];
     const struct qt_msg *m = &s->msgs[msg];
     const char *id = qt_store_str(s, m->id);
 
@@ -225,28 +152,24 @@ static void make_item(const struct qt_store *s, enum qt_col col, uint32_t msg,
     it->str = 0;
     it->key2 = 0;
     it->id_key = prefix_key(id, 0, false);
-    switch (col) {
-    case QT_COL_ID:
+    switch (f->sort) {
+    case QT_SORT_ID:
         it->key = 0;    /* the tie-break decides */
         break;
-    case QT_COL_QUEUE:
-        it->key = m->queue;
+    case QT_SORT_U8:
+        it->key = *((const uint8_t *)m + f->sort_offset);
         break;
-    case QT_COL_AGE:    /* oldest first */
-        it->key = m->arrival;
+    case QT_SORT_U32:
+        it->key = *(const uint32_t *)(const void *)((const char *)m + f->sort_offset);
         break;
-    case QT_COL_RETRY:
-        it->key = m->mtime;
-        break;
-    case QT_COL_SIZE:
-        it->key = m->msg_size;
-        break;
-    default: {
-        it->str = sort_str(m, col);
+    case QT_SORT_STR:
+    case QT_SORT_FIRST_RCPT:
+        it->str = f->sort == QT_SORT_FIRST_RCPT
+                      ? qt_msg_first_rcpt(m)
+                      : *(const qt_str *)(const void *)((const char *)m + f->sort_offset);
         it->key = prefix_key(qt_store_str(s, it->str), 0, true);
         it->key2 = prefix_key(qt_store_str(s, it->str), 1, true);
         break;
-    }
     }
 }
 
@@ -264,7 +187,7 @@ static int compare_items(const struct qt_view_build *b, const struct sort_item *
     else if (x->key2 != y->key2)
         r = x->key2 < y->key2 ? -1 : 1;
     else if (x->str != y->str)
-        r = fold_cmp(qt_store_str(b->s, x->str), qt_store_str(b->s, y->str));
+        r = qt_ascii_casecmp(qt_store_str(b->s, x->str), qt_store_str(b->s, y->str));
     if (r == 0) {
         if (x->id_key != y->id_key)
             r = x->id_key < y->id_key ? -1 : 1;
@@ -614,197 +537,9 @@ long qt_view_row_of(const struct qt_view *v, uint32_t msg)
     return -1;
 }
 
-void qt_format_duration(int64_t secs, char *buf, size_t size)
-{
-    static const struct {
-        char unit;
-        int64_t secs;
-    } units[] = {{'w', 604800}, {'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
-    size_t i;
-
-    if (secs < 0)
-        secs = 0;
-    for (i = 0; i < 4; i++)
-        if (secs >= units[i].secs) {
-            int64_t big = secs / units[i].secs;
-            int64_t small = secs % units[i].secs / units[i + 1].secs;
-
-            /* Two units only while they fit the list's 5 columns: "9h59m",
-             * then "10h". */
-            if (big >= 10 || small == 0)
-                snprintf(buf, size, "%" PRId64 "%c", big, units[i].unit);
-            else
-                snprintf(buf, size, "%" PRId64 "%c%" PRId64 "%c", big, units[i].unit, small,
-                         units[i + 1].unit);
-            return;
-        }
-    snprintf(buf, size, "%" PRId64 "s", secs);
-}
-
-void qt_format_size(uint64_t bytes, char *buf, size_t size)
-{
-    static const char units[] = "KMGT";
-    double v = (double)bytes;
-    int u = -1;
-
-    if (bytes < 1024) {
-        snprintf(buf, size, "%" PRIu64, bytes);
-        return;
-    }
-    while (v >= 1024 && u < 3) {
-        v /= 1024;
-        u++;
-    }
-    /* Round as printed, so 1023.9K shows as "1.0M" and 9.99K as "10K"
-     * (never "1024K" or "10.0K", which do not fit 4 columns). */
-    if (v >= 1023.5 && u < 3) {
-        v /= 1024;
-        u++;
-    }
-    if (v < 9.95)
-        snprintf(buf, size, "%.1f%c", v, units[u]);
-    else
-        snprintf(buf, size, "%.0f%c", v, units[u]);
-}
-
-static void put_str(const struct qt_store *s, qt_str ref, struct qt_buf *out)
-{
-    if (ref)
-        qt_text_sanitize(out, qt_store_str(s, ref), qt_strpool_len(&s->pool, ref));
-}
-
-/* Delay reasons start with what a narrow column can least afford: a fixed
- * prefix and the host ("connect to mx.example[192.0.2.1]:25: Connection
- * refused", "host mx.example[192.0.2.1] said: 450 4.2.0 Greylisted").  The
- * list shows the answer first and the host after it. */
-static void put_piece(struct qt_buf *out, const char *p, size_t len, bool sanitize)
-{
-    if (sanitize)
-        qt_text_sanitize(out, p, len);
-    else
-        qt_buf_append(out, p, len);
-}
-
-void qt_reason_split(const char *r, size_t len, struct qt_reason_parts *parts)
-{
-    static const char suspended[] = "delivery temporarily suspended: ";
-    const char *sep;
-    size_t skip;
-
-    if (len > sizeof(suspended) - 1 && strncmp(r, suspended, sizeof(suspended) - 1) == 0) {
-        r += sizeof(suspended) - 1;
-        len -= sizeof(suspended) - 1;
-    }
-    parts->answer = r;
-    parts->answer_len = len;
-    parts->host = NULL;
-    parts->host_len = 0;
-    /* The separator is looked for after the prefix: in "host said: x" the
-     * " said: " overlaps "host " and the host's length went negative. */
-    if (len > 11 && strncmp(r, "connect to ", 11) == 0 &&
-        (sep = memmem(r + 11, len - 11, ": ", 2))) {
-        skip = 11;
-    } else if (len > 5 && strncmp(r, "host ", 5) == 0 &&
-               (sep = memmem(r + 5, len - 5, " said: ", 7))) {
-        skip = 5;
-    } else {
-        return;
-    }
-    parts->host = r + skip;
-    parts->host_len = (size_t)(sep - r) - skip;
-    if (*sep == ' ')
-        sep += 5;   /* the ": " of " said: " */
-    parts->answer = sep + 2;
-    parts->answer_len = len - (size_t)(sep + 2 - r);
-}
-
-void qt_reason_shorten(const char *r, size_t len, bool sanitize, struct qt_buf *out)
-{
-    struct qt_reason_parts parts;
-
-    if (!r)
-        return;
-    qt_reason_split(r, len, &parts);
-    put_piece(out, parts.answer, parts.answer_len, sanitize);
-    if (!parts.host)
-        return;
-    qt_buf_append(out, " (", 2);
-    put_piece(out, parts.host, parts.host_len, sanitize);
-    qt_buf_putc(out, ')');
-}
-
-static void put_reason(const struct qt_store *s, qt_str ref, struct qt_buf *out)
-{
-    qt_reason_shorten(qt_store_str(s, ref), qt_strpool_len(&s->pool, ref), true, out);
-}
-
 void qt_view_cell(const struct qt_store *s, const struct qt_msg *m, enum qt_col col,
                   int64_t now, struct qt_buf *out)
 {
-    char tmp[64];
-
-    switch (col) {
-    case QT_COL_ID:
-        put_str(s, m->id, out);
-        if (m->queue == QT_Q_ACTIVE)
-            qt_buf_putc(out, '*');
-        else if (m->queue == QT_Q_HOLD)
-            qt_buf_putc(out, '!');
-        if (m->flags & QT_MSG_FORCED_EXPIRE)
-            qt_buf_putc(out, '#');
-        break;
-    case QT_COL_QUEUE:
-        qt_buf_printf(out, "%s", qt_queue_name((enum qt_queue)m->queue));
-        if (m->flags & QT_MSG_UNREADABLE)
-            qt_buf_printf(out, "?");
-        break;
-    case QT_COL_AGE:
-        qt_format_duration(now - (int64_t)m->arrival, tmp, sizeof(tmp));
-        qt_buf_printf(out, "%s", tmp);
-        break;
-    case QT_COL_RETRY:
-        /* Only deferred mail waits for a retry; qmgr sets the file's mtime
-         * to the time of the next attempt. */
-        if (m->queue == QT_Q_DEFERRED && m->mtime) {    /* postqueue -j does not say */
-            if ((int64_t)m->mtime <= now)
-                qt_buf_printf(out, "due");
-            else {
-                qt_format_duration((int64_t)m->mtime - now, tmp, sizeof(tmp));
-                qt_buf_printf(out, "%s", tmp);
-            }
-        }
-        break;
-    case QT_COL_SIZE:
-        qt_format_size(m->msg_size, tmp, sizeof(tmp));
-        qt_buf_printf(out, "%s", tmp);
-        break;
-    case QT_COL_SENDER:
-        if (m->flags & QT_MSG_NULL_SENDER)
-            qt_buf_printf(out, "MAILER-DAEMON");
-        else
-            put_str(s, m->sender, out);
-        break;
-    case QT_COL_RCPT:
-        put_str(s, first_rcpt(m), out);
-        if (m->npending > 1)
-            qt_buf_printf(out, " +%" PRIu32, m->npending - 1);
-        break;
-    case QT_COL_SUBJECT:
-        put_str(s, m->subject, out);
-        break;
-    case QT_COL_REASON:
-        put_reason(s, m->reason, out);
-        break;
-    case QT_COL_CLIENT:
-        put_str(s, m->attr_fields[QT_ATTR_CLIENT_ADDRESS], out);
-        break;
-    case QT_COL_SASL:
-        put_str(s, m->attr_fields[QT_ATTR_SASL_USERNAME], out);
-        break;
-    case QT_COL_HELO:
-        put_str(s, m->attr_fields[QT_ATTR_HELO_NAME], out);
-        break;
-    case QT_COL_COUNT:
-        break;
-    }
+    if ((unsigned)col < QT_COL_COUNT)
+        qt_field_cell(&qt_fields[col], s, m, now, out);
 }

@@ -702,7 +702,8 @@ int tui_run(const struct tui_options *opt)
     a->stop_signal = &stop_signal;
     qt_fatal_hook = fatal_hook;
 
-    if (!opt->config_dir && !opt->demo_dir && !a->script) {
+    /* $MAIL_CONFIG chooses the instance as -c does (spool.h). */
+    if (!qt_spool_config_dir(opt->config_dir) && !opt->demo_dir && !a->script) {
         bool quit = false;
 
         if (!pick_instance(&picked, &quit)) {

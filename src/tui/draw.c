@@ -205,7 +205,7 @@ static size_t column_widths(struct app *a, int width, int *out)
         int fixed = 2, weights = 0, left;   /* 2: the tag mark and a blank */
 
         for (i = 0; i < n; i++) {
-            const struct qt_col_info *ci = &qt_col_info[a->cols[i]];
+            const struct qt_field *ci = &qt_fields[a->cols[i]];
             int cw = a->cols[i] == QT_COL_ID ? a->id_width : ci->width;
 
             out[i] = cw;
@@ -215,7 +215,7 @@ static size_t column_widths(struct app *a, int width, int *out)
         if (fixed <= width || n == 1) {
             left = width - fixed;
             for (i = 0; i < n; i++) {
-                const struct qt_col_info *ci = &qt_col_info[a->cols[i]];
+                const struct qt_field *ci = &qt_fields[a->cols[i]];
 
                 if (!out[i] && weights) {
                     int extra = left * ci->weight / weights;
@@ -243,7 +243,7 @@ static void draw_header(struct app *a, const int *widths, size_t n)
     wmove(w, 0, 0);
     draw_text(a, w, "  ", 2, 2, attr, NULL, 0);
     for (i = 0; i < n; i++) {
-        const struct qt_col_info *ci = &qt_col_info[a->cols[i]];
+        const struct qt_field *ci = &qt_fields[a->cols[i]];
         char title[64];
         int tw;
 
@@ -301,7 +301,7 @@ static void draw_row(struct app *a, int y, size_t row, const int *widths, size_t
     wmove(w, y, 0);
     draw_text(a, w, tagged ? "+ " : "  ", 2, 2, attr, NULL, 0);
     for (i = 0; i < n; i++) {
-        const struct qt_col_info *ci = &qt_col_info[a->cols[i]];
+        const struct qt_field *ci = &qt_fields[a->cols[i]];
         int tw;
 
         qt_buf_reset(cell);

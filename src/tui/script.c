@@ -303,6 +303,15 @@ struct script *script_open(char *err, size_t size)
     }
     env = getenv("QTRIAGE_SPOOL");
     s->spool = env && *env ? env : NULL;
+    /* Keys from a file never drive a live queue: whoever can plant the
+     * variable in root's environment (sudo -E, su without -) would
+     * otherwise choose root's actions.  A copy is read-only. */
+    if (!s->spool) {
+        snprintf(err, size, "QTRIAGE_SCRIPT needs QTRIAGE_SPOOL: scripted keys run only on a "
+                 "copy of a queue, never on the live one");
+        script_free(s);
+        return NULL;
+    }
     if (!read_steps(s, err, size)) {
         script_free(s);
         return NULL;

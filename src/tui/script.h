@@ -5,7 +5,7 @@
  * Environment (only read when QTRIAGE_SCRIPT is set):
  *   QTRIAGE_SCRIPT=FILE      the steps (syntax in script.c and the README)
  *   QTRIAGE_SCREEN=COLSxROWS the screen size (default 120x30)
- *   QTRIAGE_SPOOL=DIR        read this copy of a queue directory instead of
+ *   QTRIAGE_SPOOL=DIR        (required) read this copy of a queue directory instead of
  *                            asking postconf (spool_copy.h); read-only
  *   QTRIAGE_NOW=SECONDS      the wall clock ages are computed from */
 #ifndef QTRIAGE_TUI_SCRIPT_H

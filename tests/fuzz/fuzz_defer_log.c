@@ -17,7 +17,7 @@
 #include "qtriage/message_build.h"
 #include "qtriage/queue_file.h"
 #include "qtriage/text.h"
-#include "qtriage/view.h"
+#include "qtriage/reason.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

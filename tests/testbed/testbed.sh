@@ -243,6 +243,9 @@ smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 alias_maps =
 alias_database =
 EOF
+    # qtriage as root uses a configuration only root can change, whatever
+    # the caller's umask.
+    chmod 0644 "$etc/main.cf" "$etc/master.cf"
     backdate "$etc/main.cf" "$etc/master.cf" "$etc/header_checks" \
         "$etc/recipient_canonical" "$etc/transport"
 

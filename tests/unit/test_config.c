@@ -1,7 +1,9 @@
 /* The configuration file (config.h): good lines set what they say, every
  * bad line gives one "FILE:LINE: why" warning and changes nothing, and
  * hostile files (huge lines, NUL bytes, invalid UTF-8, FIFOs, directories)
- * never stop the rest of the file from applying. */
+ * never stop the rest of the file from applying.  Which files root trusts
+ * (trust.h): the decision per component, the walk from /, and the reader
+ * that ignores an untrusted file with one warning. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "qtriage/config.h"
+#include "qtriage/trust.h"
 #include "qtriage/util.h"
 
 static void parse(struct qt_config *c, const char *text)
@@ -365,6 +368,256 @@ static void test_files(void **state)
     rmdir(dir);
 }
 
+static struct stat fake_stat(mode_t mode, uid_t uid)
+{
+    struct stat st;
+
+    memset(&st, 0, sizeof(st));
+    st.st_mode = mode;
+    st.st_uid = uid;
+    return st;
+}
+
+static const char *problem(mode_t mode, uid_t uid, uid_t owner, bool last)
+{
+    static char buf[64];
+    struct stat st = fake_stat(mode, uid);
+
+    return qt_trust_stat_problem(&st, owner, last, buf, sizeof(buf));
+}
+
+static void test_trust_decision(void **state)
+{
+    (void)state;
+    /* Root's, writable by root only: trusted, as the file or above it. */
+    assert_null(problem(S_IFREG | 0644, 0, 0, true));
+    assert_null(problem(S_IFREG | 0755, 0, 0, true));
+    assert_null(problem(S_IFDIR | 0755, 0, 0, false));
+    assert_null(problem(S_IFREG | 0444, 0, 0, true));
+    /* Another user's: never, whatever the mode. */
+    assert_string_equal(problem(S_IFREG | 0600, 1000, 0, true), "owned by uid 1000");
+    assert_string_equal(problem(S_IFDIR | 0700, 65534, 0, false), "owned by uid 65534");
+    /* The trusted user besides root (the tests' own uid). */
+    assert_null(problem(S_IFREG | 0644, 1000, 1000, true));
+    assert_string_equal(problem(S_IFREG | 0644, 1001, 1000, true), "owned by uid 1001");
+    /* Writable by anyone else: not trusted. */
+    assert_string_equal(problem(S_IFREG | 0664, 0, 0, true), "writable by group");
+    assert_string_equal(problem(S_IFREG | 0646, 0, 0, true), "writable by others");
+    assert_string_equal(problem(S_IFREG | 0666, 0, 0, true), "writable by others");
+    assert_string_equal(problem(S_IFDIR | 0775, 0, 0, false), "writable by group");
+    assert_string_equal(problem(S_IFDIR | 0777, 0, 0, false), "writable by others");
+    /* Root's sticky directory (/tmp) above the object: others cannot move
+     * root's entries in it.  As the object itself, or someone else's
+     * sticky directory, it is still writable by others. */
+    assert_null(problem(S_IFDIR | 01777, 0, 0, false));
+    assert_null(problem(S_IFDIR | 01775, 0, 0, false));
+    assert_string_equal(problem(S_IFDIR | 01777, 0, 0, true), "writable by others");
+    assert_string_equal(problem(S_IFDIR | 01777, 1000, 1000, false), "writable by others");
+    /* The sticky bit on a file means nothing. */
+    assert_string_equal(problem(S_IFREG | 01666, 0, 0, false), "writable by others");
+}
+
+/* A private directory under /tmp (root's sticky directory) holding one
+ * file; the test's own uid is the trusted owner besides root. */
+struct trust_tree {
+    char dir[64], sub[96], file[128], link[128];
+};
+
+static void trust_tree_make(struct trust_tree *t, const char *text)
+{
+    FILE *f;
+
+    snprintf(t->dir, sizeof(t->dir), "/tmp/qtriage-trust-test-XXXXXX");
+    assert_non_null(mkdtemp(t->dir));
+    assert_int_equal(chmod(t->dir, 0755), 0);
+    snprintf(t->sub, sizeof(t->sub), "%s/sub", t->dir);
+    assert_int_equal(mkdir(t->sub, 0755), 0);
+    snprintf(t->file, sizeof(t->file), "%s/config", t->sub);
+    f = fopen(t->file, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    assert_int_equal(chmod(t->file, 0644), 0);
+    snprintf(t->link, sizeof(t->link), "%s/link", t->dir);
+    assert_int_equal(symlink("sub/config", t->link), 0);
+}
+
+static void trust_tree_remove(struct trust_tree *t)
+{
+    unlink(t->link);
+    unlink(t->file);
+    rmdir(t->sub);
+    rmdir(t->dir);
+}
+
+static void test_trusted_path(void **state)
+{
+    struct trust_tree t;
+    char why[512], *real;
+    uid_t me = getuid();
+
+    (void)state;
+    trust_tree_make(&t, "sort = sender\n");
+    real = qt_trusted_path_check(t.file, me, QT_TRUST_FILE, why, sizeof(why));
+    assert_non_null(real);
+    assert_string_equal(real, t.file);
+    free(real);
+    /* A link is followed; the real path is what is checked and returned. */
+    real = qt_trusted_path_check(t.link, me, QT_TRUST_FILE, why, sizeof(why));
+    assert_non_null(real);
+    assert_string_equal(real, t.file);
+    free(real);
+    real = qt_trusted_path_check(t.sub, me, QT_TRUST_DIR, why, sizeof(why));
+    assert_non_null(real);
+    free(real);
+    /* The wrong kind. */
+    assert_null(qt_trusted_path_check(t.sub, me, QT_TRUST_FILE, why, sizeof(why)));
+    assert_string_equal(why, "not a regular file");
+    assert_null(qt_trusted_path_check(t.file, me, QT_TRUST_DIR, why, sizeof(why)));
+    assert_string_equal(why, "not a directory");
+    /* Missing: errno says so, not EPERM. */
+    errno = 0;
+    assert_null(qt_trusted_path_check("/tmp/qtriage-no-such/x", me, QT_TRUST_FILE, why,
+                                      sizeof(why)));
+    assert_int_equal(errno, ENOENT);
+    /* The file writable by group or others. */
+    assert_int_equal(chmod(t.file, 0664), 0);
+    errno = 0;
+    assert_null(qt_trusted_path_check(t.file, me, QT_TRUST_FILE, why, sizeof(why)));
+    assert_int_equal(errno, EPERM);
+    assert_string_equal(why, "writable by group");
+    assert_int_equal(chmod(t.file, 0646), 0);
+    assert_null(qt_trusted_path_check(t.link, me, QT_TRUST_FILE, why, sizeof(why)));
+    assert_string_equal(why, "writable by others");
+    assert_int_equal(chmod(t.file, 0644), 0);
+    /* A directory above it writable by others (not sticky, or sticky but
+     * not root's): whoever can write it can swap the file.  The message
+     * names that directory. */
+    assert_int_equal(chmod(t.sub, 0777), 0);
+    assert_null(qt_trusted_path_check(t.file, me, QT_TRUST_FILE, why, sizeof(why)));
+    {
+        char want[256];
+
+        snprintf(want, sizeof(want), "directory %s is writable by others", t.sub);
+        assert_string_equal(why, want);
+    }
+    assert_int_equal(chmod(t.sub, 01777), 0);
+    if (me != 0) {
+        assert_null(qt_trusted_path_check(t.file, me, QT_TRUST_FILE, why, sizeof(why)));
+        assert_non_null(strstr(why, "is writable by others"));
+    }
+    assert_int_equal(chmod(t.sub, 0755), 0);
+    /* Trusting root only: a file of the test's user is refused (root's own
+     * files are accepted: /etc/passwd and all its parents are root's). */
+    if (me != 0) {
+        char want[64];
+
+        assert_null(qt_trusted_path_check(t.file, 0, QT_TRUST_FILE, why, sizeof(why)));
+        snprintf(want, sizeof(want), "owned by uid %lu", (unsigned long)me);
+        assert_non_null(strstr(why, want));
+    }
+    real = qt_trusted_path_check("/etc/passwd", 0, QT_TRUST_FILE, why, sizeof(why));
+    assert_non_null(real);
+    free(real);
+    trust_tree_remove(&t);
+}
+
+/* As root: another user's file is refused although root could read it
+ * (the case su and sudo -E make). */
+static void test_trusted_path_root(void **state)
+{
+    struct trust_tree t;
+    char why[512], want[256];
+
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    trust_tree_make(&t, "sort = sender\n");
+    assert_int_equal(chown(t.file, 65534, 65534), 0);
+    assert_null(qt_trusted_path_check(t.file, 0, QT_TRUST_FILE, why, sizeof(why)));
+    assert_string_equal(why, "owned by uid 65534");
+    assert_int_equal(chown(t.file, 0, 0), 0);
+    assert_int_equal(chown(t.sub, 65534, 65534), 0);
+    assert_null(qt_trusted_path_check(t.file, 0, QT_TRUST_FILE, why, sizeof(why)));
+    snprintf(want, sizeof(want), "directory %s is owned by uid 65534", t.sub);
+    assert_string_equal(why, want);
+    trust_tree_remove(&t);
+}
+
+/* The reader: an untrusted file changes nothing and gives one warning;
+ * with trust off (not root) it is read as before. */
+static void test_config_trust(void **state)
+{
+    struct trust_tree t;
+    struct qt_config c;
+    char want[256];
+
+    (void)state;
+    trust_tree_make(&t, "sort = sender\nbind j release\n");
+
+    qt_config_init(&c);
+    c.trusted_owner = (long)getuid();
+    assert_int_equal(qt_config_read_file(&c, t.file), 1);
+    assert_string_equal(c.sort, "sender");
+    assert_int_equal(c.nbinds, 1);
+    assert_int_equal(c.nwarnings, 0);
+    qt_config_free(&c);
+
+    assert_int_equal(chmod(t.file, 0666), 0);
+    qt_config_init(&c);
+    c.trusted_owner = (long)getuid();
+    assert_int_equal(qt_config_read_file(&c, t.link), -1);
+    assert_null(c.sort);
+    assert_int_equal(c.nbinds, 0);
+    assert_int_equal(c.nwarnings, 1);
+    snprintf(want, sizeof(want), "ignoring %s: writable by others (", t.link);
+    assert_true(strncmp(c.warnings[0], want, strlen(want)) == 0);
+    /* A missing file is still quietly nothing. */
+    assert_int_equal(qt_config_read_file(&c, "/tmp/qtriage-no-such/config"), 0);
+    assert_int_equal(c.nwarnings, 1);
+    qt_config_free(&c);
+
+    /* Not root: no check, the file is read as before. */
+    qt_config_init(&c);
+    c.trusted_owner = -1;
+    assert_int_equal(qt_config_read_file(&c, t.file), 1);
+    assert_string_equal(c.sort, "sender");
+    qt_config_free(&c);
+    assert_int_equal(chmod(t.file, 0644), 0);
+
+    /* Through the default files: $XDG_CONFIG_HOME in a directory others
+     * can write. */
+    {
+        char xdg[128], path[160];
+        FILE *f;
+
+        snprintf(xdg, sizeof(xdg), "%s/xdg", t.dir);
+        snprintf(path, sizeof(path), "%s/qtriage", xdg);
+        assert_int_equal(mkdir(xdg, 0777), 0);
+        assert_int_equal(chmod(xdg, 0777), 0);
+        assert_int_equal(mkdir(path, 0755), 0);
+        snprintf(path, sizeof(path), "%s/qtriage/config", xdg);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs("filter = \"sender=x@y\"\n", f);
+        fclose(f);
+        assert_int_equal(chmod(path, 0644), 0);
+        qt_config_init(&c);
+        c.trusted_owner = (long)getuid();
+        qt_config_load_default(&c, "/nonexistent", xdg);
+        assert_null(c.filter);
+        assert_int_equal(c.nwarnings, 1);
+        snprintf(want, sizeof(want), "directory %s is writable by others", xdg);
+        assert_non_null(strstr(c.warnings[0], want));
+        qt_config_free(&c);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/qtriage", xdg);
+        rmdir(path);
+        rmdir(xdg);
+    }
+    trust_tree_remove(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +630,10 @@ int main(void)
         cmocka_unit_test(test_key_names_round_trip),
         cmocka_unit_test(test_hostile_lines),
         cmocka_unit_test(test_files),
+        cmocka_unit_test(test_trust_decision),
+        cmocka_unit_test(test_trusted_path),
+        cmocka_unit_test(test_trusted_path_root),
+        cmocka_unit_test(test_config_trust),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,7 +19,7 @@
 #include "qtriage/queue_file.h"
 #include "qtriage/render.h"
 #include "qtriage/util.h"
-#include "qtriage/view.h"
+#include "qtriage/reason.h"
 
 /* `len` bytes in a fresh unlinked temporary file, at offset 0. */
 static int file_with(const void *data, size_t len)
