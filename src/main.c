@@ -152,6 +152,7 @@ int main(int argc, char **argv)
         tui.config_dir = demo_config;
         tui.demo_dir = common.demo_dir;
     }
+    cli_output_init();
     if (call.command) {
         status = call.command->run(&call);
     } else if (!tui_scripted() && (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO))) {

@@ -1,9 +1,14 @@
-/* Turning stranger-supplied header text into safe UTF-8.
+/* Turning stranger-supplied text into safe UTF-8: the one sanitiser every
+ * text qtriage shows goes through (CLI lines, JSON strings, the TUI).
  *
- * Everything that leaves this module is valid UTF-8 with no C0/C1 control
- * characters and no DEL: invalid bytes and controls become U+FFFD, tabs and
- * line breaks become spaces.  Terminal escape sequences therefore cannot
- * survive (their ESC/CSI introducers are controls). */
+ * Everything that leaves it is valid UTF-8 with no C0/C1 control character
+ * (raw or UTF-8 encoded), no DEL and no invisible formatting character
+ * (bidi overrides and isolates, zero-width characters and marks, line and
+ * paragraph separators: see qt_text_invisible): each of those, and each
+ * byte that is not part of valid UTF-8 (a raw 0x9B among them), becomes
+ * U+FFFD; tabs and line breaks become spaces.  Terminal escape sequences
+ * therefore cannot survive (their ESC/CSI/OSC introducers are controls),
+ * and what is shown is what the text says, in the order it is stored. */
 #ifndef QTRIAGE_TEXT_H
 #define QTRIAGE_TEXT_H
 
@@ -18,6 +23,17 @@ void qt_text_init(void);
 
 /* Append `len` bytes of `in` to `out`, sanitised as described above. */
 void qt_text_sanitize(struct qt_buf *out, const char *in, size_t len);
+/* The same for a NUL-terminated string; NULL appends nothing. */
+void qt_text_sanitize_str(struct qt_buf *out, const char *s);
+
+/* The sanitiser's one decision, for writers that escape as they go (JSON):
+ * the next unit of s is *len bytes, to be kept as they are, shown as a
+ * blank (tab, CR, LF) or shown as U+FFFD (a marker). */
+enum qt_text_unit { QT_TEXT_KEEP, QT_TEXT_BLANK, QT_TEXT_MARK };
+enum qt_text_unit qt_text_next(const unsigned char *s, size_t avail, size_t *len);
+/* Whether code point cp is an invisible formatting character the sanitiser
+ * replaces (bidi controls, zero-width characters, separators, tags). */
+bool qt_text_invisible(unsigned cp);
 
 /* Decode RFC 2047 encoded-words (any charset iconv knows) in an unfolded
  * header value and sanitise the result.  Undecodable 8-bit text is taken as

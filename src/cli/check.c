@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "qtriage/stats.h"
+#include "qtriage/text.h"
 #include "select.h"
 
 enum { CHECK_OK, CHECK_WARNING, CHECK_CRITICAL, CHECK_UNKNOWN };
@@ -42,7 +43,10 @@ static int unknown(const char *fmt, ...)
         qt_buf_printf(&out, "}\n");
         fputs(out.data, stdout);
     } else {
-        printf("QTRIAGE UNKNOWN - %s\n", why.data);
+        /* The message quotes the command line and the reader's errors; a
+         * monitoring dashboard shows the line as it is. */
+        qt_text_sanitize(&out, why.data, why.len);
+        printf("QTRIAGE UNKNOWN - %s\n", out.data ? out.data : "");
     }
     qt_buf_free(&why);
     qt_buf_free(&out);

@@ -147,6 +147,7 @@ enum cli_show_mode { CLI_SHOW_DECODED, CLI_SHOW_RAW, CLI_SHOW_BYTES };
 struct cli_show_args {
     int mode;                   /* enum cli_show_mode */
     bool log;
+    bool force;                 /* --bytes on a terminal all the same */
 };
 
 struct cli_export_args {
@@ -231,10 +232,22 @@ int cli_metrics(const struct cli_call *call);
 /* "qtriage --version": version, git describe, the libraries' versions. */
 void cli_print_version(FILE *out);
 
-/* Append `s` as a JSON string: bytes that are not UTF-8 become U+FFFD. */
+/* Append `s` as a JSON string holding the sanitised text (qtriage/text.h):
+ * markers are written as \ufffd. */
 void cli_json_string(struct qt_buf *out, const char *s);
 /* Set up (or restart) the demo instance in `dir`; returns its config
  * directory (malloc'd) or NULL after saying why on stderr. */
 char *cli_demo_setup(const char *dir);
+
+/* Before any command: SIGPIPE ignored, standard output blocking (its
+ * flags are given back at exit). */
+void cli_output_init(void);
+/* fwrite to standard output, keeping the errno of a failure for
+ * cli_output_finish(). */
+size_t cli_write(const void *data, size_t len);
+/* Flush standard output.  A reader that went away (| head) is the normal
+ * end of the output: 0, nothing said.  Another write error is said on
+ * stderr: 3. */
+int cli_output_finish(void);
 
 #endif

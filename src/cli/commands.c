@@ -134,10 +134,13 @@ static const struct cli_option show_options[] = {
      .value = CLI_SHOW_DECODED, .group = 1),
     OPT("raw", 0, CLI_SET, NULL, SHOW(mode), "the queue file's records as postcat shows them",
      .value = CLI_SHOW_RAW, .group = 1),
-    OPT("bytes", 0, CLI_SET, NULL, SHOW(mode), "exactly what postcat -q prints",
+    OPT("bytes", 0, CLI_SET, NULL, SHOW(mode),
+     "exactly what postcat -q prints; refused on a terminal without --force",
      .value = CLI_SHOW_BYTES, .group = 1),
     OPT("log", 0, CLI_FLAG, NULL, SHOW(log),
      "the mail-log lines about the message instead, oldest first", .group = 1),
+    OPT("force", 0, CLI_FLAG, NULL, SHOW(force),
+     "with --bytes: write to a terminal all the same (escape sequences included)"),
     {0},
 };
 
@@ -242,8 +245,9 @@ static const char ids_notes[] =
 const struct cli_command cli_commands[] = {
     {.name = "list",
      .summary = "one line (or JSON object, or ID) per message",
-     .description = "Without --queue every queue is listed; control characters in the "
-                    "fields are never printed.",
+     .description = "Without --queue every queue is listed; control characters, bidi "
+                    "controls and zero-width characters in the fields are shown as U+FFFD, "
+                    "never printed (see TERMINAL SAFETY in the man page).",
      .options = list_options, .shared = CLI_S_QUEUE | CLI_S_FILTER | CLI_S_HOSTS,
      .args_size = sizeof(struct cli_list_args), .run = cli_list},
     {.name = "show", .synopsis = "ID",

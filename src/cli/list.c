@@ -14,9 +14,11 @@
 #include "qtriage/view.h"
 
 /* JSON is written straight to stdout: building a json-c object per message
- * cost a third of a 100k-message listing.  Strings are escaped here; bytes
- * that are not UTF-8 (an address can carry any byte) become U+FFFD so the
- * output is always valid JSON. */
+ * cost a third of a 100k-message listing.  A string holds the same text as
+ * every other output (qt_text_next decides, as for the terminal): JSON is
+ * read by people too, through `jq -r` to a terminal, so a control or bidi
+ * override must not come out of the decoder either.  Markers are written as
+ * the escape \ufffd, so the output stays ASCII-safe and always valid JSON. */
 void cli_json_string(struct qt_buf *out, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -25,6 +27,7 @@ void cli_json_string(struct qt_buf *out, const char *s)
     qt_buf_putc(out, '"');
     while (i < len) {
         unsigned char c = p[i];
+        enum qt_text_unit u;
 
         if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
             i++;
@@ -35,15 +38,12 @@ void cli_json_string(struct qt_buf *out, const char *s)
             qt_buf_putc(out, '\\');
             qt_buf_putc(out, (char)c);
             i++;
-        } else if (c < 0x80) {
-            qt_buf_printf(out, "\\u%04x", c);
-            i++;
-        } else if ((n = qt_utf8_seq_len(p + i, len - i)) > 0) {
+        } else if ((u = qt_text_next(p + i, len - i, &n)) == QT_TEXT_KEEP) {
             qt_buf_append(out, p + i, n);
             i += n;
         } else {
-            qt_buf_append(out, "\\ufffd", 6);
-            i++;
+            qt_buf_append(out, u == QT_TEXT_BLANK ? " " : "\\ufffd", u == QT_TEXT_BLANK ? 1 : 6);
+            i += n;
         }
         run = i;
     }
@@ -184,30 +184,50 @@ static void format_age(char *buf, size_t size, int64_t seconds)
         snprintf(buf, size, "%lldd", (long long)(seconds / 86400));
 }
 
-static void print_text(const struct qt_store *s, const struct qt_msg *m, time_t now)
+/* The default line.  Every piece taken from the message goes through the
+ * sanitiser: addresses and delay reasons are what the sender or a remote
+ * server wrote (a 4xx reply is stored in the defer log as it came). */
+static void print_text(struct qt_buf *out, const struct qt_store *s, const struct qt_msg *m,
+                       time_t now)
 {
     static const char marker[QT_Q_COUNT] = {[QT_Q_ACTIVE] = '*', [QT_Q_HOLD] = '!'};
     const char *first = NULL;
     uint32_t i, pending = 0;
-    char age[32], id[80];
+    char age[32];
+    size_t id_start;
 
     for (i = 0; i < m->nrcpts; i++)
         if (m->rcpts[i].state == QT_RCPT_PENDING && pending++ == 0)
             first = qt_store_str(s, m->rcpts[i].address);
-    snprintf(id, sizeof(id), "%.70s%c", qt_store_str(s, m->id),
-             (m->flags & QT_MSG_FORCED_EXPIRE) ? '#' : marker[m->queue] ? marker[m->queue] : ' ');
+    id_start = out->len;
+    qt_text_sanitize(out, qt_store_str(s, m->id), strnlen(qt_store_str(s, m->id), 70));
+    qt_buf_putc(out, (m->flags & QT_MSG_FORCED_EXPIRE) ? '#'
+                     : marker[m->queue] ? marker[m->queue] : ' ');
+    if (out->len - id_start < 18)
+        qt_buf_printf(out, "%*s", (int)(18 - (out->len - id_start)), "");
     format_age(age, sizeof(age), (int64_t)now - m->arrival);
-    printf("%-18s %-8s %5s %9lld  %s -> %s", id, qt_queue_name(m->queue), age,
-           (long long)m->msg_size, qt_store_str(s, m->sender), first ? first : "(none)");
+    qt_buf_printf(out, " %-8s %5s %9lld  ", qt_queue_name(m->queue), age,
+                  (long long)m->msg_size);
+    qt_text_sanitize_str(out, qt_store_str(s, m->sender));
+    qt_buf_append(out, " -> ", 4);
+    qt_text_sanitize_str(out, first ? first : "(none)");
     if (pending > 1)
-        printf(" (+%u)", pending - 1);
-    if (m->subject)
-        printf("  \"%s\"", qt_store_str(s, m->subject));
-    if (m->reason)
-        printf("  [%s]", qt_store_str(s, m->reason));
-    if (m->flags & QT_MSG_UNREADABLE)
-        printf("  UNREADABLE: %s", qt_store_str(s, m->error));
-    putchar('\n');
+        qt_buf_printf(out, " (+%u)", pending - 1);
+    if (m->subject) {
+        qt_buf_append(out, "  \"", 3);
+        qt_text_sanitize_str(out, qt_store_str(s, m->subject));
+        qt_buf_putc(out, '"');
+    }
+    if (m->reason) {
+        qt_buf_append(out, "  [", 3);
+        qt_text_sanitize_str(out, qt_store_str(s, m->reason));
+        qt_buf_putc(out, ']');
+    }
+    if (m->flags & QT_MSG_UNREADABLE) {
+        qt_buf_append(out, "  UNREADABLE: ", 14);
+        qt_text_sanitize_str(out, qt_store_str(s, m->error));
+    }
+    qt_buf_putc(out, '\n');
 }
 
 /* --format: the fields a line may hold (the registry's letters).
@@ -319,17 +339,14 @@ static void list_one(void *ctx, const struct qt_msg_data *d)
     m = &lc->store->msgs[i];
     if (lc->filter && !qt_filter_match(lc->filter, lc->store, m, (int64_t)lc->now))
         goto done;
-    if (lc->json) {
-        qt_buf_reset(&lc->line);
+    qt_buf_reset(&lc->line);
+    if (lc->json)
         print_json(&lc->line, lc->store, m);
-        fwrite(lc->line.data, 1, lc->line.len, stdout);
-    } else if (lc->format) {
-        qt_buf_reset(&lc->line);
+    else if (lc->format)
         print_format(&lc->line, lc->format, lc->store, m, lc->now);
-        fwrite(lc->line.data, 1, lc->line.len, stdout);
-    } else {
-        print_text(lc->store, m, lc->now);
-    }
+    else
+        print_text(&lc->line, lc->store, m, lc->now);
+    cli_write(lc->line.data, lc->line.len);
 done:
     if (!lc->keep) {
         qt_store_remove(lc->store, d->id);
@@ -352,6 +369,7 @@ int cli_list(const struct cli_call *call)
     struct list_ctx lc = {0};
     size_t i;
     time_t now = time(NULL);
+    int status;
 
     if (call->argc > 1) {
         fprintf(stderr, "qtriage: list: unexpected argument \"%s\"\n", call->argv[1]);
@@ -406,11 +424,7 @@ int cli_list(const struct cli_call *call)
                 cq.store.pool.nslots * sizeof(*cq.store.pool.slots), cq.backend->ops->name);
     }
     cli_close_queue(&cq);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        if (errno == EPIPE)
-            return 0;
-        perror("qtriage: write");
-        return 3;
-    }
+    if ((status = cli_output_finish()) != 0)
+        return status;
     return ok ? 0 : 1;
 }

@@ -64,9 +64,8 @@ int cli_metrics(const struct cli_call *call)
     if (output) {
         ok = write_atomically(output, &text);
     } else {
-        ok = fwrite(text.data, 1, text.len, stdout) == text.len && fflush(stdout) == 0;
-        if (!ok && errno == EPIPE)
-            ok = true;
+        cli_write(text.data, text.len);
+        ok = cli_output_finish() == 0;
     }
     qt_buf_free(&text);
     return ok ? 0 : 3;

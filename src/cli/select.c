@@ -4,6 +4,8 @@
 
 #include <stdio.h>
 
+#include "qtriage/text.h"
+
 struct qt_filter *cli_filter_compile(const char *expr, const enum qt_queue *queue, bool *bad)
 {
     struct qt_filter_error err = {0};
@@ -15,8 +17,14 @@ struct qt_filter *cli_filter_compile(const char *expr, const enum qt_queue *queu
         return NULL;
     /* The expression alone first, so an error points into what was typed. */
     if (expr && !(f = qt_filter_compile(expr, &err))) {
-        fprintf(stderr, "qtriage: filter: %s (at character %zu of \"%s\")\n", err.msg,
-                err.pos + 1, expr);
+        struct qt_buf line = {0};
+
+        /* The expression may be pasted from a message: quoted sanitised. */
+        qt_buf_printf(&q, "%s (at character %zu of \"%s\")", err.msg, err.pos + 1, expr);
+        qt_text_sanitize(&line, q.data, q.len);
+        fprintf(stderr, "qtriage: filter: %s\n", line.data);
+        qt_buf_free(&line);
+        qt_buf_free(&q);
         *bad = true;
         return NULL;
     }

@@ -45,11 +45,9 @@ int cli_shape(const struct cli_call *call)
     qt_shape_init(&sh);
     qt_shape_compute(&sh, &cq.store, NULL, &o, now);
     qt_shape_format(&sh, (int)width, (size_t)lines, &out);
-    fwrite(out.data, 1, out.len, stdout);
+    cli_write(out.data, out.len);
     qt_buf_free(&out);
     qt_shape_free(&sh);
     cli_close_queue(&cq);
-    if (fflush(stdout) != 0 || ferror(stdout))
-        return errno == EPIPE ? 0 : 3;
-    return 0;
+    return cli_output_finish();
 }

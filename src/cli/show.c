@@ -50,9 +50,10 @@ static int show_log(struct cli_queue *cq, const char *id, const char *maillog)
         fprintf(stderr, "qtriage: %s\n", err.msg);
         status = 1;
     }
-    for (i = 0; i < h.n; i++)
-        if (puts(h.lines[i]) == EOF)
-            status = 1;
+    for (i = 0; i < h.n && !ferror(stdout); i++)
+        puts(h.lines[i]);
+    if (cli_output_finish() != 0)
+        status = 1;
     if (h.note[0])
         fprintf(stderr, "qtriage: %s\n", h.note);
     qt_maillog_history_free(&h);
@@ -85,6 +86,15 @@ int cli_show(const struct cli_call *call)
         fprintf(stderr, "qtriage: invalid queue ID \"%.64s\"\n", id);
         return 2;
     }
+    /* --bytes is the queue file's content byte for byte, for a pipe or a
+     * file (| xxd, > copy): on a terminal, the escape sequences any sender
+     * may put in a message would be obeyed. */
+    if (mode == QT_RENDER_RAW_BYTES && !a->force && isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "qtriage: show --bytes: standard output is a terminal, and the message's "
+                        "bytes are written as they are (escape sequences included); pipe it "
+                        "(| xxd, | less) or add --force; --raw shows it made safe\n");
+        return 2;
+    }
     if (!cli_open_queue(&cq, common, true))
         return 1;
     if (log) {
@@ -98,20 +108,16 @@ int cli_show(const struct cli_call *call)
         cli_close_queue(&cq);
         return 1;
     }
-    while ((n = qt_render_lines(r, lines, 256)) > 0) {
+    while (!ferror(stdout) && (n = qt_render_lines(r, lines, 256)) > 0) {
         for (i = 0; i < n; i++) {
-            if (fwrite(lines[i].text, 1, lines[i].len, stdout) != lines[i].len ||
-                (!lines[i].continued && putchar('\n') == EOF)) {
-                status = 1;
-                break;
-            }
+            cli_write(lines[i].text, lines[i].len);
+            if (!lines[i].continued)
+                cli_write("\n", 1);
         }
-        if (status)
-            break;
     }
     qt_render_close(r);
     cli_close_queue(&cq);
-    if (fflush(stdout) != 0)
+    if (cli_output_finish() != 0)
         status = 1;
     return status;
 }

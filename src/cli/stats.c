@@ -19,7 +19,12 @@ static void print_settings_text(const struct qt_queue_settings *qs, size_t activ
 
     printf("\nPostfix settings that shape the queue:\n");
     for (i = 0; i < QT_SET_COUNT; i++) {
-        printf("  %-38s %s", qt_queue_setting_names[i], qs->text[i]);
+        struct qt_buf v = {0};
+
+        /* postconf's words for the value: the config is not ours to trust. */
+        qt_text_sanitize_str(&v, qs->text[i]);
+        printf("  %-38s %s", qt_queue_setting_names[i], v.data ? v.data : "");
+        qt_buf_free(&v);
         if (i == QT_SET_QMGR_MESSAGE_ACTIVE_LIMIT)
             printf(" (active queue: %zu)", active);
         putchar('\n');
@@ -98,7 +103,7 @@ static void print_json(const struct qt_stats *st, size_t top, const struct qt_qu
     if (qs)
         json_settings(&out, qs, active);
     qt_buf_printf(&out, "}\n");
-    fwrite(out.data, 1, out.len, stdout);
+    cli_write(out.data, out.len);
     qt_buf_free(&out);
     qt_buf_free(&expr);
 }
@@ -148,7 +153,5 @@ int cli_stats(const struct cli_call *call)
     qt_stats_free(&st);
     qt_filter_free(f);
     cli_close_queue(&cq);
-    if (fflush(stdout) != 0 || ferror(stdout))
-        return errno == EPIPE ? 0 : 3;
-    return 0;
+    return cli_output_finish();
 }

@@ -40,9 +40,13 @@ void qt_reason_split(const char *r, size_t len, struct qt_reason_parts *parts)
     parts->answer_len = len;
     parts->host = NULL;
     parts->host_len = 0;
-    if (len > 11 && strncmp(r, "connect to ", 11) == 0 && (sep = memmem(r, len, ": ", 2))) {
+    /* The separator is looked for after the prefix: in "host said: x" the
+     * " said: " overlaps "host " and the host's length went negative. */
+    if (len > 11 && strncmp(r, "connect to ", 11) == 0 &&
+        (sep = memmem(r + 11, len - 11, ": ", 2))) {
         skip = 11;
-    } else if (len > 5 && strncmp(r, "host ", 5) == 0 && (sep = memmem(r, len, " said: ", 7))) {
+    } else if (len > 5 && strncmp(r, "host ", 5) == 0 &&
+               (sep = memmem(r + 5, len - 5, " said: ", 7))) {
         skip = 5;
     } else {
         return;

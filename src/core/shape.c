@@ -314,21 +314,22 @@ void qt_shape_heading(const struct qt_shape *sh, int col, struct qt_buf *out)
         qt_buf_putc(out, '+');
 }
 
+/* A recipient domain is whatever the sender wrote: sanitised as any text. */
 static void put_domain(const char *d, size_t len, size_t dw, struct qt_buf *out)
 {
     if (len > dw) {
         if (d[0] == '.') {
             qt_buf_append(out, ".+", 2);
-            qt_buf_append(out, d + len - dw + 2, dw - 2);
+            qt_text_sanitize(out, d + len - dw + 2, dw - 2);
         } else {
             qt_buf_putc(out, '+');
-            qt_buf_append(out, d + len - dw + 1, dw - 1);
+            qt_text_sanitize(out, d + len - dw + 1, dw - 1);
         }
         return;
     }
     for (; len < dw; dw--)
         qt_buf_putc(out, ' ');
-    qt_buf_append(out, d, len);
+    qt_text_sanitize(out, d, len);
 }
 
 static void put_cell(const char *text, size_t len, int width, struct qt_buf *out)

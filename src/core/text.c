@@ -88,30 +88,83 @@ size_t qt_utf8_seq_len(const unsigned char *s, size_t avail)
 
 static const char replacement[] = "\xef\xbf\xbd";   /* U+FFFD */
 
+/* Characters that draw nothing yet change what the terminal shows: bidi
+ * embeddings, overrides and isolates (U+202A..U+202E, U+2066..U+2069) can
+ * make "moc.evil" read "live.com" or reorder a column, zero-width spaces,
+ * joiners and direction marks (U+200B..U+200F, U+2060..U+2064, U+206A..
+ * U+206F, U+FEFF, U+061C, U+180E) hide text inside what looks like one
+ * word, U+2028/U+2029 break lines where no line feed is, the interlinear
+ * annotation controls (U+FFF9..U+FFFB) and the tag characters (U+E0000..
+ * U+E007F) carry invisible text.  Each is shown as one U+FFFD, like a
+ * control: one column wide everywhere (a bracketed "<U+202E>" would be 8
+ * columns for a character of none, make truncated columns jump, and could
+ * be typed by the sender as plain text, so it would prove nothing). */
+bool qt_text_invisible(unsigned cp)
+{
+    return (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+           (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x206f) ||
+           cp == 0xfeff || cp == 0x061c || cp == 0x180e || (cp >= 0xfff9 && cp <= 0xfffb) ||
+           (cp >= 0xe0000 && cp <= 0xe007f);
+}
+
+enum qt_text_unit qt_text_next(const unsigned char *s, size_t avail, size_t *len)
+{
+    unsigned char c = s[0];
+    unsigned cp;
+    size_t n;
+
+    *len = 1;
+    if (c >= 0x20 && c < 0x7f)
+        return QT_TEXT_KEEP;
+    if (c == '\t' || c == '\r' || c == '\n')
+        return QT_TEXT_BLANK;
+    if (c < 0x80)
+        return QT_TEXT_MARK;                    /* C0, DEL */
+    /* Invalid UTF-8 (a raw 0x9B CSI among it) and C1 controls: one marker
+     * per byte, as the bytes cannot be trusted to form a character. */
+    if ((n = qt_utf8_seq_len(s, avail)) == 0)
+        return QT_TEXT_MARK;
+    *len = n;
+    qt_utf8_decode(s, avail, &cp);
+    return qt_text_invisible(cp) ? QT_TEXT_MARK : QT_TEXT_KEEP;
+}
+
 void qt_text_sanitize(struct qt_buf *out, const char *in, size_t len)
 {
     const unsigned char *s = (const unsigned char *)in;
-    size_t i = 0;
+    size_t i = 0, n;
 
     qt_buf_reserve(out, len);
     while (i < len) {
-        unsigned char c = s[i];
-        size_t n;
+        size_t run = i;
 
-        if (c == '\t' || c == '\r' || c == '\n') {
-            qt_buf_putc(out, ' ');
-            i++;
-        } else if (c < 0x20 || c == 0x7f) {
-            qt_buf_append(out, replacement, 3);
-            i++;
-        } else if ((n = qt_utf8_seq_len(s + i, len - i)) == 0) {
-            qt_buf_append(out, replacement, 3);
-            i++;
-        } else {
-            qt_buf_append(out, s + i, n);
-            i += n;
+        /* Printable ASCII, most of any text, is copied a run at a time. */
+        while (run < len && s[run] >= 0x20 && s[run] < 0x7f)
+            run++;
+        if (run > i) {
+            qt_buf_append(out, s + i, run - i);
+            i = run;
+            continue;
         }
+        switch (qt_text_next(s + i, len - i, &n)) {
+        case QT_TEXT_KEEP:
+            qt_buf_append(out, s + i, n);
+            break;
+        case QT_TEXT_BLANK:
+            qt_buf_putc(out, ' ');
+            break;
+        case QT_TEXT_MARK:
+            qt_buf_append(out, replacement, 3);
+            break;
+        }
+        i += n;
     }
+}
+
+void qt_text_sanitize_str(struct qt_buf *out, const char *s)
+{
+    if (s)
+        qt_text_sanitize(out, s, strlen(s));
 }
 
 static bool utf8_valid(const char *s)

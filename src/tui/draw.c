@@ -32,7 +32,8 @@ static int char_width(const struct app *a, long cp)
 {
     int w;
 
-    if (cp < 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
+    if (cp < 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) ||
+        qt_text_invisible((unsigned)cp))
         return -1;
     if (cp < 0x7f)
         return 1;

@@ -150,11 +150,19 @@ static inline size_t fuzz_utf8_char(const unsigned char *s, size_t avail)
         return 0;
     if (cp >= 0x80 && cp <= 0x9f)
         return 0;               /* C1 control */
+    /* Bidi controls, zero-width characters and marks, separators, tags:
+     * invisible, and shown as U+FFFD by the core (qtriage/text.h). */
+    if ((cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+        (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x206f) || cp == 0xfeff ||
+        cp == 0x061c || cp == 0x180e || (cp >= 0xfff9 && cp <= 0xfffb) ||
+        (cp >= 0xe0000 && cp <= 0xe007f))
+        return 0;
     return n;
 }
 
 /* Why `len` bytes are not safe terminal text (valid UTF-8, no C0/C1
- * control, no DEL, no NUL), or NULL when they are; *at gets the offset. */
+ * control, no DEL, no NUL, no invisible formatting character), or NULL
+ * when they are; *at gets the offset. */
 static inline const char *fuzz_unsafe_text(const char *text, size_t len, size_t *at)
 {
     const unsigned char *s = (const unsigned char *)text;
@@ -167,7 +175,7 @@ static inline const char *fuzz_unsafe_text(const char *text, size_t len, size_t 
         if (s[i] == 0x7f)
             return "DEL";
         if ((n = fuzz_utf8_char(s + i, len - i)) == 0)
-            return "invalid UTF-8 or C1 control";
+            return "invalid UTF-8, C1 control or invisible character";
         i += n;
     }
     return NULL;

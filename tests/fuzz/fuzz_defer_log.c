@@ -4,7 +4,9 @@
  * and the merge with the queue file's recipients run on hostile entries.
  *
  * Checked: every entry has a recipient and a reason with no control
- * characters (Postfix's reader turns them into '?', and so does ours). */
+ * characters (Postfix's reader turns them into '?', and so does ours), and
+ * what the outputs show of them (sanitised, shortened) is safe terminal
+ * text: a reason is what a remote server wrote. */
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,6 +16,8 @@
 #include "qtriage/defer_log.h"
 #include "qtriage/message_build.h"
 #include "qtriage/queue_file.h"
+#include "qtriage/text.h"
+#include "qtriage/reason.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -21,6 +25,20 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     fuzz_fixed_environment();
     return 0;
+}
+
+/* What every output shows of a reason: the sanitiser's text, and the
+ * shortened reason stats and the list's column show. */
+static void check_shown(const char *reason)
+{
+    struct qt_buf shown = {0};
+
+    qt_text_sanitize(&shown, reason, strlen(reason));
+    fuzz_check_safe_text("shown reason", shown.data ? shown.data : "", shown.len);
+    qt_buf_reset(&shown);
+    qt_reason_shorten(reason, strlen(reason), true, &shown);
+    fuzz_check_safe_text("shortened reason", shown.data ? shown.data : "", shown.len);
+    qt_buf_free(&shown);
 }
 
 static void check_log(const struct qt_defer_log *log)
@@ -33,6 +51,8 @@ static void check_log(const struct qt_defer_log *log)
         FUZZ_CHECK(e->recipient && e->reason, "entry %zu lacks recipient or reason", i);
         fuzz_check_no_controls("log recipient", e->recipient);
         fuzz_check_no_controls("log reason", e->reason);
+        check_shown(e->reason);
+        check_shown(e->recipient);
         if (e->orig_rcpt)
             fuzz_check_no_controls("log original recipient", e->orig_rcpt);
         if (e->status)

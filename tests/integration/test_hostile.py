@@ -27,13 +27,17 @@ bed through sendmail.  Then:
 Exit: 0 ok, 1 failures, 77 when $QTRIAGE or $QTRIAGE_RENDER_DUMP is missing.
 """
 
+import fcntl
 import json
 import os
+import pty
 import re
+import select
 import subprocess
 import sys
 import tempfile
 import time
+import tty
 
 sys.dont_write_bytecode = True   # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -47,6 +51,11 @@ FFFD = "\ufffd"
 # checked on the decoded text; as raw bytes 0x80-0x9f are UTF-8 continuations.)
 BAD_BYTES = re.compile(rb"[\x00-\x09\x0b-\x1f\x7f]")
 BAD_CHARS = re.compile("[\x00-\x1f\x7f-\x9f]")
+# Invisible formatting characters the sanitiser shows as U+FFFD: bidi
+# embeddings, overrides and isolates, zero-width characters and marks, line
+# and paragraph separators, BOM, tags (include/qtriage/text.h).
+INVISIBLE = re.compile("[\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+                       "\u061c\u180e\ufff9-\ufffb\U000e0000-\U000e007f]")
 LINE_MAX = 4 * 4096      # QT_RENDER_LINE_MAX input bytes, each at most a 3-byte U+FFFD, + indent
 
 
@@ -74,7 +83,8 @@ def run_timed(argv, timeout=600):
 
 def bad_in(text):
     """Forbidden characters in a str, as a short list of their code points."""
-    return sorted(set("U+%04X" % ord(ch) for ch in BAD_CHARS.findall(text)))[:10]
+    return sorted(set("U+%04X" % ord(ch)
+                      for ch in BAD_CHARS.findall(text) + INVISIBLE.findall(text)))[:10]
 
 
 def all_strings(o):
@@ -91,7 +101,7 @@ def all_strings(o):
 
 def check_terminal_safe(c, data, what):
     """Raw output bytes: no forbidden byte, valid UTF-8, no C1 code point."""
-    c.eq(sorted(set("%02x" % b for b in BAD_BYTES.findall(data)))[:10], [],
+    c.eq(sorted(set("%02x" % b[0] for b in BAD_BYTES.findall(data)))[:10], [],
          "%s: no ESC, C0 (but \\n) or DEL byte" % what)
     try:
         text = data.decode("utf-8")
@@ -100,6 +110,8 @@ def check_terminal_safe(c, data, what):
         return data.decode("utf-8", "replace")
     c.eq(sorted(set("U+%04X" % ord(ch) for ch in re.findall("[\x80-\x9f]", text))), [],
          "%s: no C1 control" % what)
+    c.eq(sorted(set("U+%04X" % ord(ch) for ch in INVISIBLE.findall(text))), [],
+         "%s: no bidi control or invisible character" % what)
     return text
 
 
@@ -114,6 +126,205 @@ def parse_dump(data):
         n = int(h[3])
         lines.append((int(h[1]), h[2] == b"1", data[j + 1:j + 1 + n]))
         i = j + 1 + n + 1
+
+
+def load_hostile():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("hostile", HOSTILE)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def load_tui_hostile():
+    """tests/tui/test_tui_hostile.py: its Pty recorder and byte checks."""
+    sys.path.insert(0, os.path.join(qtlib.SRC_ROOT, "tests", "tui"))
+    import test_tui_hostile
+    return test_tui_hostile
+
+
+# What the stub's reply holds that a terminal would obey or hide, as UTF-8.
+REPLY_CLASSES = [("C1 CSI U+009B", b"\xc2\x9b"), ("C1 OSC U+009D", b"\xc2\x9d"),
+                 ("C1 ST U+009C", b"\xc2\x9c"), ("RLO U+202E", b"\xe2\x80\xae"),
+                 ("LRI U+2066", b"\xe2\x81\xa6"), ("ZWSP U+200B", b"\xe2\x80\x8b"),
+                 ("BOM U+FEFF", b"\xef\xbb\xbf")]
+
+
+def check_smtp_reply(c, tb, exe, e):
+    """The delay reason a remote server wrote, through every output path."""
+    qid = e.get("queue_id")
+    if not c.check(qid and "error" not in e, "smtp-reply: deferred through the stub SMTP server",
+                   e.get("error")):
+        return
+    deflog = load_hostile().defer_log_of(tb.spool, qid)
+    data = open(deflog, "rb").read() if deflog else b""
+    for name, seq in REPLY_CLASSES:
+        c.check(seq in data, "smtp-reply: the defer log holds %s as the server sent it "
+                "(so the checks below can fail)" % name)
+    reason_seen = "c1csi" + FFFD
+    runs = [
+        ("list", ["list"], reason_seen),
+        ("list --format", ["list", "--format", "%i|%R|%s|%r|%S|%f|%c"], reason_seen),
+        ("list --ids", ["list", "--ids"], qid),
+        ("list --json", ["list", "--json"], None),
+        ("show", ["show", qid], reason_seen),
+        ("show --raw", ["show", "--raw", qid], reason_seen),
+        ("show --log", ["show", "--log", qid], reason_seen),
+        ("stats --by reason", ["stats", "--by", "reason"], reason_seen),
+        ("stats --by subject", ["stats", "--by", "subject"], reason_seen),
+        ("stats --json", ["stats", "--by", "reason", "--json"], None),
+        ("shape", ["shape"], None),
+        ("check", ["check", "--warn", "0", "--crit", "100000"], "QTRIAGE WARNING"),
+        # the command line is quoted back: a filter made of the same bytes
+        ("check, a bad filter", ["check", "--warn", "0", "--crit", "100000", "--filter",
+                                 "(" + load_hostile().REPLY_HOSTILE.decode("utf-8", "replace")],
+         "UNKNOWN"),
+    ]
+    for what, args, want in runs:
+        rc, out, err, _dt = run_timed([exe, "-c", tb.etc] + args)
+        text = check_terminal_safe(c, out, "smtp-reply: qtriage " + what)
+        check_terminal_safe(c, err, "smtp-reply: qtriage %s (stderr)" % what)
+        c.check(rc in ((1, 3) if what.startswith("check") else (0,)),
+                "smtp-reply: qtriage %s exit status (%d)" % (what, rc),
+                err.decode(errors="replace")[:300])
+        if want:
+            c.check(want in text, "smtp-reply: qtriage %s shows %r" % (what, want), text[:600])
+        if what in ("list --json", "stats --json"):
+            try:
+                objs = [json.loads(l) for l in text.split("\n") if l]
+            except ValueError as ex:
+                c.check(False, "smtp-reply: %s is valid JSON" % what, str(ex))
+                continue
+            strs = [x for o in objs for x in all_strings(o)]
+            c.eq([bad_in(x) for x in strs if bad_in(x)][:3], [],
+                 "smtp-reply: %s: no control or invisible character in any decoded string" % what)
+            c.check(any(reason_seen in x for x in strs),
+                    "smtp-reply: %s holds the reason with markers" % what)
+
+    # The TUI on a pseudo-terminal: the list and the viewer of this message.
+    tui = load_tui_hostile()
+    t = tui.Pty([exe, "-c", tb.etc, "--refresh", "5"])
+    try:
+        c.check(t.wait_text("? help", timeout=60), "smtp-reply TUI: the list loads")
+        mark = len(t.out)
+        t.send("f")
+        t.send("\x15")
+        t.send("subject:" + e["marker"])
+        t.send("\r", pause=1)
+        c.check(t.wait_text(e["marker"], timeout=10, since=mark),
+                "smtp-reply TUI: its marker is on screen")
+        t.send("\r", pause=1)
+        c.check(t.wait_text("c1csi" + FFFD, timeout=10, since=mark),
+                "smtp-reply TUI: the viewer shows the reason with U+FFFD markers")
+        t.send("m", pause=1)
+        t.send("q", pause=0.5)
+        t.send("q")
+        c.eq(t.wait_exit(), 0, "smtp-reply TUI: q quits cleanly")
+        out = bytes(t.out)
+        tui.check_bytes(c, out, "smtp-reply TUI")
+        for name, seq in REPLY_CLASSES:
+            c.check(seq not in out, "smtp-reply TUI: no %s reaches the terminal" % name)
+    finally:
+        if t.status is None:
+            os.kill(t.pid, 9)
+            t.wait_exit(5)
+
+
+def read_pty_until_exit(master, proc, timeout=60):
+    """All a child writes to a pseudo-terminal, until it exits and the pty drains."""
+    out, end = bytearray(), time.monotonic() + timeout
+    while time.monotonic() < end:
+        r, _, _ = select.select([master], [], [], 0.2)
+        if r:
+            try:
+                data = os.read(master, 65536)
+            except OSError:          # EIO: the slave side is closed
+                break
+            if not data:
+                break
+            out += data
+        elif proc.poll() is not None:
+            break
+    return bytes(out)
+
+
+def check_show_bytes(c, tb, exe, qid):
+    """show --bytes: refused on a terminal, byte-exact to a pipe or with --force."""
+    want = qtlib.sh(["postcat", "-c", tb.etc, "-q", qid]).stdout
+    c.check(b"\x1b[" in want, "show --bytes: the message holds raw ESC (so the checks can fail)")
+    rc, out, err, _t = run_timed([exe, "-c", tb.etc, "show", "--bytes", qid])
+    c.eq(rc, 0, "show --bytes to a pipe exits 0 (%s)" % err.decode(errors="replace")[:200])
+    c.check(out == want, "show --bytes to a pipe == postcat -q, byte for byte (%d/%d bytes)"
+            % (len(out), len(want)))
+    for force in (False, True):
+        master, slave = pty.openpty()
+        tty.setraw(slave)            # no \n -> \r\n: the bytes as written
+        p = subprocess.Popen([exe, "-c", tb.etc, "show", "--bytes"] + (["--force"] if force else [])
+                             + [qid], stdout=slave, stderr=subprocess.PIPE)
+        os.close(slave)
+        got = read_pty_until_exit(master, p)
+        err = p.stderr.read()
+        rc = p.wait(60)
+        os.close(master)
+        if force:
+            c.eq(rc, 0, "show --bytes --force on a terminal exits 0")
+            c.check(got == want, "show --bytes --force on a terminal == postcat -q (%d/%d bytes)"
+                    % (len(got), len(want)))
+        else:
+            c.eq(rc, 2, "show --bytes on a terminal is refused (exit 2)")
+            c.eq(got, b"", "show --bytes on a terminal writes nothing to it")
+            c.check(b"terminal" in err and b"--force" in err,
+                    "show --bytes on a terminal says why and how", err.decode(errors="replace"))
+
+
+def check_closed_reader(c, tb, exe):
+    """A reader that goes away early (| head -1): no message, exit 0, and
+    standard output's flags as they were; a non-blocking stdout loses nothing."""
+    argv = [exe, "-c", tb.etc, "list", "--format", "%i %r"]
+    full = qtlib.sh(argv).stdout
+    c.check(len(full) > 128 * 1024, "closed reader: the listing is larger than a pipe's buffer "
+            "(%d bytes)" % len(full))
+    for what, extra in (("--ids", ["--ids"]), ("--format", ["--format", "%i %r"]),
+                        ("default", []), ("--json", ["--json"])):
+        r, w = os.pipe()
+        keep = os.dup(w)             # a writer of ours: the flags stay observable
+        before = fcntl.fcntl(keep, fcntl.F_GETFL)
+        p = subprocess.Popen([exe, "-c", tb.etc, "list"] + extra, stdout=w,
+                             stderr=subprocess.PIPE)
+        os.close(w)
+        with os.fdopen(r, "rb") as f:
+            f.readline()             # head -1
+        err = p.stderr.read()
+        rc = p.wait(120)
+        c.eq(err.decode(errors="replace"), "", "list %s | head -1: nothing on stderr" % what)
+        c.eq(rc, 0, "list %s | head -1: exit status 0" % what)
+        c.eq(fcntl.fcntl(keep, fcntl.F_GETFL), before, "list %s | head -1: stdout flags unchanged"
+             % what)
+        os.close(keep)
+    # Inherited non-blocking: everything arrives, and the flag is given back.
+    r, w = os.pipe()
+    fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+    keep = os.dup(w)
+    p = subprocess.Popen(argv, stdout=w, stderr=subprocess.PIPE)
+    os.close(w)
+    got = bytearray()
+    while True:
+        # `keep` holds a write end, so there is no end of file: read while
+        # there is something, until qtriage has exited and the pipe is empty.
+        if select.select([r], [], [], 0.2)[0]:
+            got += os.read(r, 4096)  # slower than qtriage writes: the pipe fills
+        elif p.poll() is not None:
+            break
+    os.close(r)
+    err = p.stderr.read()
+    rc = p.wait(120)
+    c.eq((rc, err.decode(errors="replace")), (0, ""), "list to a non-blocking pipe: exit 0, quiet")
+    # (the scan's order may differ between two runs: compared as sets of lines)
+    c.check(sorted(bytes(got).split(b"\n")) == sorted(full.split(b"\n")),
+            "list to a non-blocking pipe: nothing lost (%d/%d bytes)" % (len(got), len(full)))
+    c.check(fcntl.fcntl(keep, fcntl.F_GETFL) & os.O_NONBLOCK,
+            "list to a non-blocking pipe: O_NONBLOCK given back at exit")
+    os.close(keep)
 
 
 def body(c):
@@ -211,6 +422,15 @@ def body(c):
         o = by_marker.get("big")
         if o:
             c.check(o["message_size"] >= BIG_MB * 1e6 * 0.95, "big: message_size %d" % o["message_size"])
+
+        # --- standard output: show --bytes on a terminal, readers that go away
+        o = by_marker.get("esc-subject")
+        if o:
+            check_show_bytes(c, tb, exe, o["queue_id"])
+        check_closed_reader(c, tb, exe)
+
+        # --- a delay reason written by a remote server, every output path
+        check_smtp_reply(c, tb, exe, next((m for m in msgs if m["name"] == "smtp-reply"), {}))
 
         # --- the renderer on each hostile queue file
         for m in msgs:

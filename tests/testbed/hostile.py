@@ -39,6 +39,18 @@ deferred ("Connection refused").  The messages (NAME):
                      and a declared utf-16 part of odd length
   nul-bytes          NUL bytes in a header (Postfix cuts the header there) and
                      in the body (kept)
+  smtp-reply         a delay reason written by a remote server: while it is
+                     delivered, a stub SMTP server on the relayhost's loopback
+                     port answers RCPT TO with a 450 whose text holds UTF-8
+                     encoded C1 controls (U+009B CSI, U+009D OSC, U+009C ST),
+                     a raw 0x9B byte, ESC sequences, BEL, bidi overrides and
+                     isolates (U+202E, U+2066), zero-width characters (U+200B,
+                     U+FEFF); Postfix stores the reply in the defer log as it
+                     came, but for ESC, BEL and the raw 0x9B, which its SMTP
+                     client (3.7) turns into '?' itself.  The same bytes are in its Subject and From (raw).
+                     Injected first, before anything has made the relayhost
+                     look dead to qmgr; its entry has "queue_id" and
+                     "reason_bytes" (hex of what the defer log must hold)
 
 Manifest (one JSON object):
   {"run": "ab12", "dir": DIR, "config": DIR/etc, "messages": [
@@ -55,8 +67,10 @@ import concurrent.futures
 import json
 import os
 import random
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 ESC = "\x1b"
@@ -68,10 +82,14 @@ ESCAPES = (ESC + "[31mRED" + ESC + "[0m " + ESC + "]0;pwned-title\x07 "
            + ESC + "]52;c;ZXZpbA==\x07 " + ESC + "P1$q" + ESC + "\\ " + ESC + "c "
            + ESC + "[2J" + ESC + "[H bell\x07 bs\x08 del\x7f csi\u009b31m nel\u0085 end")
 BIDI = "\u202eevil\u202c \u200bzero-width"
+# What the stub SMTP server answers: every class the sanitiser must catch.
+REPLY_HOSTILE = ("c1csi\u009b31mRED c1osc\u009d0;title\u009c rlo\u202eevil\u202c "
+                 "lri\u2066iso\u2069 zw\u200bsp bom\ufeffx esc" + ESC + "[2J" + ESC
+                 + "]0;pwned\x07").encode() + b" raw\x9b31m end"
 
 NAMES = ["esc-subject", "esc-encoded", "esc-from-raw", "esc-from-encoded", "esc-envelope",
          "esc-attachment", "invalid-utf8", "long-header", "many-rcpts", "deep-mime", "big",
-         "bad-base64", "unknown-charset", "nul-bytes"]
+         "bad-base64", "unknown-charset", "nul-bytes", "smtp-reply"]
 
 RCPT = "victim@mail.example"
 
@@ -257,9 +275,125 @@ def build(name, run, big_mb=50):
             + b"\nline with \x00 NUL\x00\x00 bytes\n\x00\nend\n"
         feats = ["nul"]
         visible += ["before"]
+    elif name == "smtp-reply":
+        data = head(marker, sender, REPLY_HOSTILE, ct_text,
+                    from_=b'"Reply ' + REPLY_HOSTILE + b'" <' + sender.encode() + b">") \
+            + b"\nThe delay reason of this message came from a stub SMTP server.\n"
+        feats = ["esc", "c0", "c1", "bidi", "reason"]
+        visible += ["RED", "evil", "iso", "end"]
     else:
         raise ValueError("unknown hostile message %r" % name)
     return sender, rcpts, data, feats, visible
+
+
+class StubSmtp:
+    """A loopback SMTP server that defers every recipient with `reply`.
+
+    Serves on 127.0.0.1:port in a thread until stop() or `seconds` have
+    passed, whichever is first: it never outlives a test that forgets it."""
+
+    def __init__(self, port, reply, seconds=120):
+        self.reply = reply
+        self.deadline = time.monotonic() + seconds
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.stopped = threading.Event()
+        self.rcpts = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        try:
+            while not self.stopped.is_set() and time.monotonic() < self.deadline:
+                try:
+                    conn, _ = self.sock.accept()
+                except socket.timeout:
+                    continue
+                threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+        finally:
+            self.sock.close()
+
+    def _session(self, conn):
+        conn.settimeout(10)
+        f = conn.makefile("rb")
+        try:
+            conn.sendall(b"220 stub.hostile.example ESMTP\r\n")
+            for line in f:
+                if self.stopped.is_set() or time.monotonic() > self.deadline:
+                    break
+                verb = line[:4].upper()
+                if verb in (b"EHLO", b"HELO"):
+                    conn.sendall(b"250-stub.hostile.example\r\n250-PIPELINING\r\n250-8BITMIME\r\n"
+                                 b"250 SMTPUTF8\r\n")
+                elif verb == b"MAIL":
+                    conn.sendall(b"250 2.1.0 Ok\r\n")
+                elif verb == b"RCPT":
+                    self.rcpts += 1
+                    conn.sendall(b"450 4.7.1 " + self.reply + b"\r\n")
+                elif verb == b"QUIT":
+                    conn.sendall(b"221 2.0.0 Bye\r\n")
+                    break
+                elif verb == b"DATA":
+                    conn.sendall(b"554 5.5.1 No valid recipients\r\n")
+                else:
+                    conn.sendall(b"250 2.0.0 Ok\r\n")
+        except OSError:
+            pass
+        finally:
+            f.close()
+            conn.close()
+
+    def stop(self):
+        self.stopped.set()
+        self.thread.join(5)
+
+
+def relayhost_port(config):
+    p = subprocess.run(["postconf", "-c", config, "-h", "relayhost"], stdout=subprocess.PIPE,
+                       check=True)
+    return int(p.stdout.decode().strip().rsplit(":", 1)[1])
+
+
+def defer_log_of(spool, qid):
+    for root, _dirs, files in os.walk(os.path.join(spool, "defer")):
+        if qid in files:
+            return os.path.join(root, qid)
+    return None
+
+
+def inject_via_stub(config, entry, sender, rcpts, data, timeout=90):
+    """Inject one message while StubSmtp answers on the relayhost's port, and
+    wait until its defer log holds the stub's reply.  Sets entry["queue_id"]
+    or entry["error"]."""
+    spool = subprocess.run(["postconf", "-c", config, "-h", "queue_directory"],
+                           stdout=subprocess.PIPE, check=True).stdout.decode().strip()
+    stub = StubSmtp(relayhost_port(config), REPLY_HOSTILE, seconds=timeout + 10)
+    try:
+        err = inject_one(config, sender, rcpts, data)
+        if err:
+            entry["error"] = err
+            return
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            p = subprocess.run(["postqueue", "-c", config, "-j"], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL)
+            for line in p.stdout.decode("utf-8", "replace").splitlines():
+                m = json.loads(line)
+                if m.get("sender") == sender:
+                    entry["queue_id"] = m["queue_id"]
+            path = entry.get("queue_id") and defer_log_of(spool, entry["queue_id"])
+            if path:
+                with open(path, "rb") as f:
+                    if b"c1csi\xc2\x9b31mRED" in f.read():
+                        return
+            time.sleep(0.3)
+        entry["error"] = "no defer log with the stub's reply after %d s (%d RCPT seen)" % (
+            timeout, stub.rcpts)
+    finally:
+        stub.stop()
 
 
 def prepare(config, big_mb):
@@ -302,6 +436,12 @@ def inject(dir_, names=None, big_mb=50, run=None, jobs=3):
              "features": feats, "visible": visible}
         entries.append(e)
         work.append((e, sender, rcpts, data))
+    # First, alone: the stub must be the first thing qmgr meets at the
+    # relayhost, before "Connection refused" marks it dead.
+    for e, s, r, d in [w for w in work if w[0]["name"] == "smtp-reply"]:
+        e["reason_bytes"] = REPLY_HOSTILE.hex()
+        inject_via_stub(config, e, s, r, d)
+    work = [w for w in work if w[0]["name"] != "smtp-reply"]
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as ex:
         futs = {ex.submit(inject_one, config, s, r, d): e for e, s, r, d in work}
         for fu in concurrent.futures.as_completed(futs):

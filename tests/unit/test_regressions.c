@@ -19,6 +19,7 @@
 #include "qtriage/queue_file.h"
 #include "qtriage/render.h"
 #include "qtriage/util.h"
+#include "qtriage/reason.h"
 
 /* `len` bytes in a fresh unlinked temporary file, at offset 0. */
 static int file_with(const void *data, size_t len)
@@ -157,6 +158,30 @@ static void test_control_in_source_route(void **state)
     close(fd);
 }
 
+/* fuzz_defer_log: a reason "host said: x" (no host name) made the host's
+ * length negative, and shortening it read past the reason.  The reason is
+ * copied to a buffer of its exact size so ASan sees any overread. */
+static void test_reason_host_without_name(void **state)
+{
+    static const char *const reasons[] = {"host said: x", "host  said: ", "connect to : x",
+                                          "connect to: "};
+    struct qt_buf out = {0};
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+        size_t len = strlen(reasons[i]);
+        char *r = malloc(len);
+
+        memcpy(r, reasons[i], len);
+        qt_buf_reset(&out);
+        qt_reason_shorten(r, len, true, &out);
+        assert_true(out.len <= 2 * len + 3);
+        free(r);
+    }
+    qt_buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +189,7 @@ int main(void)
         cmocka_unit_test(test_text_part_without_notes),
         cmocka_unit_test(test_pointer_loop_over_big_records),
         cmocka_unit_test(test_control_in_source_route),
+        cmocka_unit_test(test_reason_host_without_name),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

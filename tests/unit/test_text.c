@@ -75,6 +75,78 @@ static void test_controls_removed(void **state)
     check_decode("=?UTF-8?B?G10yOwd4?=", "\xef\xbf\xbd]2;\xef\xbf\xbdx");
 }
 
+#define FFFD "\xef\xbf\xbd"
+
+static void check_sanitize(const char *in, size_t len, const char *want)
+{
+    struct qt_buf b = {0};
+
+    qt_text_sanitize(&b, in, len);
+    assert_string_equal(b.data ? b.data : "", want);
+    qt_buf_free(&b);
+}
+
+/* Literals only: their length is taken with sizeof, NULs included. */
+#define SANITIZE(in, want) check_sanitize(in, sizeof(in) - 1, want)
+
+/* Each class of the policy in qtriage/text.h, one by one. */
+static void test_sanitize_classes(void **state)
+{
+    (void)state;
+    /* Printable ASCII and ordinary UTF-8 (Latin, CJK, emoji) pass as they are. */
+    SANITIZE("plain <a@b.example> 4.7.1", "plain <a@b.example> 4.7.1");
+    SANITIZE("Gr\xc3\xbc\xc3\x9f \xe6\xb5\x8b \xf0\x9f\x8e\x89",
+                   "Gr\xc3\xbc\xc3\x9f \xe6\xb5\x8b \xf0\x9f\x8e\x89");
+    /* Tab, CR, LF: one blank each. */
+    SANITIZE("a\tb\rc\nd", "a b c d");
+    /* C0 controls, ESC, BEL, NUL and DEL: a marker each. */
+    SANITIZE("\x1b[31m\x07\x00x\x7f", FFFD "[31m" FFFD FFFD "x" FFFD);
+    /* UTF-8 encoded C1: CSI U+009B, OSC U+009D, ST U+009C, NEL U+0085. */
+    SANITIZE("\xc2\x9b" "1m", FFFD FFFD "1m");
+    SANITIZE("\xc2\x9d" "0;t\xc2\x9c", FFFD FFFD "0;t" FFFD FFFD);
+    SANITIZE("\xc2\x85", FFFD FFFD);
+    /* U+00A0, the first character after C1, is kept. */
+    SANITIZE("\xc2\xa0", "\xc2\xa0");
+    /* A raw 0x9B byte (8-bit CSI) and other invalid UTF-8: overlong, surrogate,
+     * past U+10FFFF, truncated, stray continuation. */
+    SANITIZE("\x9b" "2J", FFFD "2J");
+    SANITIZE("\xc0\xaf|\xed\xa0\x80|\xf4\x90\x80\x80|\xe6\xb5|\x80",
+                   FFFD FFFD "|" FFFD FFFD FFFD "|" FFFD FFFD FFFD FFFD "|" FFFD FFFD "|" FFFD);
+    /* Bidi embeddings and overrides U+202A..U+202E, isolates U+2066..U+2069:
+     * one marker per character, never the character. */
+    SANITIZE("\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xac\xe2\x80\xad\xe2\x80\xae",
+                   FFFD FFFD FFFD FFFD FFFD);
+    SANITIZE("moc.\xe2\x80\xaelive", "moc." FFFD "live");
+    SANITIZE("\xe2\x81\xa6\xe2\x81\xa7\xe2\x81\xa8\xe2\x81\xa9",
+                   FFFD FFFD FFFD FFFD);
+    /* Zero-width space, non-joiner, joiner, LRM, RLM; word joiner; BOM; ALM;
+     * line and paragraph separators; a tag character. */
+    SANITIZE("a\xe2\x80\x8b\xe2\x80\x8c\xe2\x80\x8d\xe2\x80\x8e\xe2\x80\x8f" "b",
+                   "a" FFFD FFFD FFFD FFFD FFFD "b");
+    SANITIZE("\xe2\x81\xa0\xef\xbb\xbf\xd8\x9c", FFFD FFFD FFFD);
+    SANITIZE("\xe2\x80\xa8\xe2\x80\xa9", FFFD FFFD);
+    SANITIZE("\xf3\xa0\x80\x81", FFFD);
+    /* Neighbours of the ranges stay: U+200A hair space, U+2030 per mille,
+     * U+2065 (unassigned, drawn as a box), U+FEFE. */
+    SANITIZE("\xe2\x80\x8a\xe2\x80\xb0\xe2\x81\xa5\xef\xbb\xbe",
+                   "\xe2\x80\x8a\xe2\x80\xb0\xe2\x81\xa5\xef\xbb\xbe");
+    /* The same decision, unit by unit, for writers that escape (JSON). */
+    {
+        size_t n;
+
+        assert_int_equal(qt_text_next((const unsigned char *)"\xe2\x80\xae", 3, &n),
+                         QT_TEXT_MARK);
+        assert_int_equal(n, 3);
+        assert_int_equal(qt_text_next((const unsigned char *)"\xc2\x9b", 2, &n), QT_TEXT_MARK);
+        assert_int_equal(n, 1);
+        assert_int_equal(qt_text_next((const unsigned char *)"\n", 1, &n), QT_TEXT_BLANK);
+        assert_int_equal(qt_text_next((const unsigned char *)"\xc3\xa9", 2, &n), QT_TEXT_KEEP);
+        assert_int_equal(n, 2);
+    }
+    /* Encoded words are sanitised after decoding: a B-encoded RLO. */
+    check_decode("=?UTF-8?B?4oCuZXZpbA==?=", FFFD "evil");
+}
+
 static void test_limit_keeps_whole_chars(void **state)
 {
     char *got;
@@ -102,6 +174,7 @@ int main(void)
         cmocka_unit_test(test_charsets),
         cmocka_unit_test(test_invalid_input),
         cmocka_unit_test(test_controls_removed),
+        cmocka_unit_test(test_sanitize_classes),
         cmocka_unit_test(test_limit_keeps_whole_chars),
         cmocka_unit_test(test_utf8_validation),
     };
