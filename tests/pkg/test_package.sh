@@ -42,10 +42,11 @@ esac
 listing=$(dpkg-deb -c "$deb" | awk '{print $6}')
 for f in ./usr/bin/qtriage ./usr/share/man/man1/qtriage.1.gz \
          ./usr/share/doc/qtriage/examples/qtriage.conf ./usr/share/doc/qtriage/copyright \
-         ./lib/systemd/system/qtriage-metrics.service ./lib/systemd/system/qtriage-metrics.timer; do
+         ./lib/systemd/system/qtriage-metrics.service ./lib/systemd/system/qtriage-metrics.timer \
+         ./usr/share/bash-completion/completions/qtriage ./usr/share/zsh/vendor-completions/_qtriage; do
     grep -qxF "$f" <<<"$listing" || fail "package lacks $f"
 done
-ok "package holds the binary, man page, example configuration and the metrics units"
+ok "package holds the binary, man page, completion, example configuration and the metrics units"
 depends=$(dpkg-deb -f "$deb" Depends)
 for lib in libncursesw6 libpcre2-8-0 libmagic1 libgmime-3.0-0 libjson-c5; do
     grep -q "$lib" <<<"$depends" || fail "Depends lacks $lib: $depends"
