@@ -22,7 +22,6 @@
 # with arguments the valgrind and fuzzing stages are left out.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh || exit 1
 
 # Seconds each stage took, printed before the summary.
 stage_times=()
@@ -33,6 +32,9 @@ stage_done() {   # NAME: the stage that started at stage_t0 ends now
     stage_times+=("$1 $((now - stage_t0))s")
     stage_t0=$now
 }
+
+scripts/deps.sh || exit 1
+stage_done deps
 
 BUILD_DIR=build scripts/build.sh || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 BUILD_DIR=build-asan scripts/build.sh -Db_sanitize=address,undefined -Db_lundef=false \

@@ -76,8 +76,28 @@ class Pty:
         return False
 
     def send(self, keys, pause=0.3):
+        """Type keys, then wait until qtriage has drawn its answer: output
+        came and then stopped for a moment (a state, not a time), or at most
+        `pause` seconds when a key changes nothing on screen."""
         os.write(self.fd, keys.encode() if isinstance(keys, str) else keys)
-        self.pump(pause)
+        self.settle(pause)
+
+    def settle(self, limit, quiet=0.25):
+        end = time.monotonic() + limit
+        last = None
+        while time.monotonic() < end:
+            r, _, _ = select.select([self.fd], [], [], 0.05)
+            if r:
+                try:
+                    data = os.read(self.fd, 65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                self.out += data
+                last = time.monotonic()
+            elif last is not None and time.monotonic() - last >= quiet:
+                return
 
     def wait_exit(self, timeout=20):
         end = time.monotonic() + timeout
