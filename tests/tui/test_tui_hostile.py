@@ -51,17 +51,7 @@ class Pty:
         self.status = None
 
     def pump(self, secs):
-        end = time.monotonic() + secs
-        while time.monotonic() < end:
-            r, _, _ = select.select([self.fd], [], [], 0.05)
-            if r:
-                try:
-                    data = os.read(self.fd, 65536)
-                except OSError:
-                    return
-                if not data:
-                    return
-                self.out += data
+        self.settle(secs, quiet=None)
 
     def text(self, since=0):
         """The output with curses' own sequences removed."""
@@ -83,6 +73,8 @@ class Pty:
         self.settle(pause)
 
     def settle(self, limit, quiet=0.25):
+        """Read output for `limit` seconds, or until it stopped for `quiet`
+        seconds after some came (None: read for the whole time)."""
         end = time.monotonic() + limit
         last = None
         while time.monotonic() < end:
@@ -96,7 +88,7 @@ class Pty:
                     return
                 self.out += data
                 last = time.monotonic()
-            elif last is not None and time.monotonic() - last >= quiet:
+            elif quiet is not None and last is not None and time.monotonic() - last >= quiet:
                 return
 
     def wait_exit(self, timeout=20):
