@@ -194,6 +194,19 @@ def check_shape(c, etc, queues):
             c.check(False, "qshape %s kept changing" % q)
 
 
+def read_and_check(c, etc, pq):
+    """metrics of the queue `pq` (postqueue -j) was read from: the format,
+    the histograms and the per-queue figures; returns the samples."""
+    t0 = time.time()
+    text = metrics(c, etc)
+    t1 = time.time()
+    samples, types = parse(c, text)
+    promtool(c, text)
+    check_histograms(c, samples, types)
+    check_queues(c, samples, pq, int(t0), int(t1) + 1)
+    return samples
+
+
 def planned(c, tb):
     port = int(open(os.path.join(tb.dir, "smtpd_port")).read())
     for sender, rcpts, xclient, hold in PLAN:
@@ -210,18 +223,7 @@ def planned(c, tb):
     pq = tb.postqueue_j()
     c.eq(len(pq), len(PLAN), "the queue holds the planned messages")
 
-    t0 = time.time()
-    text = metrics(c, tb.etc)
-    t1 = time.time()
-    samples, types = parse(c, text)
-    promtool(c, text)
-    check_histograms(c, samples, types)
-    check_queues(c, samples, pq, int(t0), int(t1) + 1)
-
-    senders = {}
-    for m in pq:
-        s = "<>" if m["sender"] == "MAILER-DAEMON" else m["sender"]
-        senders[s] = senders.get(s, 0) + 1
+    samples = read_and_check(c, tb.etc, pq)
     top = {dict(k[1])["sender"]: v for k, v in samples.items()
            if k[0] == "qtriage_top_sender_messages"}
     c.eq(top.get("flood@spam.example"), 7.0, "the flooder tops the senders with 7")
@@ -283,13 +285,7 @@ def aged(c, tmpdirs):
     with qtlib.Testbed("metrics-aged") as tb:
         qtlib.sh([qgen, "-c", tb.etc, "-n", "400", "--hold-percent", "15"])
         pq = tb.postqueue_j()
-        t0 = time.time()
-        text = metrics(c, tb.etc)
-        t1 = time.time()
-        samples, types = parse(c, text)
-        promtool(c, text)
-        check_histograms(c, samples, types)
-        check_queues(c, samples, pq, int(t0), int(t1) + 1)
+        read_and_check(c, tb.etc, pq)
         check_shape(c, tb.etc, ["deferred", "hold"])
 
 
