@@ -23,6 +23,7 @@
 #include "picker.h"
 #include "prompt.h"
 #include "script.h"
+#include "stats_pane.h"
 #include "qtriage/instances.h"
 #include "qtriage/spool_copy.h"
 #include "qtriage/safe_file.h"
@@ -485,6 +486,8 @@ static void run_loop(struct app *a)
         now = app_now_ms();
         if (a->rows_stale && (a->rebuild_now || now - a->last_rebuild_ms >= rebuild_interval(a)))
             rebuild_begin(a);
+        if (stats_counting(a) && stats_continue(a))
+            r |= R_REDRAW;      /* "counting... 37%", then the figures */
         if (qt_view_rebuilding(&a->view)) {
             if (rebuild_continue(a, REBUILD_SLICE_MS))
                 r |= R_REDRAW;
@@ -511,7 +514,7 @@ static void run_loop(struct app *a)
         /* While the rows are rebuilt the store must stay as it is: the feed
          * waits (its batches queue up) and the loop only looks for keys
          * between slices. */
-        building = qt_view_rebuilding(&a->view);
+        building = qt_view_rebuilding(&a->view) || stats_counting(a);
         pfd[1].fd = building ? -1 : a->feed.notify_fd;
         if (poll(pfd, 3, building ? 0 : loop_timeout(a)) < 0 && errno != EINTR)
             return;

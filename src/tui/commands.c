@@ -291,6 +291,12 @@ static unsigned cmd_stats_queues(struct app *a, const struct command *c)
     return stats_next_queues(a);
 }
 
+static unsigned cmd_stats_sort(struct app *a, const struct command *c)
+{
+    (void)c;
+    return stats_next_sort(a);
+}
+
 static unsigned cmd_help(struct app *a, const struct command *c)
 {
     (void)c;
@@ -405,6 +411,9 @@ const struct command commands[] = {
      0, STATS, cmd_stats_tag, 0},
     {"stats-queues", "Statistics", "statistics: which queues qshape's tables count", 0, STATS,
      cmd_stats_queues, 0},
+    {"stats-sort", "Statistics",
+     "statistics: order the groups by arrival rate (who grows the queue now) or by count", 0,
+     STATS, cmd_stats_sort, 0},
     {"rescan", "Other", "rescan the queue now (it rescans by itself every few seconds)", 0,
      ANYWHERE, cmd_rescan, 0},
     {"redraw", "Other", "redraw the screen", 0, ANYWHERE, cmd_redraw, 0},
