@@ -677,11 +677,14 @@ static void put(struct app *a, WINDOW *w, int y, int x, const char *s, size_t le
     draw_text(a, w, s, len, width, attr, NULL, 0);
 }
 
-/* A rate cell: messages a minute, "-" for none (so the growing stand out). */
+/* A rate cell: messages a minute (one in an hour is 0.02), "-" for none,
+ * so that the groups growing stand out. */
 static void rate_cell(char *out, size_t size, uint64_t arrived, int w)
 {
+    double r = qt_stats_rate(arrived, w);
+
     if (arrived)
-        snprintf(out, size, "%7.1f ", qt_stats_rate(arrived, w));
+        snprintf(out, size, r < 1000 ? "%7.2f " : "%7.0f ", r);
     else
         snprintf(out, size, "%7s ", "-");
 }
