@@ -171,6 +171,7 @@ static void adopt(struct app *a)
     p->computed_ms = app_now_ms();
     p->cost_ms = p->counting_work_ms;
     place_cursor(p);
+    app_bench(a, "stats_counted");
 }
 
 bool stats_counting(const struct app *a)
@@ -287,6 +288,7 @@ static void stats_open(struct app *a)
 {
     struct stats_pane *p = stats_of(a);
 
+    app_bench(a, "stats_key");
     settings_start(a);
     pane_focus(&p->pane);
     p->place_cursor = true;
