@@ -76,10 +76,11 @@ struct stats_pane {
     int queue_set;              /* qshape: which queues */
     enum qt_stats_sort sort;    /* of the groups; o toggles */
     struct qt_stats stats;      /* shown: the last complete counting, or none */
-    struct qt_stats counting;   /* under way while `counting_on` */
+    struct qt_stats counting;   /* under way while `counting_on` (groups) */
     bool counting_on;
     int64_t counting_work_ms;   /* spent on it so far */
-    struct qt_shape shape;
+    struct qt_shape shape;      /* shown, as `stats` */
+    struct qt_shape shape_counting;     /* under way while `counting_on` (qshape) */
     struct settings_reader settings;
     uint64_t store_version;     /* what the figures were computed from */
     uint64_t filter_serial;
@@ -159,10 +160,50 @@ static void place_cursor(struct stats_pane *p)
 
 /* ---- counting ---- */
 
+static void shape_options(const struct stats_pane *p, struct qt_shape_options *o)
+{
+    int q;
+
+    qt_shape_options_default(o);
+    o->sender = p->view == VIEW_SHAPE_SENDER;
+    for (q = 0; q < QT_Q_COUNT; q++)
+        o->queues[q] = (queue_sets[p->queue_set].mask >> q) & 1u;
+}
+
+static void begin(struct app *a)
+{
+    struct stats_pane *p = stats_of(a);
+    int64_t now = app_wall_clock(a);
+
+    p->filter_serial = list_filter_serial(a);
+    p->store_version = a->store.version;
+    if (is_shape(p)) {
+        struct qt_shape_options o;
+
+        shape_options(p, &o);
+        qt_shape_begin(&p->shape_counting, &a->store, list_filter(a), &o, now);
+    } else {
+        p->counting.sort = p->sort;
+        qt_stats_begin(&p->counting, &a->store, list_filter(a), (enum qt_stats_by)p->view, now);
+    }
+}
+
 static void adopt(struct app *a)
 {
     struct stats_pane *p = stats_of(a);
 
+    if (is_shape(p)) {
+        qt_shape_free(&p->shape);
+        p->shape = p->shape_counting;
+        qt_shape_init(&p->shape_counting);
+        p->counting_on = false;
+        p->computed_ms = app_now_ms();
+        p->cost_ms = p->counting_work_ms;
+        if (p->cursor >= nrows(p))
+            p->cursor = nrows(p) ? nrows(p) - 1 : 0;
+        app_bench(a, "stats_counted");
+        return;
+    }
     remember_cursor(p);
     qt_stats_free(&p->stats);
     p->stats = p->counting;
@@ -191,15 +232,11 @@ bool stats_continue(struct app *a)
         return false;
     /* The list's filter (which the counting holds) or the store changed:
      * start over. */
-    if (p->filter_serial != list_filter_serial(a) || p->store_version != a->store.version) {
-        p->filter_serial = list_filter_serial(a);
-        p->store_version = a->store.version;
-        p->counting.sort = p->sort;
-        qt_stats_begin(&p->counting, &a->store, list_filter(a), (enum qt_stats_by)p->view,
-                       app_wall_clock(a));
-    }
+    if (p->filter_serial != list_filter_serial(a) || p->store_version != a->store.version)
+        begin(a);
     while (!done && t - t0 < SLICE_MS) {
-        done = qt_stats_step(&p->counting, &a->store, STEP);
+        done = is_shape(p) ? qt_shape_step(&p->shape_counting, &a->store, STEP)
+                           : qt_stats_step(&p->counting, &a->store, STEP);
         t = app_now_ms();
     }
     p->counting_work_ms += t - t0;
@@ -211,34 +248,17 @@ bool stats_continue(struct app *a)
 static void stop_counting(struct stats_pane *p)
 {
     qt_stats_free(&p->counting);
+    qt_shape_free(&p->shape_counting);
     p->counting_on = false;
 }
 
+/* Count anew (the groups or qshape's table of the current view). */
 static void compute(struct app *a)
 {
     struct stats_pane *p = stats_of(a);
-    int64_t t0 = app_now_ms(), now = app_wall_clock(a);
 
-    p->store_version = a->store.version;
-    p->filter_serial = list_filter_serial(a);
-    if (is_shape(p)) {
-        struct qt_shape_options o;
-        int q;
-
-        stop_counting(p);
-        qt_shape_options_default(&o);
-        o.sender = p->view == VIEW_SHAPE_SENDER;
-        for (q = 0; q < QT_Q_COUNT; q++)
-            o.queues[q] = (queue_sets[p->queue_set].mask >> q) & 1u;
-        qt_shape_compute(&p->shape, &a->store, list_filter(a), &o, now);
-        p->computed_ms = app_now_ms();
-        p->cost_ms = p->computed_ms - t0;
-        if (p->cursor >= nrows(p))
-            p->cursor = nrows(p) ? nrows(p) - 1 : 0;
-        return;
-    }
-    p->counting.sort = p->sort;
-    qt_stats_begin(&p->counting, &a->store, list_filter(a), (enum qt_stats_by)p->view, now);
+    stop_counting(p);
+    begin(a);
     p->counting_on = true;
     p->counting_work_ms = 0;
     /* A small queue is counted at once; a large one goes on between keys. */
@@ -321,6 +341,7 @@ static void stats_free(struct pane *pane)
     qt_stats_free(&p->stats);
     qt_stats_free(&p->counting);
     qt_shape_free(&p->shape);
+    qt_shape_free(&p->shape_counting);
     if (atomic_load(&p->settings.done) && p->settings.ok)
         qt_queue_settings_free(&p->settings.settings);
     qt_buf_free(&p->cursor_key);
@@ -376,6 +397,7 @@ unsigned stats_next_view(struct app *a, int dir)
     p->cursor = p->top = 0;
     /* Another key's figures mean nothing here: none until counted. */
     qt_stats_free(&p->stats);
+    qt_shape_free(&p->shape);
     p->place_cursor = true;
     compute(a);
     return R_REDRAW;
@@ -414,6 +436,7 @@ unsigned stats_next_queues(struct app *a)
         return R_REDRAW;
     }
     p->queue_set = (p->queue_set + 1) % (int)n;
+    qt_shape_free(&p->shape);
     compute(a);
     app_message(a, false, "qshape over %s", queue_sets[p->queue_set].label);
     return R_REDRAW;
@@ -447,7 +470,7 @@ bool stats_row_filter(struct app *a, struct qt_buf *out, char *label, size_t lab
 {
     struct stats_pane *p = stats_of(a);
 
-    if (!is_shape(p) && !p->stats.complete) {
+    if (is_shape(p) ? !p->shape.complete : !p->stats.complete) {
         app_message(a, true, "still counting: a moment");
         return false;
     }
@@ -691,6 +714,16 @@ static void rate_cell(char *out, size_t size, uint64_t arrived, int w)
         snprintf(out, size, "%7s ", "-");
 }
 
+/* Nothing counted yet for this view: how far the counting is. */
+static void draw_counting(struct app *a, WINDOW *w, int y0, size_t counted, size_t total)
+{
+    char line[160];
+
+    snprintf(line, sizeof(line), "counting... %d%% of %zu messages",
+             total ? (int)(100 * (double)counted / (double)total) : 0, total);
+    put(a, w, y0 + 1, 2, line, strlen(line), COLS - 2, A_NORMAL);
+}
+
 /* MESSAGES % SIZE, the three rates, then the key. */
 #define NUM_W 26
 #define RATES_W 25
@@ -704,12 +737,7 @@ static void draw_groups(struct app *a, WINDOW *w, int y0, int h, attr_t cur_attr
     size_t i;
 
     if (!st->complete) {
-        const struct qt_stats *c = &p->counting;
-        char line[160];
-
-        snprintf(line, sizeof(line), "counting... %d%% of %zu messages",
-                 c->total ? (int)(100 * c->counted / c->total) : 0, c->total);
-        put(a, w, y0 + 1, 2, line, strlen(line), COLS - 2, A_NORMAL);
+        draw_counting(a, w, y0, p->counting.counted, p->counting.total);
         return;
     }
     snprintf(head, sizeof(head), "%9s %6s %8s  %7s %7s %7s  %s", "MESSAGES", "%", "SIZE",
@@ -745,6 +773,10 @@ static void draw_shape(struct app *a, WINDOW *w, int y0, int h, attr_t cur_attr)
     struct qt_buf cell = {0};
     size_t i;
 
+    if (!sh->complete) {
+        draw_counting(a, w, y0, p->shape_counting.counted, p->shape_counting.total);
+        return;
+    }
     if (ncols > 64)
         ncols = 64;
     /* Each column as wide as its heading or its largest number. */

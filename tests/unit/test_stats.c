@@ -840,6 +840,40 @@ static void test_catchall(void **state)
     qt_stats_free(&st);
 }
 
+/* qshape's table counted one message a step is the table counted at once. */
+static void test_stepped_shape(void **state)
+{
+    struct qt_shape_options o;
+    struct qt_shape once, steps;
+    size_t i;
+    int sender, b;
+
+    (void)state;
+    for (sender = 0; sender < 2; sender++) {
+        qt_shape_options_default(&o);
+        o.sender = sender;
+        o.parents = true;
+        for (i = 0; i < QT_Q_COUNT; i++)
+            o.queues[i] = true;
+        qt_shape_init(&once);
+        qt_shape_init(&steps);
+        qt_shape_compute(&once, &store, NULL, &o, NOW);
+        qt_shape_begin(&steps, &store, NULL, &o, NOW);
+        while (!qt_shape_step(&steps, &store, 1))
+            assert_false(steps.complete);
+        assert_true(steps.complete && once.complete);
+        assert_int_equal(steps.n, once.n);
+        for (i = 0; i < once.n; i++) {
+            assert_int_equal(steps.rows[i].domain_len, once.rows[i].domain_len);
+            assert_memory_equal(steps.rows[i].domain, once.rows[i].domain, once.rows[i].domain_len);
+            for (b = 0; b <= o.buckets; b++)
+                assert_int_equal(steps.rows[i].counts[b], once.rows[i].counts[b]);
+        }
+        qt_shape_free(&once);
+        qt_shape_free(&steps);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -864,6 +898,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rate_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stepped_counting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_catchall, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stepped_shape, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
