@@ -130,6 +130,9 @@ bool qt_block_expire(const struct qt_block_tables *b, int64_t now, struct qt_blo
 /* Whether the SMTP server consults the tables. */
 struct qt_block_wiring {
     bool in_place[QT_BLOCK_TABLE_COUNT];
+    /* smtpd_sasl_auth_enable is off: smtpd ignores check_sasl_access, so
+     * the sasl table cannot act (and is left out of `line`). */
+    bool sasl_off;
     /* Why a table is not in place, or a warning ("after permit_mynetworks
      * in smtpd_recipient_restrictions", "master.cf service submission/inet
      * overrides ..."); "" when none. */
@@ -143,7 +146,7 @@ struct qt_block_wiring {
 bool qt_block_wiring_check(const struct qt_block_tables *b, struct qt_block_wiring *w,
                            struct qt_error *err);
 void qt_block_wiring_free(struct qt_block_wiring *w);
-/* All three tables in place. */
+/* Every table that can act is in place (the sasl one only with SASL on). */
 bool qt_block_wiring_complete(const struct qt_block_wiring *w);
 
 #endif

@@ -42,7 +42,7 @@ static void format_expiry(int64_t expires, int64_t now, char *buf, size_t size)
 }
 
 /* Say whether the SMTP server uses the tables; the line to add when not. */
-static void report_wiring(const struct qt_block_tables *b, bool always)
+static void report_wiring(const struct qt_block_tables *b, bool always, bool call_kind_sasl)
 {
     struct qt_block_wiring w;
     struct qt_error err = {""};
@@ -56,6 +56,9 @@ static void report_wiring(const struct qt_block_tables *b, bool always)
         if (always)
             fprintf(stderr, "qtriage: block: the restriction is in place: smtpd consults "
                     "the qtriage tables\n");
+        if (w.sasl_off && (always || call_kind_sasl))
+            fprintf(stderr, "qtriage: block: sasl entries do nothing: %s\n",
+                    w.why[QT_BLOCK_TABLE_SASL]);
     } else {
         fprintf(stderr, "qtriage: block: the restriction is NOT in place, so entries have no "
                 "effect yet:\n");
@@ -138,7 +141,7 @@ static int block_add(const struct cli_call *call, const struct qt_block_tables *
     format_expiry(e.expires, now, exp, sizeof(exp));
     printf("%s %s: %s, expires %s\n", qt_block_kind_name(e.kind), key,
            qt_block_action_name(e.action), exp);
-    report_wiring(b, false);
+    report_wiring(b, false, e.kind == QT_BLOCK_SASL);
     return 0;
 }
 
@@ -247,7 +250,7 @@ static int block_list(const struct cli_call *call, const struct qt_block_tables 
     if (!a->json && !n)
         printf("no entries\n");
     qt_block_entries_free(e, n);
-    report_wiring(b, !a->json);
+    report_wiring(b, !a->json, false);
     return cli_output_finish();
 }
 

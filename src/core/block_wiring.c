@@ -177,7 +177,7 @@ static void check_overrides(const struct qt_block_tables *b, char *const *main_v
 bool qt_block_wiring_check(const struct qt_block_tables *b, struct qt_block_wiring *w,
                            struct qt_error *err)
 {
-    const char *args_x[NLISTS + 3] = {"-h", "-x"};
+    const char *args_x[NLISTS + 4] = {"-h", "-x"};
     const char *args_raw[] = {"-h", ADVISED_LIST, NULL};
     const char *args_p[] = {"-P", "-x", NULL};
     char *values[NLISTS] = {0};
@@ -188,6 +188,7 @@ bool qt_block_wiring_check(const struct qt_block_tables *b, struct qt_block_wiri
     memset(w, 0, sizeof(*w));
     for (size_t i = 0; i < NLISTS; i++)
         args_x[2 + i] = lists[i];
+    args_x[2 + NLISTS] = "smtpd_sasl_auth_enable";
     if (!run_postconf(b, args_x, &out, err) || !run_postconf(b, args_raw, &raw, err))
         goto out;
     p = out.data ? out.data : "";
@@ -197,10 +198,19 @@ bool qt_block_wiring_check(const struct qt_block_tables *b, struct qt_block_wiri
         values[i] = xstrndup(p, len);
         p += len + (p[len] ? 1 : 0);
     }
+    /* smtpd skips check_sasl_access ("ignored: no SASL support", a
+     * warning per session) unless SASL is on: the line leaves it out then. */
+    w->sasl_off = strncasecmp(p, "yes", 3) != 0;
     for (int t = 0; t < QT_BLOCK_TABLE_COUNT; t++) {
         w->in_place[t] = table_state(b, (enum qt_block_table)t, values, w->why[t],
                                      sizeof(w->why[t])) == 1;
         main_ok[t] = w->in_place[t];
+    }
+    if (w->sasl_off) {
+        w->in_place[QT_BLOCK_TABLE_SASL] = false;
+        main_ok[QT_BLOCK_TABLE_SASL] = true;
+        snprintf(w->why[QT_BLOCK_TABLE_SASL], sizeof(w->why[0]),
+                 "smtpd_sasl_auth_enable is off: smtpd ignores check_sasl_access");
     }
     /* Without master.cf overrides main.cf decides; a postconf too old for
      * -P says nothing about them. */
@@ -246,7 +256,7 @@ void qt_block_wiring_free(struct qt_block_wiring *w)
 bool qt_block_wiring_complete(const struct qt_block_wiring *w)
 {
     for (int t = 0; t < QT_BLOCK_TABLE_COUNT; t++)
-        if (!w->in_place[t])
+        if (!w->in_place[t] && !(t == QT_BLOCK_TABLE_SASL && w->sasl_off))
             return false;
     return true;
 }
