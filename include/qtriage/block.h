@@ -133,6 +133,10 @@ struct qt_block_wiring {
     /* smtpd_sasl_auth_enable is off: smtpd ignores check_sasl_access, so
      * the sasl table cannot act (and is left out of `line`). */
     bool sasl_off;
+    /* A map the line names does not exist yet: smtpd would answer every
+     * message with a temporary error ("table lookup problem"); the first
+     * block add creates all three. */
+    bool maps_missing;
     /* Why a table is not in place, or a warning ("after permit_mynetworks
      * in smtpd_recipient_restrictions", "master.cf service submission/inet
      * overrides ..."); "" when none. */

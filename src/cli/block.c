@@ -68,6 +68,9 @@ static void report_wiring(const struct qt_block_tables *b, bool always, bool cal
         if (w.line)
             fprintf(stderr, "Add this line to %s/main.cf (then postfix reload); qtriage never "
                     "edits it:\n  %s\n", b->config_dir, w.line);
+        if (w.line && w.maps_missing)
+            fprintf(stderr, "Add it only after the first block add: smtpd defers all mail "
+                    "while a map it names is missing, and that creates all three.\n");
     }
     qt_block_wiring_free(&w);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "qtriage/proc.h"
 
@@ -217,6 +218,17 @@ bool qt_block_wiring_check(const struct qt_block_tables *b, struct qt_block_wiri
     if (run_postconf(b, args_p, &master, err))
         check_overrides(b, values, w, master.data ? master.data : "");
     err->msg[0] = '\0';
+    for (int t = 0; t < QT_BLOCK_TABLE_COUNT; t++) {
+        char *map = xasprintf("%s/%s%s", b->config_dir, qt_block_table_file((enum qt_block_table)t),
+                              strcmp(b->db_type, "lmdb") == 0  ? ".lmdb"
+                              : strcmp(b->db_type, "cdb") == 0 ? ".cdb"
+                                                               : ".db");
+        struct stat st;
+
+        if (stat(map, &st) < 0)
+            w->maps_missing = true;
+        free(map);
+    }
     if (!main_ok[0] || !main_ok[1] || !main_ok[2]) {
         struct qt_buf line = {0};
         const char *cur = raw.data ? raw.data : "";
