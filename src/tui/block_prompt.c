@@ -22,6 +22,8 @@ struct tui_block {
     struct qt_block_tables tables;
     bool opened;
     bool broken;                /* the tables cannot be used: said once, not retried */
+    char why_broken[512];
+    bool expiry_stopped;        /* expiring failed: said once, not retried */
     int64_t next_expire_ms;
     enum qt_block_kind kind;    /* what the open prompt blocks */
     char key[QT_BLOCK_KEY_MAX + 1];
@@ -39,11 +41,14 @@ static bool tables(struct app *a, struct qt_error *err)
     struct tui_block *b = state(a);
 
     if (b->broken) {
-        qt_error_set(err, "the access tables are not usable here (said before)");
+        qt_error_set(err, "%s", b->why_broken);
         return false;
     }
-    if (!b->opened && !qt_block_tables_open(&b->tables, &a->layout, err))
+    if (!b->opened && !qt_block_tables_open(&b->tables, &a->layout, err)) {
+        b->broken = true;
+        snprintf(b->why_broken, sizeof(b->why_broken), "%s", err->msg);
         return false;
+    }
     b->opened = true;
     return true;
 }
@@ -94,7 +99,7 @@ static unsigned block_submit(struct app *a, const char *text)
     struct tui_block *b = state(a);
     struct qt_block_entry e = {.kind = b->kind, .key = b->key};
     struct qt_error err = {""};
-    char word[32], dur[32], how[400];
+    char word[32], next[32], dur[32] = DEFAULT_EXPIRY, how[400];
     const char *p = text;
     int64_t now = app_wall_clock(a), secs;
     int n = 0;
@@ -110,8 +115,9 @@ static unsigned block_submit(struct app *a, const char *text)
         p++;
     secs = qt_postfix_time(DEFAULT_EXPIRY, 's');
     n = 0;
-    if (sscanf(p, "%31s%n", dur, &n) == 1 &&
-        (strcmp(dur, "never") == 0 || qt_postfix_time(dur, 's') >= 0)) {
+    if (sscanf(p, "%31s%n", next, &n) == 1 &&
+        (strcmp(next, "never") == 0 || qt_postfix_time(next, 's') >= 0)) {
+        snprintf(dur, sizeof(dur), "%s", next);
         secs = strcmp(dur, "never") == 0 ? 0 : qt_postfix_time(dur, 's');
         p += n;
         while (*p == ' ')
@@ -141,8 +147,8 @@ unsigned block_from_stats(struct app *a)
     struct tui_block *b = state(a);
     struct qt_error err = {""};
     const char *key;
-    size_t key_len;
-    char raw[QT_BLOCK_KEY_MAX + 1], label[QT_BLOCK_KEY_MAX + 120];
+    size_t key_len, how_len;
+    char raw[QT_BLOCK_KEY_MAX + 1], label[QT_BLOCK_KEY_MAX + 160], how[400];
     int by;
 
     if (!stats_row_source(a, &by, &key, &key_len) || !kind_of_view(by, &b->kind)) {
@@ -164,8 +170,16 @@ unsigned block_from_stats(struct app *a)
         app_message(a, true, "block: %s", err.msg);
         return R_REDRAW;
     }
-    snprintf(label, sizeof(label), "block %s %s: hold|defer|reject [EXPIRY|never] [TEXT]: ",
-             qt_block_kind_name(b->kind), b->key);
+    if (!tables(a, &err)) {
+        app_message(a, true, "block: %s", err.msg);
+        return R_REDRAW;
+    }
+    wiring_words(a, b->kind, how, sizeof(how));
+    how_len = strcspn(how, "(;");
+    while (how_len > 0 && how[how_len - 1] == ' ')
+        how_len--;
+    snprintf(label, sizeof(label), "block %s %s (%.*s): hold|defer|reject [EXPIRY|never] [TEXT]: ",
+             qt_block_kind_name(b->kind), b->key, (int)how_len, how);
     prompt_open(a, &block_prompt, label, "hold " DEFAULT_EXPIRY);
     return R_REDRAW;
 }
@@ -182,14 +196,14 @@ unsigned block_tick(struct app *a)
     if (a->script || geteuid() != 0 || a->backend->read_only)
         return R_NONE;
     b = state(a);
-    if (b->broken || now < b->next_expire_ms)
+    if (b->broken || b->expiry_stopped || now < b->next_expire_ms)
         return R_NONE;
     b->next_expire_ms = now + EXPIRE_EVERY_MS;
     if (!tables(a, &err) ||
         !qt_block_expire(&b->tables, app_wall_clock(a), &gone, &n, &err)) {
         /* Said once: an instance whose tables cannot be kept is no reason
          * to repeat it every few seconds. */
-        b->broken = true;
+        b->expiry_stopped = true;
         app_message(a, true, "block: entries are not expired: %s", err.msg);
         qt_block_entries_free(gone, n);
         return R_REDRAW;
