@@ -15,6 +15,8 @@ prints to the instance's main.cf itself, then speaks SMTP:
   foreign   lines qtriage did not write survive every rewrite, and a key
             they hold is not taken over
   lock      parallel `block add` runs lose no entry
+  wiring    a permit before the checks, or a master.cf service overriding
+            the restrictions without them: not in place, and said where
   refusals  nobody may not change the tables; a symbolic link planted at a
             table's path (owned by nobody) is refused and left alone; keys
             and texts with blanks or control characters are refused
@@ -310,6 +312,23 @@ def body(c):
         c.check(rc == 1 and "symbolic link" in err, "a symlink at the map path is refused", err)
         c.eq(open(victim).read(), "victim\n", "the map link's target is untouched")
         os.unlink(victim)
+
+        # --- the restriction check: a permit before the checks, a master.cf
+        # service that overrides the restrictions (postconf only reads them)
+        main = sh(["postconf", "-c", etc, "-h", "smtpd_recipient_restrictions"]).stdout.decode()
+        sh(["postconf", "-c", etc, "-e",
+            "smtpd_recipient_restrictions = permit_mynetworks, " + main.strip()])
+        rc, _, err = block(etc, "list")
+        c.check("NOT in place" in err and "after permit_mynetworks" in err,
+                "a check after permit_mynetworks is not in place", err)
+        sh(["postconf", "-c", etc, "-e", "smtpd_recipient_restrictions = " + main.strip()])
+        rc, _, err = block(etc, "list")
+        c.check("restriction is in place" in err, "in place again", err)
+        sh(["postconf", "-c", etc, "-P",
+            "127.0.0.1:%d/inet/smtpd_recipient_restrictions=permit_mynetworks" % port])
+        rc, _, err = block(etc, "list")
+        c.check("NOT in place" in err and "master.cf service 127.0.0.1:%d/inet" % port in err,
+                "a master.cf override without the checks is named", err)
         log("block test done")
 
 
