@@ -3,9 +3,11 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -695,6 +697,48 @@ out:
     return ok;
 }
 
+/* A run killed between postmap and the renames leaves its temporary
+ * source (safe_file.h removes those) and the map postmap made of it,
+ * ".qtriage_*_access.qtriage-PID-HEX.tmp.db": removed here once PID is
+ * gone, when it is a plain file of ours. */
+static void clean_leftover_maps(const struct qt_block_tables *b, int dir_fd)
+{
+    const char *suffix = map_suffix(b->db_type);
+    char *want = xasprintf(".tmp%s", suffix);
+    size_t wl = strlen(want);
+    struct dirent *de;
+    int fd = dup(dir_fd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        free(want);
+        return;
+    }
+    rewinddir(d);   /* a dup shares the offset another reader left at the end */
+    while ((de = readdir(d)) != NULL) {
+        const char *n = de->d_name, *tag = strstr(n, ".qtriage-");
+        size_t len = strlen(n);
+        struct stat st;
+        char *end;
+        long pid;
+
+        if (strncmp(n, ".qtriage_", 9) != 0 || !tag || len <= wl ||
+            strcmp(n + len - wl, want) != 0)
+            continue;
+        pid = strtol(tag + 9, &end, 10);
+        if (pid <= 0 || *end != '-' || pid == (long)getpid() ||
+            kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        if (fstatat(dir_fd, n, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            st.st_uid == geteuid())
+            unlinkat(dir_fd, n, 0);
+    }
+    closedir(d);
+    free(want);
+}
+
 /* The configuration directory, walked without links (safe_file.h), and
  * with `lock` flock'd exclusively so that two runs never lose each other's
  * entries. */
@@ -706,6 +750,10 @@ static int open_dir(const struct qt_block_tables *b, bool lock, struct qt_error 
         qt_error_set(err, "cannot lock %s: %s", b->config_dir, strerror(errno));
         close(fd);
         return -1;
+    }
+    if (fd >= 0 && lock) {
+        qt_safe_clean_leftovers(fd);
+        clean_leftover_maps(b, fd);
     }
     return fd;
 }

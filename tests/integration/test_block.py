@@ -260,6 +260,24 @@ def body(c):
         rc, out, err = block(etc, "expire")
         c.check(rc == 0 and out == "", "a second block expire removes nothing", out + err)
 
+        # --- what a killed run leaves (its PID is gone) goes with the next change
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        leftovers = [".qtriage_sasl_access.qtriage-%d-1f.tmp" % dead.pid,
+                     ".qtriage_sasl_access.qtriage-%d-1f.tmp.db" % dead.pid]
+        for name in leftovers:
+            with open(os.path.join(etc, name), "w") as f:
+                f.write("half\n")
+        alive = ".qtriage_sasl_access.qtriage-%d-2f.tmp.db" % os.getpid()
+        with open(os.path.join(etc, alive), "w") as f:
+            f.write("in use\n")
+        block(etc, "add", "sasl", "leftover.test", "--action", "hold")
+        c.check(not any(os.path.exists(os.path.join(etc, n)) for n in leftovers),
+                "a killed run's temporary source and map are removed", str(os.listdir(etc)))
+        c.check(os.path.exists(os.path.join(etc, alive)), "a live run's temporary map is kept")
+        os.unlink(os.path.join(etc, alive))
+        block(etc, "remove", "sasl", "leftover.test")
+
         # --- remove
         rc, out, _ = block(etc, "remove", "client", "192.0.2.50")
         c.check(rc == 0 and "removed" in out, "block remove client", out)
