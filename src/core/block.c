@@ -452,8 +452,8 @@ static bool read_all(int fd, struct qt_buf *out, const char *shown, struct qt_er
     }
 }
 
-/* Read table `t` from `dir_fd`.  `writing`: the file must also be the
- * caller's (or root's) own, since it is about to be replaced. */
+/* Read table `t` from `dir_fd` (absent: no lines).  A link, a second name
+ * or another user's file is refused, for reading as for replacing. */
 static bool table_read(const struct qt_block_tables *b, int dir_fd, enum qt_block_table t,
                        struct table *tb, struct qt_error *err)
 {
