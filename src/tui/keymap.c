@@ -70,6 +70,7 @@ static const struct key_binding default_key_bindings[] = {
     {' ', CTX_STATS, "stats-tag"},
     {'w', CTX_STATS, "stats-queues"},
     {'o', CTX_STATS, "stats-sort"},
+    {'B', CTX_STATS, "stats-block"},
     {'q', CTX_STATS, "close"},
     {'U', CTX_STATS, "untag-all"},
     {'R', CTX_ANY, "rescan"},

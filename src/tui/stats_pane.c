@@ -654,6 +654,19 @@ unsigned stats_tag(struct app *a)
     return stats_guard(a, "tag", tag_row);
 }
 
+bool stats_row_source(struct app *a, int *by, const char **key, size_t *key_len)
+{
+    struct stats_pane *p = stats_of(a);
+
+    /* Counting (no groups yet) or an empty view: no row. */
+    if (!p || is_shape(p) || !p->stats.complete || p->cursor >= p->stats.n)
+        return false;
+    *by = p->stats.by;
+    *key = p->stats.groups[p->cursor].key;
+    *key_len = p->stats.groups[p->cursor].key_len;
+    return true;
+}
+
 /* ---- drawing ---- */
 
 static void settings_line(struct app *a, struct qt_buf *b, bool *warn)

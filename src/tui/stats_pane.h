@@ -16,6 +16,9 @@ unsigned stats_next_queues(struct app *a);
 unsigned stats_next_sort(struct app *a);
 unsigned stats_drill(struct app *a);
 unsigned stats_tag(struct app *a);
+/* The grouping (enum qt_stats_by) and raw key of the group under the
+ * cursor (block_prompt.c); false in qshape's tables or without rows. */
+bool stats_row_source(struct app *a, int *by, const char **key, size_t *key_len);
 
 /* For the main loop: the groups are being counted (the store must stay as
  * it is meanwhile), and one more slice of that counting (true: redraw). */
