@@ -11,6 +11,7 @@
 #include "list_pane.h"
 #include "prompt.h"
 #include "qtriage/util.h"
+#include "rules_pane.h"
 #include "stats_pane.h"
 #include "tui.h"
 #include "viewer.h"
@@ -291,6 +292,30 @@ static unsigned cmd_stats_queues(struct app *a, const struct command *c)
     return stats_next_queues(a);
 }
 
+static unsigned cmd_keep_doing(struct app *a, const struct command *c)
+{
+    (void)c;
+    return rules_keep_doing(a);
+}
+
+static unsigned cmd_rules(struct app *a, const struct command *c)
+{
+    (void)c;
+    return rules_open(a);
+}
+
+static unsigned cmd_stop_action(struct app *a, const struct command *c)
+{
+    (void)c;
+    if (!action_job_stoppable(a)) {
+        app_message(a, true, "no paced action is running");
+        return R_REDRAW;
+    }
+    action_job_stop(a);
+    app_message(a, false, "stopping after the current step; the rest stays as it is");
+    return R_REDRAW;
+}
+
 static unsigned cmd_help(struct app *a, const struct command *c)
 {
     (void)c;
@@ -405,6 +430,14 @@ const struct command commands[] = {
      0, STATS, cmd_stats_tag, 0},
     {"stats-queues", "Statistics", "statistics: which queues qshape's tables count", 0, STATS,
      cmd_stats_queues, 0},
+    {"keep-doing", "Standing rules",
+     "keep doing this: hold (or delete, with a backup directory) what the list's filter or "
+     "the statistics row matches, now and as it arrives, for an hour or as long as asked",
+     CMD_WRITES, CTX_BIT(CTX_LIST) | STATS, cmd_keep_doing, 0},
+    {"rules", "Standing rules", "the rules: what each caught, pause, resume, remove", 0,
+     ANYWHERE, cmd_rules, 0},
+    {"stop-action", "Standing rules", "stop a paced release/requeue after its current step", 0,
+     ANYWHERE, cmd_stop_action, 0},
     {"rescan", "Other", "rescan the queue now (it rescans by itself every few seconds)", 0,
      ANYWHERE, cmd_rescan, 0},
     {"redraw", "Other", "redraw the screen", 0, ANYWHERE, cmd_redraw, 0},

@@ -9,5 +9,8 @@ unsigned stats_next_view(struct app *a, int dir);
 unsigned stats_next_queues(struct app *a);
 unsigned stats_drill(struct app *a);
 unsigned stats_tag(struct app *a);
+/* The filter of the row under the cursor combined with the list's
+ * (malloc'd), or NULL with the reason shown. */
+char *stats_row_filter(struct app *a);
 
 #endif
