@@ -431,12 +431,12 @@ const struct command commands[] = {
     {"stats-queues", "Statistics", "statistics: which queues qshape's tables count", 0, STATS,
      cmd_stats_queues, 0},
     {"keep-doing", "Standing rules",
-     "keep doing this: hold (or delete, with a backup directory) what the list's filter or "
-     "the statistics row matches, now and as it arrives, for an hour or as long as asked",
+     "keep doing this: hold (or delete, with a backup directory) what the filter or the "
+     "statistics row matches, now and as it arrives (a standing rule)",
      CMD_WRITES, CTX_BIT(CTX_LIST) | STATS, cmd_keep_doing, 0},
     {"rules", "Standing rules", "the rules: what each caught, pause, resume, remove", 0,
      ANYWHERE, cmd_rules, 0},
-    {"stop-action", "Standing rules", "stop a paced release/requeue after its current step", 0,
+    {"stop-action", "Standing rules", "paced release, requeue or deliver: stop after the current step", 0,
      ANYWHERE, cmd_stop_action, 0},
     {"rescan", "Other", "rescan the queue now (it rescans by itself every few seconds)", 0,
      ANYWHERE, cmd_rescan, 0},
