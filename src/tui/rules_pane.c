@@ -3,7 +3,7 @@
  * messages each rescan added or changed, rules_tick() turns those into
  * batches for the action thread, and the job credits the catches when it
  * is done (action_job.c).  This file is also the rules pane: one row a
- * rule, p pauses or resumes it, x removes it. */
+ * rule, p pauses or resumes it, x (or d) removes it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,6 +312,7 @@ static bool rules_key(struct pane *p, int key, unsigned *reaction)
         *reaction = R_REDRAW;
         return true;
     case 'x':
+    case 'd':   /* here d removes a rule: it never deletes mail from this pane */
         if (r) {
             unsigned id = r->id;
             size_t caught = r->caught;

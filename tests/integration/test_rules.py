@@ -156,6 +156,34 @@ def body(c):
         c.check(time.monotonic() - t < 30, "--follow 2s ends by itself")
         c.check(b"0 messages held" in p.stdout, "with nothing left to catch", p.stdout[-300:])
 
+        # delete --follow: exported first, then deleted; a wave arrives meanwhile.
+        bk = os.path.join(tb.dir, "bk")
+        os.mkdir(bk, 0o700)
+        held = sorted(split(tb)[0])
+        proc = subprocess.Popen([qtlib.qtriage_path(), "delete", "-c", tb.etc, "--filter",
+                                 FILTER, "--backup-dir", bk, "--follow", "2m", "--yes"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        wait_for("the held ones deleted", lambda: not split(tb)[0])
+        others = len(split(tb)[1])
+        wave(tb, WAVES + 1)
+        wait_for("the new wave queued and deleted",
+                 lambda: (lambda m, o: not m and len(o) == others + PER_WAVE)(*split(tb)))
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        c.eq(proc.returncode, 0, "delete --follow exits 0 (%s)" % err[-300:])
+        deleted = set()
+        for l in out.decode().splitlines():
+            m = re.match(r"^\d\d:\d\d:\d\d deleted \d+: (.*)$", l)
+            if m:
+                deleted.update(m.group(1).split())
+        c.check(set(held) <= deleted and len(deleted) == len(held) + PER_WAVE,
+                "delete --follow names every deleted message (%d)" % len(deleted))
+        c.eq(sorted(os.listdir(bk)), sorted(i + ".eml" for i in deleted),
+             "each deleted message was exported first")
+        c.eq(sum(1 for q in split(tb)[1].values() if q == "hold"), 0,
+             "the rest of the mail is untouched")
+
 
 if __name__ == "__main__":
     qtlib.run_main("rules", body)
