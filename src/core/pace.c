@@ -162,6 +162,8 @@ static bool wait_for_next_step(const struct qt_spool_layout *l, const struct qt_
 
 static void steal(char ***dst, size_t *ndst, char ***src, size_t *nsrc)
 {
+    if (!*nsrc)
+        return;
     *dst = xrealloc(*dst, (*ndst + *nsrc + 1) * sizeof(**dst));
     memcpy(*dst + *ndst, *src, *nsrc * sizeof(**src));
     *ndst += *nsrc;
