@@ -278,6 +278,18 @@ int cli_action(const struct cli_call *call)
      * every delete (it exports first). */
     if (a == QT_ACT_DELETE && common->backup_dir && *common->backup_dir)
         o.backup_dir = common->backup_dir;
+    /* A paced flush: every deferred message gets its delivery attempt
+     * (postqueue -i), a step at a time, instead of one postqueue -f that
+     * moves them all at once. */
+    if (a == QT_ACT_FLUSH && (args->rate || args->batch)) {
+        if (argc != 1) {
+            fprintf(stderr, "qtriage: flush takes no arguments\n");
+            return 2;
+        }
+        a = QT_ACT_DELIVER;
+        o.filter = "queue=deferred";
+        o.yes = true;       /* a flush is not asked about on the command line */
+    }
     if (!qt_action_takes_ids(a))
         return run_flush(a, argc, argv, common, &o);
     if ((rc = check_options(a, args, &o, &explicit_pace)) != 0)

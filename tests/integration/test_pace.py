@@ -12,6 +12,8 @@ qtriage's own output:
     prints "not done: ID" for every message it did not hand to postsuper,
     and exactly those are still on hold (postqueue -j); those released are
     exactly the ones the maillog names
+  flush --batch 20 --every 1: every deferred message gets postqueue -i, in
+    steps, held mail stays held
   usage: --rate with hold, --every without --batch, a bad rate: exit 2
 Exit: 0 ok, 1 failures, 77 when not root.
 """
@@ -153,6 +155,18 @@ def body(c):
              "what the maillog says was released is exactly what left hold")
         c.eq(len(rel) + len(not_done), N, "done and not done add up to all")
         log("stopped after %d of %d" % (len(rel), N))
+
+        # --- a paced flush: a delivery attempt per deferred message, in steps
+        deferred = sorted(i for i, m in ((m["queue_id"], m) for m in tb.postqueue_j())
+                          if m["queue_name"] == "deferred")
+        p = qtlib.qtriage(["flush", "-c", tb.etc, "--batch", "20", "--every", "1"])
+        c.eq(p.returncode, 0, "paced flush exits 0 (%s)" % p.stderr[-300:])
+        steps = (len(deferred) + 19) // 20
+        c.check(("deliver: %d acted on in %d steps" % (len(deferred), steps)).encode() in p.stdout,
+                "the paced flush attempts every deferred message in %d steps" % steps,
+                p.stdout[-300:])
+        c.eq(sorted(i for i, q in ours(tb).items() if q == "hold"), sorted(not_done),
+             "the paced flush leaves held mail alone")
 
 
 if __name__ == "__main__":
