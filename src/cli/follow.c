@@ -2,6 +2,7 @@
 #include "follow.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,10 +61,18 @@ static size_t run_batch(struct cli_queue *cq, struct qt_rules *rules, struct qt_
     struct qt_rule_outcome o;
     size_t n;
 
+    sigset_t block, old;
+
     if (!b->n)
         return 0;
+    /* As for paced steps (pace.c): a Ctrl-C waits for the batch. */
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
     if (!qt_rule_batch_run(&cq->layout, b, &o))
         *failed = true;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     qt_rules_credit(rules, b->rule_id, &o);
     print_catch(b, &o);
     n = o.nacted;

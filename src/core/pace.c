@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,7 +223,20 @@ bool qt_action_run_paced(const struct qt_spool_layout *l, enum qt_action a,
             break;
         }
         next = mono_ms() + (p ? p->every_ms : 0);
-        ok = qt_action_run(l, a, targets + i, k, NULL, &step);
+        {
+            /* A Ctrl-C at the terminal reaches the whole process group:
+             * with SIGINT and SIGTERM blocked (the tools inherit the mask)
+             * it cannot cut a step half way; it takes effect between
+             * steps, through the caller's stop flag. */
+            sigset_t block, old;
+
+            sigemptyset(&block);
+            sigaddset(&block, SIGINT);
+            sigaddset(&block, SIGTERM);
+            pthread_sigmask(SIG_BLOCK, &block, &old);
+            ok = qt_action_run(l, a, targets + i, k, NULL, &step);
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
+        }
         merge(res, &step);
         i += k;
         pr.done = i;

@@ -8,7 +8,8 @@ qtriage's own output:
 
   release --batch 70 --every 3: the released lines fall into 3 clusters of
     70, 70 and 60 (at least 2 s apart), every message released
-  release --batch 40 --every 3, SIGINT after the first step: it stops,
+  release --batch 40 --every 3, SIGINT to its process group (as ^C) after
+    the first step: it stops,
     prints "not done: ID" for every message it did not hand to postsuper,
     and exactly those are still on hold (postqueue -j); those released are
     exactly the ones the maillog names
@@ -137,9 +138,10 @@ def body(c):
         proc = subprocess.Popen([qtlib.qtriage_path(), "release", "-c", tb.etc, "--filter",
                                  FILTER, "--yes", "--batch", "40", "--every", "3"],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
+                                stderr=subprocess.PIPE, start_new_session=True)
         wait_for("the first step in the maillog", lambda: len(released(tb, off)) >= 40)
-        proc.send_signal(signal.SIGINT)
+        # As a Ctrl-C at a terminal: the whole process group, postsuper too.
+        os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=60)
         out = out.decode("utf-8", "replace")
         err = err.decode("utf-8", "replace")
