@@ -8,6 +8,8 @@ mail keeps arriving.
   line counts the catches; W shows the rules pane with the rule and its
   count; p pauses it (a wave meanwhile stays deferred), p resumes it (that
   wave is held), x removes it.
+  K on a statistics row makes a rule of the row's group (within the
+  list's filter).
   With --confirm-all, H on the held messages asks how to pace; "1/s"
   releases one a second; X on the progress line stops it: what it says it
   released left hold, the rest is still held.
@@ -134,6 +136,17 @@ def body(c):
                 match, _o = split(tb)
                 c.eq(sum(1 for q in match.values() if q == "hold"), n - done,
                      "the rest is still held")
+            # From a statistics row: its group within the list's filter.
+            t.keys("s")
+            t.keys("K")
+            c.check(t.wait_for(r"keep doing on \"\(%s\) \(sender" % FILTER),
+                    "K on a statistics row takes the row's group", t.screen())
+            t.keys("Enter")
+            c.check(t.wait_for(r"Rule: hold every message matching"), "and confirms", t.screen())
+            t.keys("y")
+            t.keys("W")
+            c.check(t.wait_for(r"2 +active +hold +\d+ +\d+m +\(%s\) \(sender" % FILTER),
+                    "the rules pane lists the statistics row's rule", t.screen())
             t.keys("Q")
             c.eq(t.exit_status(), 0, "clean exit")
         log("tui rules done")
