@@ -38,6 +38,8 @@ enum {
 
 #define TUI_MAX_PANES 8
 
+struct tui_block;
+
 struct app {
     const struct tui_options *opt;
     struct script *script;      /* a scripted run (script.h); NULL: the terminal */
@@ -72,6 +74,7 @@ struct app {
     struct prompt_bar bar;
 
     struct bulk_state bulk;
+    struct tui_block *block;    /* block_prompt.c; NULL until used */
     struct action_job job;
     struct qt_rules rules;      /* standing rules (rules_pane.c) */
 
