@@ -17,8 +17,9 @@
  * the last counting cost, and every half minute for the rates to move).
  *
  * Hooks that act on a row (block its source, make a standing rule) take
- * the row with stats_row_group / stats_row_filter and go through
- * stats_guard, which asks first when the group is over half of the queue. */
+ * the row with stats_row_group, stats_row_source, stats_row_expr or
+ * stats_row_filter, and may go through stats_guard, which asks first when
+ * the group is over half of the queue. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -466,7 +467,7 @@ static uint64_t row_count(const struct stats_pane *p)
     return p->stats.complete && p->cursor < p->stats.n ? p->stats.groups[p->cursor].count : 0;
 }
 
-bool stats_row_filter(struct app *a, struct qt_buf *out, char *label, size_t label_size)
+bool stats_row_expr(struct app *a, struct qt_buf *out, char *label, size_t label_size)
 {
     struct stats_pane *p = stats_of(a);
 
@@ -591,13 +592,24 @@ static char *combined(struct app *a, const char *expr)
     return xstrdup(expr);
 }
 
+char *stats_row_filter(struct app *a)
+{
+    struct qt_buf expr = {0};
+    char label[256], *text = NULL;
+
+    if (stats_row_expr(a, &expr, label, sizeof(label)))
+        text = combined(a, expr.data);
+    qt_buf_free(&expr);
+    return text;
+}
+
 unsigned stats_drill(struct app *a)
 {
     struct qt_buf expr = {0};
     char label[256], *text;
     unsigned r = R_REDRAW;
 
-    if (!stats_row_filter(a, &expr, label, sizeof(label))) {
+    if (!stats_row_expr(a, &expr, label, sizeof(label))) {
         qt_buf_free(&expr);
         return R_REDRAW;
     }
@@ -621,7 +633,7 @@ static unsigned tag_row(struct app *a)
     int64_t now = app_wall_clock(a);
     size_t i, added = 0, matched = 0;
 
-    if (!stats_row_filter(a, &expr, label, sizeof(label))) {
+    if (!stats_row_expr(a, &expr, label, sizeof(label))) {
         qt_buf_free(&expr);
         return R_REDRAW;
     }
