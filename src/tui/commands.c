@@ -308,6 +308,10 @@ static unsigned cmd_stats_sort(struct app *a, const struct command *c)
 static unsigned cmd_keep_doing(struct app *a, const struct command *c)
 {
     (void)c;
+    /* A rule from a statistics row acts on the whole group, now and as
+     * it grows: over half of the queue, ask first, as for tagging. */
+    if (a->focus->ops->context == CTX_STATS)
+        return stats_guard(a, "keep acting on", rules_keep_doing);
     return rules_keep_doing(a);
 }
 
