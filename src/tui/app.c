@@ -477,7 +477,14 @@ static int loop_timeout(struct app *a)
         wake = now + 250;   /* the spinner */
     if (a->rows_stale && a->last_rebuild_ms + rebuild_interval(a) < wake)
         wake = a->last_rebuild_ms + rebuild_interval(a);
-    if (!a->watch || a->queue_changed) {
+    /* While an action or a scan runs no scan can start: waking for one
+     * would spin (the job's pipe and the feed wake the loop when they end;
+     * a spinning loop took a core from postsuper during bulk actions). */
+    if (action_job_running(a) || a->backend->ops->running(a->backend)) {
+        ;
+    } else if (a->scan_wanted) {
+        wake = now;
+    } else if (!a->watch || a->queue_changed) {
         if (a->next_scan_ms < wake)
             wake = a->next_scan_ms;
     } else {
