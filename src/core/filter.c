@@ -46,6 +46,25 @@ enum op {
     OP_NUM_EQ,
 };
 
+/* A text term's result for each distinct interned string of one field
+ * (most senders, subjects and reasons repeat, so a regex over a million
+ * messages runs once per distinct value).  Strings are interned in a pool
+ * that only grows, so a result holds while the pool's serial does; another
+ * pool (another store) empties the cache.  Slots hold ref << 2 | result.
+ *
+ * A field whose values hardly repeat (queue IDs, subjects of a varied
+ * queue) would only pay for the table: after CACHE_TRIAL lookups a cache
+ * that found fewer than a quarter of them stops, for the filter's life. */
+enum { CACHE_EMPTY, CACHE_NO, CACHE_YES };
+#define CACHE_TRIAL 32768
+struct ref_cache {
+    uint64_t pool_serial;
+    uint64_t *slots;
+    size_t nslots, count;
+    size_t lookups, hits;
+    bool off;
+};
+
 struct term {
     const struct qt_field *field;   /* NULL: a bare word or regex (QT_FIELD_BARE fields) */
     enum op op;
@@ -53,6 +72,9 @@ struct term {
     size_t len;
     pcre2_code *re;
     int64_t number;
+    /* Scratch for evaluation (like the match block): results per value of
+     * each field the term looks at (a bare word looks at several). */
+    struct ref_cache *cache[QT_FIELD_COUNT];
 };
 
 enum node_kind { N_TERM, N_NOT, N_AND, N_OR };
@@ -74,7 +96,7 @@ struct qt_filter {
     pcre2_match_context *match_context;
     pcre2_jit_stack *jit_stack;
     size_t gave_up;             /* messages on which a regex gave up */
-    const struct term *gave_up_term;
+    char gave_up_text[64];      /* the regex, as typed, cut */
     char gave_up_id[QT_QUEUE_ID_MAX + 1];
     char gave_up_why[128];
     char runtime_error[384];
@@ -83,6 +105,8 @@ struct qt_filter {
     /* The fields a bare word or regex searches, in the registry's order. */
     const struct qt_field *bare[QT_FIELD_COUNT];
     size_t nbare;
+    char *query;                /* as compiled, for qt_filter_clone */
+    uint64_t serial;            /* unique per compiled filter */
 };
 
 /* ---- compiling ---- */
@@ -208,6 +232,11 @@ static void node_free(struct node *n)
     free(n->kids);
     free(n->term.text);
     pcre2_code_free(n->term.re);
+    for (i = 0; i < QT_FIELD_COUNT; i++) {
+        if (n->term.cache[i])
+            free(n->term.cache[i]->slots);
+        free(n->term.cache[i]);
+    }
     free(n);
 }
 
@@ -677,6 +706,7 @@ static struct node *parse_or(struct parser *p)
 
 struct qt_filter *qt_filter_compile(const char *query, struct qt_filter_error *err)
 {
+    static _Atomic uint64_t next_serial = 1;
     struct qt_filter_error ignored;
     struct qt_filter *f = xcalloc(1, sizeof(*f));
     struct parser p = {.q = query ? query : "", .f = f, .err = err ? err : &ignored};
@@ -684,6 +714,8 @@ struct qt_filter *qt_filter_compile(const char *query, struct qt_filter_error *e
 
     p.err->pos = 0;
     p.err->msg[0] = 0;
+    f->query = xstrdup(p.q);
+    f->serial = next_serial++;
     for (len = 0; len < QT_FIELD_COUNT; len++)
         if (qt_fields[len].flags & QT_FIELD_BARE)
             f->bare[f->nbare++] = &qt_fields[len];
@@ -708,7 +740,38 @@ void qt_filter_free(struct qt_filter *f)
     pcre2_match_context_free(f->match_context);
     pcre2_jit_stack_free(f->jit_stack);
     qt_reason_cache_free(&f->reasons);
+    free(f->query);
     free(f);
+}
+
+static void format_runtime_error(struct qt_filter *f);
+
+struct qt_filter *qt_filter_clone(const struct qt_filter *f)
+{
+    struct qt_filter *c = qt_filter_compile(f->query, NULL);
+
+    if (!c)
+        qt_die("a compiled query failed to compile again: %s", f->query);
+    return c;
+}
+
+uint64_t qt_filter_serial(const struct qt_filter *f)
+{
+    return f->serial;
+}
+
+void qt_filter_absorb_runtime_error(struct qt_filter *f, struct qt_filter *other)
+{
+    if (!other->gave_up)
+        return;
+    if (!f->gave_up) {
+        memcpy(f->gave_up_text, other->gave_up_text, sizeof(f->gave_up_text));
+        memcpy(f->gave_up_id, other->gave_up_id, sizeof(f->gave_up_id));
+        memcpy(f->gave_up_why, other->gave_up_why, sizeof(f->gave_up_why));
+    }
+    f->gave_up += other->gave_up;
+    format_runtime_error(f);
+    qt_filter_clear_runtime_error(other);
 }
 
 bool qt_filter_matches_all(const struct qt_filter *f)
@@ -764,23 +827,29 @@ static bool contains_folded(const char *hay, size_t hlen, const char *needle, si
     return false;
 }
 
+static void format_runtime_error(struct qt_filter *f)
+{
+    snprintf(f->runtime_error, sizeof(f->runtime_error),
+             "regex %s gave up on %zu message%s (first %s: %s); they do not match",
+             f->gave_up_text, f->gave_up, f->gave_up == 1 ? "" : "s", f->gave_up_id,
+             f->gave_up_why);
+}
+
 static void record_give_up(struct eval *e, const struct term *t, int rc)
 {
     struct qt_filter *f = e->f;
 
     e->gave_up = true;
     if (f->gave_up++ == 0) {
-        f->gave_up_term = t;
+        snprintf(f->gave_up_text, sizeof(f->gave_up_text), "%.60s%s", t->text,
+                 t->len > 60 ? "..." : "");
         snprintf(f->gave_up_id, sizeof(f->gave_up_id), "%s",
                  e->m->id ? qt_store_str(e->s, e->m->id) : "?");
         if (pcre2_get_error_message(rc, (PCRE2_UCHAR *)f->gave_up_why,
                                     sizeof(f->gave_up_why)) < 0)
             snprintf(f->gave_up_why, sizeof(f->gave_up_why), "pcre2 error %d", rc);
     }
-    snprintf(f->runtime_error, sizeof(f->runtime_error),
-             "regex %.60s%s gave up on %zu message%s (first %s: %s); they do not match",
-             f->gave_up_term->text, f->gave_up_term->len > 60 ? "..." : "", f->gave_up,
-             f->gave_up == 1 ? "" : "s", f->gave_up_id, f->gave_up_why);
+    format_runtime_error(f);
 }
 
 static bool regex_match(struct eval *e, const struct term *t, const char *str, size_t len)
@@ -817,27 +886,125 @@ static bool text_match(struct eval *e, const struct term *t, const char *str, si
     }
 }
 
-static bool ref_match(struct eval *e, const struct term *t, qt_str ref)
+/* Cached results: a hash of the ref (multiplicative; refs are offsets, so
+ * their low bits are nearly random already). */
+static size_t cache_home(const struct ref_cache *c, qt_str ref)
 {
-    return text_match(e, t, qt_store_str(e->s, ref), qt_strpool_len(&e->s->pool, ref));
+    return (size_t)(((uint64_t)ref * 0x9E3779B97F4A7C15ull) >> 20) & (c->nslots - 1);
+}
+
+static int cache_get(const struct ref_cache *c, qt_str ref)
+{
+    size_t mask = c->nslots - 1, i;
+
+    for (i = cache_home(c, ref); c->slots[i]; i = (i + 1) & mask)
+        if (c->slots[i] >> 2 == ref)
+            return (int)(c->slots[i] & 3);
+    return CACHE_EMPTY;
+}
+
+static void cache_put(struct ref_cache *c, qt_str ref, int result)
+{
+    size_t mask, i;
+
+    if ((c->count + 1) * 2 > c->nslots) {
+        uint64_t *old = c->slots;
+        size_t n = c->nslots, j;
+
+        c->nslots *= 2;
+        c->slots = xcalloc(c->nslots, sizeof(*c->slots));
+        mask = c->nslots - 1;
+        for (j = 0; j < n; j++) {
+            if (!old[j])
+                continue;
+            for (i = cache_home(c, (qt_str)(old[j] >> 2)); c->slots[i]; i = (i + 1) & mask)
+                ;
+            c->slots[i] = old[j];
+        }
+        free(old);
+    }
+    mask = c->nslots - 1;
+    for (i = cache_home(c, ref); c->slots[i]; i = (i + 1) & mask)
+        ;
+    c->slots[i] = (uint64_t)ref << 2 | (uint64_t)result;
+    c->count++;
+}
+
+/* The cache of field `fd` of term t, ready for the pool of store s; NULL
+ * when it was given up. */
+static struct ref_cache *term_cache(const struct term *t, const struct qt_store *s,
+                                    const struct qt_field *fd)
+{
+    /* The cache is scratch space, as the match block is: the term it
+     * belongs to stays as compiled. */
+    struct ref_cache **slot = (struct ref_cache **)&t->cache[qt_field_index(fd)];
+    struct ref_cache *c = *slot;
+
+    if (!c) {
+        c = *slot = xcalloc(1, sizeof(*c));
+        c->nslots = 1 << 10;
+        c->slots = xcalloc(c->nslots, sizeof(*c->slots));
+        c->pool_serial = s->pool.serial;
+    }
+    if (c->off)
+        return NULL;
+    if (c->pool_serial != s->pool.serial) {
+        memset(c->slots, 0, c->nslots * sizeof(*c->slots));
+        c->count = 0;
+        c->pool_serial = s->pool.serial;
+    }
+    if (c->lookups == CACHE_TRIAL && c->hits < CACHE_TRIAL / 4) {
+        c->off = true;
+        free(c->slots);
+        c->slots = NULL;
+        c->nslots = c->count = 0;
+        return NULL;
+    }
+    return c;
+}
+
+/* Whether the value `ref` of field `fd` matches t (for the domain fields:
+ * the domain of the address `ref`), from the cache when the value was met
+ * before. */
+static bool cached_match(struct eval *e, const struct term *t, const struct qt_field *fd,
+                         qt_str ref)
+{
+    const struct qt_store *s = e->s;
+    struct ref_cache *c = ref ? term_cache(t, s, fd) : NULL;
+    const char *str;
+    size_t len;
+    bool hit;
+
+    if (c) {
+        int got = cache_get(c, ref);
+
+        c->lookups++;
+        if (got != CACHE_EMPTY) {
+            c->hits++;
+            return got == CACHE_YES;
+        }
+    }
+    str = qt_store_str(s, ref);
+    len = qt_strpool_len(&s->pool, ref);
+    if (fd->source == QT_SRC_SENDER_DOMAIN || fd->source == QT_SRC_RCPT_DOMAIN)
+        str = qt_address_domain(str, len, &len);
+    hit = text_match(e, t, str, len);
+    /* A regex that gave up decided nothing: it is asked again (and
+     * counted) on each message that holds the value. */
+    if (c && !e->gave_up)
+        cache_put(c, ref, hit ? CACHE_YES : CACHE_NO);
+    return hit;
 }
 
 /* Any pending recipient's domain matches. */
-static bool rcpt_domains_match(struct eval *e, const struct term *t)
+static bool rcpt_domains_match(struct eval *e, const struct term *t, const struct qt_field *fd)
 {
-    const struct qt_store *s = e->s;
     uint32_t i;
 
     for (i = 0; i < e->m->nrcpts && !e->gave_up; i++) {
         const struct qt_rcpt *r = &e->m->rcpts[i];
-        size_t dlen;
-        const char *d;
 
-        if (r->state != QT_RCPT_PENDING)
-            continue;
-        d = qt_address_domain(qt_store_str(s, r->address), qt_strpool_len(&s->pool, r->address),
-                              &dlen);
-        if (text_match(e, t, d, dlen))
+        if (r->state == QT_RCPT_PENDING && cached_match(e, t, fd, r->address))
             return true;
     }
     return false;
@@ -862,12 +1029,13 @@ static bool classes_match(struct eval *e, const struct term *t)
 }
 
 /* Any recipient's address (or delay reason) matches. */
-static bool rcpts_match(struct eval *e, const struct term *t, bool reason)
+static bool rcpts_match(struct eval *e, const struct term *t, const struct qt_field *fd,
+                        bool reason)
 {
     uint32_t i;
 
     for (i = 0; i < e->m->nrcpts && !e->gave_up; i++)
-        if (ref_match(e, t, reason ? e->m->rcpts[i].reason : e->m->rcpts[i].address))
+        if (cached_match(e, t, fd, reason ? e->m->rcpts[i].reason : e->m->rcpts[i].address))
             return true;
     return false;
 }
@@ -892,13 +1060,12 @@ static bool field_match(struct eval *e, const struct term *t, const struct qt_fi
 {
     const struct qt_msg *m = e->m;
     const char *v;
-    size_t dlen;
 
     switch (fd->source) {
     case QT_SRC_STR:
         if (t->op == OP_NULL_SENDER)
             return (m->flags & QT_MSG_NULL_SENDER) != 0;
-        return ref_match(e, t, qt_field_str(fd, m));
+        return cached_match(e, t, fd, qt_field_str(fd, m));
     case QT_SRC_U32:
         return compare(qt_field_u32(fd, m), t);
     case QT_SRC_AGE:
@@ -907,15 +1074,13 @@ static bool field_match(struct eval *e, const struct term *t, const struct qt_fi
         v = qt_queue_name((enum qt_queue)m->queue);
         return text_match(e, t, v, strlen(v));
     case QT_SRC_SENDER_DOMAIN:
-        v = qt_address_domain(qt_store_str(e->s, m->sender),
-                              qt_strpool_len(&e->s->pool, m->sender), &dlen);
-        return text_match(e, t, v, dlen);
+        return cached_match(e, t, fd, m->sender);
     case QT_SRC_RCPT_ADDRESS:
-        return rcpts_match(e, t, false);
+        return rcpts_match(e, t, fd, false);
     case QT_SRC_RCPT_REASON:
-        return rcpts_match(e, t, true);
+        return rcpts_match(e, t, fd, true);
     case QT_SRC_RCPT_DOMAIN:
-        return rcpt_domains_match(e, t);
+        return rcpt_domains_match(e, t, fd);
     case QT_SRC_RCPT_CLASS:
         return classes_match(e, t);
     case QT_SRC_NONE:
@@ -985,7 +1150,7 @@ const char *qt_filter_runtime_error(const struct qt_filter *f)
 void qt_filter_clear_runtime_error(struct qt_filter *f)
 {
     f->gave_up = 0;
-    f->gave_up_term = NULL;
+    f->gave_up_text[0] = 0;
     f->runtime_error[0] = 0;
 }
 
