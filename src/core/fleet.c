@@ -571,6 +571,7 @@ static void listing_line(void *ctx, char *line, size_t len)
     id = qt_arena_alloc(&b->arena, strlen(h->name) + strlen(m.id) + 2);
     sprintf(id, "%s:%s", h->name, m.id);
     e->msg.id = id;
+    e->msg.host = qt_arena_strdup(&b->arena, h->name);
     qt_idmap_put(&h->known, m.id, &created)->gen = h->gen;
     if (b->n >= BATCH_EVENTS)
         push_batch(h);
