@@ -139,7 +139,9 @@ void qt_fleet_encode_msg(struct qt_buf *out, const struct qt_msg_data *m, size_t
             const struct qt_rcpt_data *r = &m->rcpts[i];
 
             qt_fleet_put_str(out, r->address);
-            qt_fleet_put_str(out, r->orig);
+            /* An original address equal to the address says nothing. */
+            qt_fleet_put_str(out, r->orig && r->address && strcmp(r->orig, r->address) == 0
+                                      ? NULL : r->orig);
             qt_buf_putc(out, '\t');
             qt_buf_putc(out, rcpt_state_letter(r->state));
             qt_buf_append(out, r->bounced ? "\tb" : "\t-", 2);
