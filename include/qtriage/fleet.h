@@ -33,6 +33,8 @@
 #define QT_FLEET_MSG_FIELDS 25
 #define QT_FLEET_RCPT_FIELDS 6
 #define QT_FLEET_HOST_MAX 64
+/* Seconds a rescan may go unanswered before the host shows as stale. */
+#define QT_FLEET_STALE_AFTER 20
 
 /* ---- the protocol (fleet_proto.c) ---- */
 

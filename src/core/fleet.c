@@ -44,6 +44,7 @@ struct host {
     char reason[256];
     bool connected;             /* handshake done, requests may be written */
     bool scanning;              /* an R (or the first listing) is unanswered */
+    int64_t scan_asked;         /* when the R went out */
     bool round_pending;         /* its part of the current round is missing */
     bool reconnect;             /* asked to connect again */
     bool read_only;             /* no agent there: postqueue -j listings */
@@ -739,6 +740,7 @@ static bool fleet_start(struct qt_backend *b)
             continue;           /* its listing under way counts */
         if (h->connected) {
             h->scanning = true;
+            h->scan_asked = (int64_t)time(NULL);
             if (!host_write(h, "R\n", 2))
                 h->scanning = false;    /* the reader sees the end soon */
         } else if (h->state == QT_HOST_LOST || h->state == QT_HOST_READONLY) {
@@ -1052,6 +1054,12 @@ size_t qt_fleet_status(struct qt_backend *b, struct qt_host_status *out, size_t 
         out[i].state = h->state;
         out[i].messages = h->messages;
         out[i].since = h->since;
+        /* A rescan unanswered for a while: its rows are as old as that. */
+        if (h->state == QT_HOST_LIVE && h->scanning &&
+            (int64_t)time(NULL) - h->scan_asked > QT_FLEET_STALE_AFTER) {
+            out[i].state = QT_HOST_STALE;
+            out[i].since = h->scan_asked;
+        }
         snprintf(out[i].reason, sizeof(out[i].reason), "%s", h->reason);
     }
     pthread_mutex_unlock(&fl->lock);
