@@ -1,7 +1,10 @@
 """A fleet for the tests: real Postfix instances behind a real loopback sshd.
 
 Fleet(n) brings up n test-bed instances (qtlib.Testbed, in parallel), fills
-each with its own corpus, and puts tests/testbed/sshbed.py's OpenSSH server in
+each with its own queue (tests/bench/qgen: queue files written directly, as
+cleanup(8) writes them, with a flooder, a hijacked account, bounces; a
+different seed per host: sendmail manages 2 messages/s on a loaded machine),
+and puts tests/testbed/sshbed.py's OpenSSH server in
 front of them: hosts mx1..mxN, each `config=` its instance's etc dir and
 `qtriage=` the binary under test.  qtriage is run with `--fleet FILE --ssh
 "ssh -F BED/ssh_config"`: the system's and root's ssh configuration are never
@@ -15,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -37,10 +41,22 @@ def require():
         sys.exit(qtlib.SKIP)
 
 
+def qgen_path():
+    """The build's qgen (meson builds it beside qtriage), else one compiled now."""
+    exe = qtlib.qtriage_path()
+    cand = os.path.join(os.path.dirname(os.path.dirname(exe)), "tests", "bench", "qgen")
+    if os.access(cand, os.X_OK):
+        return cand
+    out = os.path.join(tempfile.gettempdir(), "qtriage-fleet-qgen-%d" % os.getpid())
+    if not os.access(out, os.X_OK):
+        qtlib.sh(["cc", "-O2", "-o", out, os.path.join(HERE, "..", "bench", "qgen.c")])
+    return out
+
+
 class Fleet:
     """n Postfix instances as hosts mx1..mxN over loopback ssh."""
 
-    def __init__(self, n=3, messages=150, tag="fleet"):
+    def __init__(self, n=3, messages=300, tag="fleet"):
         self.names = ["mx%d" % (i + 1) for i in range(n)]
         self.tb = {name: qtlib.Testbed("%s-%s" % (tag, name)) for name in self.names}
         self.messages = messages
@@ -65,8 +81,9 @@ class Fleet:
 
     def _fill(self, tb):
         if self.messages:
-            tb.inject(self.messages)
-            tb.settle()
+            seed = 1 + sorted(self.tb.values(), key=lambda t: t.dir).index(tb)
+            qtlib.sh([qgen_path(), "-c", tb.etc, "-n", str(self.messages), "--seed", str(seed),
+                      "-j", "2"], timeout=300)
 
     def __exit__(self, *exc):
         if self.bed is not None:

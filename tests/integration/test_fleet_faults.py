@@ -42,7 +42,7 @@ import fleetlib  # noqa: E402
 from fleetlib import CALL_TIMEOUT, HIJACKED, check_rows_match, names_host  # noqa: E402
 import qtlib  # noqa: E402
 
-N = int(os.environ.get("QTRIAGE_FLEET_N", "120"))
+N = int(os.environ.get("QTRIAGE_FLEET_N", "300"))
 ESC = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 SANITIZER = re.compile(r"AddressSanitizer|runtime error:|LeakSanitizer")
 
