@@ -131,6 +131,7 @@ int main(int argc, char **argv)
      * config_to_options() fills only what it left unset. */
     load_config(&cfg, common.config_file, common.no_config, &config_problem);
     config_to_options(&cfg, &tui, &common);
+    common.config = &cfg;
     tui.config_problem = config_problem;
     if (!call.command && view.keys) {
         tui_print_keys(stdout);

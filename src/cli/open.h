@@ -15,12 +15,16 @@ struct cli_queue {
     struct qt_store store;
     struct qt_backend *backend;
     bool feed_live, store_live;
+    bool fleet;                 /* --hosts: backend is the fleet; layout is empty */
     struct qt_error error;      /* the first problem printed, for one-line reports */
 };
 
 /* Load the layout; unless `layout_only`, also open a backend and a store.
  * Prints what went wrong and returns false on failure. */
 bool cli_open_queue(struct cli_queue *cq, const struct cli_common *common, bool layout_only);
+/* With --hosts: say on stderr which hosts were not read fully (read-only,
+ * lost); returns how many were lost. */
+size_t cli_fleet_report(struct cli_queue *cq);
 /* One full scan into cq->store; errors are printed to stderr. */
 bool cli_load_queue(struct cli_queue *cq);
 void cli_close_queue(struct cli_queue *cq);
