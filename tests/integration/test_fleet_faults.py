@@ -116,8 +116,7 @@ def test_connect_faults(c, f, queues):
     list_with_bad_mx3(c, f, queues, "unreachable", r"refused|unreachable", dest="mxdown")
     list_with_bad_mx3(c, f, queues, "hostkey", r"host key verification failed", dest="mxhk")
     list_with_bad_mx3(c, f, queues, "password", r"permission denied", dest="mxpw")
-    list_with_bad_mx3(c, f, queues, "not installed", r"not (found|installed)|127",
-                      qtriage="/nonexistent/bin/qtriage")
+    not_installed(c, f, queues)
     # On a terminal of its own: ssh could open /dev/tty and ask.
     fleet = f.fleet_file({"mx3": {"dest": "mxpw"}})
     argv = [qtlib.qtriage_path(), "list", "--hosts", "all", "--json"] + f.args(fleet)
@@ -131,6 +130,26 @@ def test_connect_faults(c, f, queues):
     c.check(not re.search(r"\(yes/no|fingerprint", shown, re.I),
             "unknown host key: no prompt on the terminal", shown[-500:])
     c.check(st not in (0, None), "unknown host key on a terminal: ends, non-zero (%r)" % st)
+
+
+def not_installed(c, f, queues):
+    """No qtriage on mx3 (ssh's exit 127): said so, and mx3 is listed read-only
+    through `ssh mx3 postqueue -j`, which the issue offers for such hosts."""
+    what = "not installed"
+    fleet = f.fleet_file({"mx3": {"qtriage": "/nonexistent/bin/qtriage"}})
+    rows, p = f.list_json(c, fleet=fleet, what=what)
+    sound(c, p, what)
+    c.check(re.search(r"\bmx3\b.*not found", p.err) is not None,
+            "%s: says qtriage is not found on mx3" % what, p.err[-800:])
+    check_rows_match(c, rows, queues, f.names, what + " (mx3 read-only by postqueue -j)")
+    p = f.qt("hold", ["--hosts", "mx3", "--filter", "sender=" + HIJACKED, "--yes"], fleet=fleet)
+    sound(c, p, what + ": hold")
+    c.check(p.returncode not in (0, None), "%s: hold on a read-only host exits non-zero (%r)"
+            % (what, p.returncode), (p.out + p.err)[-800:])
+    c.check(re.search(r"\bmx3\b[^\n]*nothing done", p.out + p.err) is not None,
+            "%s: hold says nothing was done on mx3" % what, (p.out + p.err)[-800:])
+    c.eq({m["queue_id"]: m["queue_name"] for m in f.tb["mx3"].postqueue_j()},
+         {i: m["queue_name"] for i, m in queues["mx3"].items()}, "%s: mx3 unchanged" % what)
 
 
 def test_agent_faults(c, f, queues):
@@ -233,15 +252,16 @@ def body(c):
         return
     with fleetlib.Fleet(3, N, tag="faults") as f:
         queues = f.postqueue()
-        for part in (test_connect_faults, test_agent_faults, test_slow):
+        for part in (test_connect_faults, test_agent_faults, test_slow, test_action_faults):
+            t = time.monotonic()
             try:
-                part(c, f, queues)
+                if part is test_action_faults:
+                    part(c, f)
+                else:
+                    part(c, f, queues)
             except Exception:  # noqa: BLE001
                 c.error("%s: %s" % (part.__name__, traceback.format_exc()))
-        try:
-            test_action_faults(c, f)
-        except Exception:  # noqa: BLE001
-            c.error("test_action_faults: %s" % traceback.format_exc())
+            log("%s: %.1f s" % (part.__name__, time.monotonic() - t))
 
 
 if __name__ == "__main__":

@@ -254,8 +254,10 @@ LogLevel VERBOSE
     def fault_program(self, mode, arg=None):
         """An executable for `qtriage=` that runs the real agent behind a fault
         (agent_proxy.py MODE).  Returns (path, log): the proxy writes every line
-        it relays to log."""
+        it relays to log.  Mode "gate" waits at the gate of gate()."""
         tag = mode + ("-" + str(arg) if arg is not None else "")
+        if mode == "gate":
+            arg = self.path("gate")
         path = self.path("bin", "qtriage-" + tag)
         logp = self.path("proxy-%s.log" % tag)
         argv = ["/usr/bin/python3", PROXY, logp, mode] + ([str(arg)] if arg is not None else [])
