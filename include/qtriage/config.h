@@ -86,8 +86,8 @@ struct qt_config_binding {
 enum qt_confirm { QT_CONFIRM_UNSET, QT_CONFIRM_DESTRUCTIVE, QT_CONFIRM_ALL };
 
 /* A host of the fleet: "host NAME DESTINATION [config=DIR] [qtriage=PATH]
- * [sudo=yes]".  NAME is letters, digits, '-', '_' and '.' ("local" and
- * "all" are taken); DESTINATION is what ssh takes and never starts with
+ * [sudo=yes]".  NAME is letters, digits, '-', '_' and '.', not starting
+ * with '-' or '.' ("local" and "all" are taken); DESTINATION is what ssh takes and never starts with
  * '-'; DIR and PATH go onto the remote command line, so they are limited to
  * [A-Za-z0-9/._+-] (DIR absolute).  A later line for the same NAME
  * replaces the earlier one (the user's file overrides the system's). */

@@ -21,6 +21,7 @@
 #include "qtriage/arena.h"
 #include "qtriage/backend.h"
 #include "qtriage/config.h"
+#include "qtriage/export.h"
 #include "qtriage/message.h"
 #include "qtriage/util.h"
 
@@ -177,5 +178,17 @@ bool qt_fleet_act_ok(const struct qt_fleet_act_result *r, size_t n);
 /* The queue file bytes of store ID "HOST:ID" into `out` (blocking). */
 bool qt_fleet_fetch(struct qt_backend *b, const char *store_id, struct qt_buf *out,
                     struct qt_error *err);
+
+/* ---- exports (fleet_export.c) ---- */
+
+/* The queue file of "HOST:ID" fetched into an anonymous memory file (no
+ * name on any file system), positioned at 0; -1 with `err` set. */
+int qt_fleet_fetch_fd(struct qt_backend *b, const char *store_id, struct qt_error *err);
+/* Export `targets` (HOST:ID) as export.h does, fetched from their hosts:
+ * as PATH/HOST/ID.eml, or all into one mbox.  The result's IDs are store
+ * IDs. */
+bool qt_fleet_export_run(struct qt_backend *b, enum qt_export_format fmt, const char *path,
+                         const struct qt_action_target *targets, size_t n,
+                         struct qt_export_result *res);
 
 #endif

@@ -50,4 +50,12 @@ bool cli_targets_valid(const struct cli_targets *t, const char *cmd);
  * where EXPR is wrong and sets *bad; otherwise the caller frees the filter. */
 struct qt_filter *cli_filter_compile(const char *expr, const enum qt_queue *queue, bool *bad);
 
+/* --hosts: false, after saying why, when an ID is not HOST:QUEUEID of a
+ * host of the fleet. */
+bool cli_fleet_targets_valid(const struct cli_targets *t, struct cli_queue *cq, const char *cmd);
+/* --hosts delete --backup-dir: fetch and export each message into
+ * DIR/HOST/ID.eml on this machine, then delete exactly those exported. */
+int cli_fleet_backup_delete(struct cli_queue *cq, const char *backup_dir,
+                            const struct cli_targets *t);
+
 #endif

@@ -327,7 +327,8 @@ bool qt_config_host_name_valid(const char *name)
 {
     size_t i, n = strlen(name);
 
-    if (n == 0 || n > 64 || strcmp(name, "local") == 0 || strcmp(name, "all") == 0)
+    if (n == 0 || n > 64 || strcmp(name, "local") == 0 || strcmp(name, "all") == 0 ||
+        name[0] == '-' || name[0] == '.')
         return false;
     for (i = 0; i < n; i++)
         if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
@@ -362,7 +363,8 @@ static const char *parse_host(struct qt_config *c, char *rest, const char *file,
     if (n < 2 || n > 5)
         return "want: host NAME DESTINATION [config=DIR] [qtriage=PATH] [sudo=yes]";
     if (!qt_config_host_name_valid(w[0]))
-        return "a host name is letters, digits, '-', '_' and '.' (not \"local\" or \"all\")";
+        return "a host name is letters, digits, '-', '_' and '.', starting with a letter, "
+               "digit or '_' (not \"local\" or \"all\")";
     if (w[1][0] == '-')
         return "a DESTINATION never starts with '-' (ssh would take it for an option)";
     for (i = 2; i < n; i++) {
