@@ -60,7 +60,7 @@ def act_on_flood(c, t, f, before):
     confirm_if_asked(t)
     moved = {h: sum(1 for m in q.values() if m["sender"] == FLOODER and m["queue_name"] != "hold")
              for h, q in before.items()}
-    want = r"hold:.*" + r".*".join(r"\b%s\b\D*%d acted on" % (h, moved[h]) for h in f.names)
+    want = r"hold:.*" + r".*".join(r"\b%s\b\D*%s acted on" % (h, format(moved[h], ",")) for h in f.names)
     c.check(t.wait_for(want, timeout=60), "the result line is per host: %s" % want, t.screen())
     after = f.postqueue()
     for h in f.names:
