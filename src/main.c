@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/open.h"
 #include "qtriage/actions.h"
 #include "qtriage/config.h"
 #include "qtriage/text.h"
@@ -161,6 +162,18 @@ int main(int argc, char **argv)
         struct cli_call listing = {cli_command_find("list"), &common, &list, 1, list_argv, 0, 0};
 
         status = cli_list(&listing);
+    } else if (common.hosts) {
+        struct qt_config fleet_file;
+        struct qt_fleet_spec spec;
+
+        if (cli_fleet_spec(&common, &spec, &fleet_file)) {
+            tui.fleet = &spec;
+            status = tui_run(&tui);
+        } else {
+            status = 2;
+        }
+        free((void *)spec.hosts);
+        qt_config_free(&fleet_file);
     } else {
         status = tui_run(&tui);
     }

@@ -8,43 +8,56 @@
 #include "qtriage/filter.h"
 #include "qtriage/fleet.h"
 
-/* --hosts: the hosts from --fleet FILE (as trusted as a configuration
- * file) or the configuration, then one ssh per host. */
+bool cli_fleet_spec(const struct cli_common *common, struct qt_fleet_spec *spec,
+                    struct qt_config *from_file)
+{
+    const struct qt_config *cfg = common->config;
+    struct qt_error err = {""};
+    static struct qt_config empty;
+
+    memset(spec, 0, sizeof(*spec));
+    qt_config_init(from_file);
+    if (!cfg) {
+        qt_config_init(&empty);
+        cfg = &empty;
+    }
+    if (common->fleet_file) {
+        /* As trusted as a configuration file: as root, root's only. */
+        if (qt_config_read_file(from_file, common->fleet_file) == 0)
+            qt_config_warn(from_file, common->fleet_file, 0, "no such file");
+        for (size_t i = 0; i < from_file->nwarnings; i++)
+            fprintf(stderr, "qtriage: %s\n", from_file->warnings[i]);
+        cfg = from_file;
+    }
+    if (!qt_fleet_spec_select(spec, cfg, common->hosts, &err)) {
+        fprintf(stderr, "qtriage: %s\n", err.msg);
+        return false;
+    }
+    spec->ssh = common->ssh ? common->ssh
+                : cfg->ssh  ? cfg->ssh
+                : common->config && common->config->ssh ? common->config->ssh : NULL;
+    spec->local_config_dir = common->config_dir;
+    return true;
+}
+
+/* --hosts: one ssh per host (fleet.h). */
 static bool open_fleet(struct cli_queue *cq, const struct cli_common *common)
 {
     struct qt_config from_file;
-    const struct qt_config *cfg = common->config;
-    struct qt_fleet_spec spec = {0};
+    struct qt_fleet_spec spec;
     struct qt_error err = {""};
-    bool file = common->fleet_file != NULL, ok = false;
-    struct qt_config empty;
+    bool ok = false;
 
-    qt_config_init(&empty);
-    if (!cfg)
-        cfg = &empty;
-    if (file) {
-        qt_config_init(&from_file);
-        if (qt_config_read_file(&from_file, common->fleet_file) == 0)
-            qt_config_warn(&from_file, common->fleet_file, 0, "no such file");
-        for (size_t i = 0; i < from_file.nwarnings; i++)
-            fprintf(stderr, "qtriage: %s\n", from_file.warnings[i]);
-        cfg = &from_file;
-    }
-    if (!qt_fleet_spec_select(&spec, cfg, common->hosts, &err)) {
-        fprintf(stderr, "qtriage: %s\n", err.msg);
+    if (!cli_fleet_spec(common, &spec, &from_file))
         goto out;
-    }
-    spec.ssh = common->ssh ? common->ssh
-               : cfg->ssh  ? cfg->ssh
-               : common->config && common->config->ssh ? common->config->ssh : NULL;
-    spec.local_config_dir = common->config_dir;
     qt_feed_init(&cq->feed);
     cq->feed_live = true;
     cq->backend = qt_fleet_backend_new(&spec, &cq->feed, &err);
-    free((void *)spec.hosts);
     if (!cq->backend) {
         fprintf(stderr, "qtriage: %s\n", err.msg);
         cq->error = err;
+        qt_feed_destroy(&cq->feed);
+        cq->feed_live = false;
         goto out;
     }
     cq->fleet = true;
@@ -52,13 +65,8 @@ static bool open_fleet(struct cli_queue *cq, const struct cli_common *common)
     cq->store_live = true;
     ok = true;
 out:
-    if (file)
-        qt_config_free(&from_file);
-    qt_config_free(&empty);
-    if (!ok && cq->feed_live) {
-        qt_feed_destroy(&cq->feed);
-        cq->feed_live = false;
-    }
+    free((void *)spec.hosts);
+    qt_config_free(&from_file);
     return ok;
 }
 

@@ -8,6 +8,7 @@
 #include "qtriage/actions.h"
 #include "qtriage/backend.h"
 #include "qtriage/filter.h"
+#include "qtriage/fleet.h"
 
 struct cli_queue {
     struct qt_spool_layout layout;
@@ -57,5 +58,11 @@ bool cli_fleet_targets_valid(const struct cli_targets *t, struct cli_queue *cq, 
  * DIR/HOST/ID.eml on this machine, then delete exactly those exported. */
 int cli_fleet_backup_delete(struct cli_queue *cq, const char *backup_dir,
                             const struct cli_targets *t);
+
+/* The fleet --hosts, --fleet and --ssh ask for (`from_file` holds the
+ * --fleet file's configuration while the spec is used; free it and
+ * spec->hosts after).  False after saying why on stderr. */
+bool cli_fleet_spec(const struct cli_common *common, struct qt_fleet_spec *spec,
+                    struct qt_config *from_file);
 
 #endif

@@ -571,6 +571,7 @@ static void listing_line(void *ctx, char *line, size_t len)
     id = qt_arena_alloc(&b->arena, strlen(h->name) + strlen(m.id) + 2);
     sprintf(id, "%s:%s", h->name, m.id);
     e->msg.id = id;
+    e->msg.host = qt_arena_strdup(&b->arena, h->name);
     qt_idmap_put(&h->known, m.id, &created)->gen = h->gen;
     if (b->n >= BATCH_EVENTS)
         push_batch(h);
@@ -1168,9 +1169,17 @@ size_t qt_fleet_act(struct qt_backend *b, enum qt_action a,
     struct fleet *fl = b->priv;
     struct qt_fleet_act_result *r = xcalloc(fl->nhosts, sizeof(*r));
     size_t **idx = xcalloc(fl->nhosts, sizeof(*idx)), *cnt = xcalloc(fl->nhosts, sizeof(*cnt));
-    bool *sent = xcalloc(fl->nhosts, sizeof(*sent));
+    bool *sent = xcalloc(fl->nhosts, sizeof(*sent)), *lost = xcalloc(fl->nhosts, sizeof(*lost));
     size_t i, k, nres = 0;
     bool all_hosts = !qt_action_takes_ids(a);
+
+    /* A host that is not there had no say in what was selected: it is
+     * named in the result (nothing done there), so no one takes the
+     * action as done on the whole fleet. */
+    pthread_mutex_lock(&fl->lock);
+    for (k = 0; k < fl->nhosts; k++)
+        lost[k] = !fl->hosts[k].connected && !fl->hosts[k].read_only;
+    pthread_mutex_unlock(&fl->lock);
 
     for (i = 0; i < n; i++) {
         char host[QT_FLEET_HOST_MAX + 1];
@@ -1191,7 +1200,7 @@ size_t qt_fleet_act(struct qt_backend *b, enum qt_action a,
         int64_t req;
         struct qt_buf lines = {0};
 
-        if (!cnt[k] && !all_hosts)
+        if (!cnt[k] && !all_hosts && !lost[k])
             continue;
         nres++;
         snprintf(x->host, sizeof(x->host), "%s", h->name);
@@ -1217,7 +1226,7 @@ size_t qt_fleet_act(struct qt_backend *b, enum qt_action a,
     for (k = 0, i = 0; k < fl->nhosts; k++) {
         struct host *h = &fl->hosts[k];
 
-        if (!cnt[k] && !all_hosts)
+        if (!cnt[k] && !all_hosts && !lost[k])
             continue;
         if (sent[k]) {
             wait_answer(h);
@@ -1239,6 +1248,7 @@ size_t qt_fleet_act(struct qt_backend *b, enum qt_action a,
     free(idx);
     free(cnt);
     free(sent);
+    free(lost);
     *results = r;
     return nres;
 }

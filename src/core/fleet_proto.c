@@ -337,6 +337,9 @@ bool qt_fleet_decode_msg(const struct qt_fleet_fields *ff, const char *prefix,
     }
     if (!(out->id = take_id(ff->f[1], prefix, arena, err)))
         return false;
+    /* The host is the ID's prefix: the same bytes. */
+    if (prefix)
+        out->host = qt_arena_strndup(arena, out->id, strlen(prefix));
     if (!qt_fleet_queue_from_letter(ff->f[2], &out->queue) ||
         !parse_flags(ff->f[3], &out->forced_expire, &out->null_sender)) {
         qt_error_set(err, "bad queue or flags");

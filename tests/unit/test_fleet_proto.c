@@ -81,6 +81,7 @@ static void test_round_trip(void **state)
     sample(&m, r);
     assert_true(round_trip(&m, "mx1", QT_FLEET_MAX_LINE, &line, &ff, &a, &out, &err));
     assert_string_equal(out.id, "mx1:3F4ADA72165");
+    assert_string_equal(out.host, "mx1");
     assert_int_equal(out.queue, QT_Q_HOLD);
     assert_true(out.forced_expire);
     assert_false(out.null_sender);
@@ -119,6 +120,7 @@ static void test_round_trip(void **state)
     m.attrs_len = 0;
     assert_true(round_trip(&m, NULL, QT_FLEET_MAX_LINE, &line, &ff, &a, &out, &err));
     assert_string_equal(out.id, "3F4ADA72165");
+    assert_null(out.host);
     assert_true(out.null_sender);
     assert_int_equal(out.nrcpts, 0);
     assert_null(out.attrs);
