@@ -39,7 +39,7 @@ import traceback
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fleetlib  # noqa: E402
-from fleetlib import CALL_TIMEOUT, HIJACKED, check_rows_match, names_host  # noqa: E402
+from fleetlib import CALL_TIMEOUT, HIJACKED, check_rows_match, log, names_host  # noqa: E402
 import qtlib  # noqa: E402
 
 N = int(os.environ.get("QTRIAGE_FLEET_N", "300"))
