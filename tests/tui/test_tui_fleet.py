@@ -35,8 +35,10 @@ N = int(os.environ.get("QTRIAGE_FLEET_N", "300"))
 PROMPT = r"(?i)password:|passphrase|\(yes/no"
 
 
-def confirm_if_asked(t):
-    if t.wait_for(r"\[y/N\]", timeout=3):
+def confirm_if_asked(t, verb="hold"):
+    """Hold may ask first (more than half the queue, a fleet): say yes."""
+    m = t.wait_for(r"\[y/N\]|%s: " % verb, timeout=60)
+    if m and m.group(0) == "[y/N]":
         t.keys("y")
 
 
