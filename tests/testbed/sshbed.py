@@ -145,9 +145,10 @@ class SshBed:
             self.write_sshd_config(n, passwords=(n == "mxpw"))
             self.start_host(n)
         self.write_fleet()
-        # The bed works when ssh gets through and Postfix answers behind it.
+        # The bed works when ssh gets through and the instance's configuration is
+        # there behind it (postconf: postqueue -j would read a 100k queue).
         for n, etc in self.hosts:
-            r = self.ssh(n, "postqueue -c %s -j >/dev/null && echo ok" % etc)
+            r = self.ssh(n, "postconf -c %s -h queue_directory >/dev/null && echo ok" % etc)
             if r.returncode or r.stdout.strip() != b"ok":
                 raise RuntimeError("ssh %s: %s" % (n, r.stderr.decode(errors="replace")))
 
