@@ -265,6 +265,13 @@ int cli_action(const struct cli_call *call)
         have_queue = true;
         if ((rc = cli_targets_from_filter(&t, &cq, o.filter)) != 0)
             goto out;
+        if (t.n == 0 && common->hosts && cli_fleet_report(&cq) > 0) {
+            /* Nothing matched where the hosts answered; those that did not
+             * are named, and the command fails for them. */
+            printf("%s: no message matches the filter on the hosts that answered\n", argv[0]);
+            rc = run_fleet_action(&cq, a, &t, NULL);
+            goto out;
+        }
         if (t.n == 0) {
             printf("%s: no message matches the filter; nothing done\n", argv[0]);
             rc = 0;
