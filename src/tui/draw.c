@@ -13,6 +13,7 @@
 #include "list_pane.h"
 #include "prompt.h"
 #include "qtriage/text.h"
+#include "rules_pane.h"
 #include "qtriage/util.h"
 #include "version.h"
 #include "viewer.h"
@@ -323,8 +324,13 @@ static void draw_status(struct app *a)
     if (a->rows_for_query && qt_view_rebuilding(&a->view))
         qt_buf_printf(&b, " | filtering%s %d%%", a->utf8 ? "\u2026" : "...",
                       qt_view_rebuild_percent(&a->view));
-    if (action_job_running(a))
-        qt_buf_printf(&b, " | %s%s", a->job.doing, a->utf8 ? "\u2026" : "...");
+    rules_status(a, &b);
+    if (action_job_running(a)) {
+        char doing[300];
+
+        action_job_describe(a, doing, sizeof(doing));
+        qt_buf_printf(&b, " | %s%s", doing, a->utf8 ? "\u2026" : "...");
+    }
     if (qt_backend_is_fleet(a->backend))
         fleet_status_text(a, &b);
     wmove(a->status_win, 0, 0);
