@@ -10,6 +10,8 @@ PACKAGES=(
     clang libclang-rt-14-dev valgrind
     postfix python3 procps util-linux
     tmux groff-base
+    # The fleet tests' loopback sshd and the ssh client qtriage runs.
+    openssh-server openssh-client
     zsh
     # The Debian package: built, linted, installed and used by tests/pkg/.
     debhelper dpkg-dev fakeroot lintian man-db

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/open.h"
 #include "qtriage/actions.h"
 #include "qtriage/config.h"
 #include "qtriage/text.h"
@@ -131,6 +132,7 @@ int main(int argc, char **argv)
      * config_to_options() fills only what it left unset. */
     load_config(&cfg, common.config_file, common.no_config, &config_problem);
     config_to_options(&cfg, &tui, &common);
+    common.config = &cfg;
     tui.config_problem = config_problem;
     if (!call.command && view.keys) {
         tui_print_keys(stdout);
@@ -160,6 +162,18 @@ int main(int argc, char **argv)
         struct cli_call listing = {cli_command_find("list"), &common, &list, 1, list_argv, 0, 0};
 
         status = cli_list(&listing);
+    } else if (common.hosts) {
+        struct qt_config fleet_file;
+        struct qt_fleet_spec spec;
+
+        if (cli_fleet_spec(&common, &spec, &fleet_file)) {
+            tui.fleet = &spec;
+            status = tui_run(&tui);
+        } else {
+            status = 2;
+        }
+        free((void *)spec.hosts);
+        qt_config_free(&fleet_file);
     } else {
         status = tui_run(&tui);
     }

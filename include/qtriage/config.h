@@ -85,6 +85,25 @@ struct qt_config_binding {
 
 enum qt_confirm { QT_CONFIRM_UNSET, QT_CONFIRM_DESTRUCTIVE, QT_CONFIRM_ALL };
 
+/* A host of the fleet: "host NAME DESTINATION [config=DIR] [qtriage=PATH]
+ * [sudo=yes]".  NAME is letters, digits, '-', '_' and '.', not starting
+ * with '-' or '.' ("local" and "all" are taken); DESTINATION is what ssh takes and never starts with
+ * '-'; DIR and PATH go onto the remote command line, so they are limited to
+ * [A-Za-z0-9/._+-] (DIR absolute).  A later line for the same NAME
+ * replaces the earlier one (the user's file overrides the system's). */
+struct qt_config_host {
+    char *name;
+    char *destination;
+    char *config_dir;           /* NULL: the remote default instance */
+    char *program;              /* NULL: "qtriage" in the remote PATH */
+    bool sudo;
+    const char *file;           /* where it was written, for messages */
+    unsigned line;
+};
+
+/* Whether `name` is a valid host name for the fleet (not "local"/"all"). */
+bool qt_config_host_name_valid(const char *name);
+
 struct qt_config {
     /* NULL / 0 / -1: not set by any file. */
     char *columns;
@@ -98,6 +117,9 @@ struct qt_config {
     struct qt_config_color colors[QT_COLOR_COUNT];
     struct qt_config_binding *binds;
     size_t nbinds, binds_cap;
+    struct qt_config_host *hosts;   /* the fleet, in the order first named */
+    size_t nhosts, hosts_cap;
+    char *ssh;                  /* "ssh = CMD ...": the ssh command line; NULL: "ssh" */
 
     /* Set by qt_config_init: -1 reads any file (not root); else only files
      * that this uid or root owns and that, with every directory above

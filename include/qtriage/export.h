@@ -95,6 +95,11 @@ enum qt_export_status {
 enum qt_export_status qt_export_message(struct qt_exporter *x, const struct qt_spool_layout *l,
                                         const char *id, int hint, struct qt_error *why);
 
+/* The same for a queue file already open on `qf_fd` at offset 0 (a copy
+ * fetched from a fleet host, fleet.h), in queue `queue_name`. */
+enum qt_export_status qt_export_message_fd(struct qt_exporter *x, int qf_fd, const char *id,
+                                           const char *queue_name, struct qt_error *why);
+
 struct qt_export_result {
     size_t requested;           /* distinct IDs */
     char **exported;            /* written and synced (or already there, identical) */

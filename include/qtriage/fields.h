@@ -36,6 +36,7 @@ enum qt_field_id {
     QT_FIELD_CLIENT,
     QT_FIELD_SASL,
     QT_FIELD_HELO,
+    QT_FIELD_HOST,
     QT_FIELD_FROM,
     QT_FIELD_CLIENT_NAME,
     QT_FIELD_RCPTS,
@@ -61,6 +62,7 @@ enum qt_col {
     QT_COL_CLIENT = QT_FIELD_CLIENT,    /* client_address */
     QT_COL_SASL = QT_FIELD_SASL,        /* sasl_username */
     QT_COL_HELO = QT_FIELD_HELO,
+    QT_COL_HOST = QT_FIELD_HOST,        /* a fleet's host (fleet.h) */
     QT_COL_COUNT,
 };
 
@@ -76,6 +78,7 @@ enum qt_stats_by {
     QT_BY_SUBJECT,          /* decoded Subject as stored */
     QT_BY_REASON,           /* delay reason, shortened as the list's REASON column */
     QT_BY_CLASS,            /* delay-reason class */
+    QT_BY_HOST,             /* a fleet's host; "" on this machine */
     QT_BY_COUNT,
 };
 

@@ -38,6 +38,7 @@ struct qt_rcpt_data {
 
 struct qt_msg_data {
     const char *id;
+    const char *host;           /* a fleet's host (fleet.h); NULL: this machine */
     enum qt_queue queue;
     bool forced_expire;
     bool null_sender;

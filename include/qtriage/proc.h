@@ -56,6 +56,23 @@ void qt_proc_result_free(struct qt_proc_result *res);
 void qt_proc_describe(const struct qt_proc_spec *spec, const struct qt_proc_result *res,
                       char *buf, size_t size);
 
+/* A child that lives on while we talk to it (ssh to a fleet host): its
+ * standard input, output and error are pipes whose other ends we hold.
+ * The same checks as qt_proc_run (argv[0] absolute, trusted as root, no
+ * MAIL_CONFIG in its environment). */
+struct qt_proc_child {
+    int pid;                    /* pid_t */
+    int in_fd, out_fd, err_fd;  /* ours: write to its stdin, read its stdout, stderr */
+};
+
+/* Start the child.  False with res->spawn_errno (and res->untrusted) set
+ * when it could not be started. */
+bool qt_proc_start(const char *const *argv, struct qt_proc_child *child,
+                   struct qt_proc_result *res);
+/* Close what is still open of our ends, wait for the child and fill `res`
+ * (exit status or signal).  Returns true when it exited with status 0. */
+bool qt_proc_finish(struct qt_proc_child *child, struct qt_proc_result *res);
+
 /* Find `name` in $PATH and then in the usual sbin directories.  As root,
  * never in $PATH: only in /usr/sbin, /usr/bin, /sbin, /bin, /usr/local/sbin
  * and /usr/local/bin, and only a program that it and every directory above

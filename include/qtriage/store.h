@@ -25,6 +25,7 @@ struct qt_msg {
     qt_str id, sender, subject, from, attrs, error;
     qt_str attr_fields[QT_ATTR_NFIELDS];    /* see qt_attr_field_names */
     qt_str reason;              /* first delay reason, for the list */
+    qt_str host;                /* a fleet's host; 0 on this machine */
     uint32_t nrcpts;            /* all entries in rcpts[] */
     uint32_t npending;          /* of which still to deliver */
     struct qt_rcpt *rcpts;

@@ -11,6 +11,7 @@
 #include "open.h"
 #include "qtriage/actions.h"
 #include "qtriage/export.h"
+#include "qtriage/fleet.h"
 #include "qtriage/pace.h"
 
 /* What the command line asked of an action. */
@@ -112,6 +113,95 @@ static int run_backup_delete(struct cli_queue *cq, const struct act_options *o,
     return ok ? 0 : ar.ninvalid ? 2 : 1;
 }
 
+/* --hosts: one request per host, in parallel; one line per host, and a
+ * failure status naming every host where it did not work. */
+static int run_fleet_action(struct cli_queue *cq, enum qt_action a, const struct cli_targets *t,
+                            const char *site)
+{
+    struct qt_fleet_act_result *r = NULL;
+    size_t n = qt_fleet_act(cq->backend, a, t->t, t->n, site, &r), i;
+    struct qt_buf line = {0}, bad = {0};
+    bool ok;
+
+    qt_fleet_act_summary(a, r, n, &line);
+    printf("%s\n", line.data ? line.data : "");
+    for (i = 0; i < n; i++) {
+        if (r[i].outcome == QT_FLEET_DONE)
+            continue;
+        qt_buf_printf(&bad, "%s%s", bad.len ? ", " : "", r[i].host);
+        if (r[i].message[0])
+            fprintf(stderr, "qtriage: %s: %s: %s\n", qt_action_name(a), r[i].host,
+                    r[i].message);
+    }
+    ok = qt_fleet_act_ok(r, n);
+    if (!ok)
+        fprintf(stderr, "qtriage: %s: not done on every host: %s\n", qt_action_name(a),
+                bad.data);
+    qt_buf_free(&line);
+    qt_buf_free(&bad);
+    free(r);
+    return ok ? 0 : 1;
+}
+
+bool cli_fleet_targets_valid(const struct cli_targets *t, struct cli_queue *cq,
+                                const char *cmd)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        char host[QT_FLEET_HOST_MAX + 1], why[400];
+        const char *qid;
+
+        if (!qt_fleet_split_id(t->t[i].id, host, sizeof(host), &qid) ||
+            !qt_queue_id_valid(qid)) {
+            fprintf(stderr, "qtriage: %s: \"%.64s\" is not HOST:QUEUEID (with --hosts, as "
+                    "list shows them); nothing done\n", cmd, t->t[i].id);
+            return false;
+        }
+        if (!qt_fleet_host_usable(cq->backend, host, why, sizeof(why)) &&
+            strstr(why, "not a host")) {
+            fprintf(stderr, "qtriage: %s: %s; nothing done\n", cmd, why);
+            return false;
+        }
+    }
+    return true;
+}
+
+int cli_fleet_backup_delete(struct cli_queue *cq, const char *backup_dir,
+                            const struct cli_targets *t)
+{
+    struct qt_export_result er;
+    struct cli_targets exported = {0};
+    size_t i;
+    int rc = 0;
+
+    qt_fleet_export_run(cq->backend, QT_EXPORT_EML_DIR, backup_dir, t->t, t->n, &er);
+    printf("%s\n", er.message);
+    for (i = 0; i < er.ngone; i++)
+        printf("gone: %s\n", er.gone[i]);
+    for (i = 0; i < er.nfailed; i++)
+        printf("not exported: %s: %s\n", er.failed[i], er.failed_why[i]);
+    if (er.nfailed) {
+        fprintf(stderr, "qtriage: delete: %zu message%s could not be exported to %s and "
+                "%s NOT deleted (first: %s)\n", er.nfailed, er.nfailed == 1 ? "" : "s",
+                backup_dir, er.nfailed == 1 ? "was" : "were", er.failed_why[0]);
+        rc = 1;
+    }
+    /* Only what is saved on this machine is deleted on its host. */
+    for (i = 0; i < er.nexported; i++) {
+        long k = qt_store_find(&cq->store, er.exported[i]);
+
+        exported.t = xgrow(exported.t, &exported.cap, exported.n + 1, sizeof(*exported.t));
+        exported.t[exported.n].id = xstrdup(er.exported[i]);
+        exported.t[exported.n].queue =
+            k >= 0 ? (enum qt_queue)cq->store.msgs[k].queue : QT_Q_COUNT;
+        exported.n++;
+    }
+    if (exported.n && run_fleet_action(cq, QT_ACT_DELETE, &exported, NULL) != 0)
+        rc = 1;
+    cli_targets_free(&exported);
+    qt_export_result_free(&er);
+    return rc;
+}
+
 /* flush and flush-site take no IDs and none of the selection options. */
 static int run_flush(enum qt_action a, int argc, char **argv, struct cli_common *common,
                      const struct act_options *o)
@@ -135,6 +225,17 @@ static int run_flush(enum qt_action a, int argc, char **argv, struct cli_common 
         printf("%s%s%s: would be run (dry run; nothing changed)\n", argv[0], site ? " " : "",
                site ? site : "");
         return 0;
+    }
+    if (common->hosts) {
+        struct cli_targets none = {0};
+        int rc;
+
+        if (!cli_open_queue(&cq, common, false))
+            return 3;
+        cli_load_queue(&cq);
+        rc = run_fleet_action(&cq, a, &none, site);
+        cli_close_queue(&cq);
+        return rc;
     }
     if (geteuid() != 0) {
         fprintf(stderr, "qtriage: %s: changing the queue needs root; nothing done\n", argv[0]);
@@ -304,6 +405,13 @@ int cli_action(const struct cli_call *call)
         have_queue = true;
         if ((rc = cli_targets_from_filter(&t, &cq, o.filter)) != 0)
             goto out;
+        if (t.n == 0 && !o.follow && common->hosts && cli_fleet_report(&cq) > 0) {
+            /* Nothing matched where the hosts answered; those that did not
+             * are named, and the command fails for them. */
+            printf("%s: no message matches the filter on the hosts that answered\n", argv[0]);
+            rc = run_fleet_action(&cq, a, &t, NULL);
+            goto out;
+        }
         if (t.n == 0 && !o.follow) {
             printf("%s: no message matches the filter; nothing done\n", argv[0]);
             rc = 0;
@@ -317,7 +425,23 @@ int cli_action(const struct cli_call *call)
             return 2;
         }
     }
-    if (!cli_targets_valid(&t, argv[0])) {
+    if (common->hosts && !have_queue) {
+        /* The hosts are listed first: which queue each ID is in, and
+         * which hosts answer. */
+        if (!cli_open_queue(&cq, common, false)) {
+            rc = 3;
+            goto out;
+        }
+        have_queue = true;
+        cli_load_queue(&cq);
+        for (i = 0; i < t.n; i++) {
+            long k = qt_store_find(&cq.store, t.t[i].id);
+
+            t.t[i].queue = k >= 0 ? (enum qt_queue)cq.store.msgs[k].queue : QT_Q_COUNT;
+        }
+    }
+    if (common->hosts ? !cli_fleet_targets_valid(&t, &cq, argv[0])
+                      : !cli_targets_valid(&t, argv[0])) {
         rc = 2;
         goto out;
     }
@@ -346,6 +470,11 @@ int cli_action(const struct cli_call *call)
         }
         if (unpaced)
             o.pace.batch = 0;
+    }
+    if (common->hosts) {
+        rc = o.backup_dir ? cli_fleet_backup_delete(&cq, o.backup_dir, &t)
+                          : run_fleet_action(&cq, a, &t, NULL);
+        goto out;
     }
     if (geteuid() != 0) {
         fprintf(stderr, "qtriage: %s: changing the queue needs root (postsuper and "

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "qtriage/fleet.h"
 #include "qtriage/stats.h"
 #include "qtriage/text.h"
 #include "select.h"
@@ -103,9 +104,13 @@ struct queue_tally {
 /* The plugin line: text, then perfdata as the plugin guidelines spell it,
  * 'label'=value[UOM];[warn];[crit];[min];[max]: message counts have no
  * unit, sizes are in bytes (B) and ages in seconds (s). */
+struct host_check;
+static void print_hosts_perf(const struct host_check *h, size_t n, long warn, long crit);
+
 static void print_plugin(int status, const char *summary, const struct queue_tally *t,
                          const char *queue, enum qt_queue only, uint64_t checked, long warn,
-                         long crit, const struct growth *g)
+                         long crit, const struct growth *g, const struct host_check *hosts,
+                         size_t nhosts)
 {
     size_t i;
     struct qt_buf perf = {0};
@@ -141,13 +146,17 @@ static void print_plugin(int status, const char *summary, const struct queue_tal
         fputs(perf.data, stdout);
         qt_buf_free(&perf);
     }
+    print_hosts_perf(hosts, nhosts, warn, crit);
     putchar('\n');
 }
+
+static void json_hosts(struct qt_buf *out, const struct host_check *h, size_t n);
 
 static void print_json(int status, const char *summary, const struct queue_tally *t,
                        const char *queue, uint64_t checked, long warn, long crit,
                        const char *age_text, int64_t age, const char *expr,
-                       const struct growth *g, int64_t now)
+                       const struct growth *g, int64_t now, const struct host_check *hosts,
+                       size_t nhosts)
 {
     struct qt_buf out = {0};
     size_t i;
@@ -207,9 +216,102 @@ static void print_json(int status, const char *summary, const struct queue_tally
                       ",\"oldest_age_seconds\":%" PRId64 "}", i ? "," : "",
                       qt_queue_name(perf_queues[i]), q->messages, q->bytes, q->oldest);
     }
-    qt_buf_printf(&out, "}}\n");
+    qt_buf_printf(&out, "}");
+    json_hosts(&out, hosts, nhosts);
+    qt_buf_printf(&out, "}\n");
     fputs(out.data, stdout);
     qt_buf_free(&out);
+}
+
+/* Severity for the worst state of a fleet: an unreachable host is worse
+ * than a warning, not than a critical queue. */
+static int severity(int status)
+{
+    static const int rank[] = {0, 1, 3, 2};
+
+    return rank[status];
+}
+
+struct host_check {
+    struct qt_host_status st;
+    uint64_t checked;
+    int status;
+};
+
+/* --hosts: each host's count against the thresholds, and the worst. */
+static int fleet_status(struct cli_queue *cq, const struct queue_tally *unused, long warn,
+                        long crit, struct qt_buf *summary, struct host_check **hc_out,
+                        size_t *nh_out, const bool *counted)
+{
+    struct qt_host_status st[256];
+    size_t nh = qt_fleet_status(cq->backend, st, QT_ARRAY_LEN(st)), i, k;
+    struct host_check *hc = xcalloc(nh ? nh : 1, sizeof(*hc));
+    int worst = CHECK_OK;
+
+    (void)unused;
+    for (k = 0; k < nh && k < QT_ARRAY_LEN(st); k++)
+        hc[k].st = st[k];
+    for (i = 0; i < cq->store.n; i++) {
+        const char *id = qt_store_str(&cq->store, cq->store.msgs[i].id);
+        size_t len = strcspn(id, ":");
+
+        if (!counted[i])
+            continue;
+        for (k = 0; k < nh; k++)
+            if (strlen(hc[k].st.name) == len && strncmp(hc[k].st.name, id, len) == 0) {
+                hc[k].checked++;
+                break;
+            }
+    }
+    for (k = 0; k < nh; k++) {
+        struct host_check *h = &hc[k];
+
+        if (h->st.state != QT_HOST_LIVE && h->st.state != QT_HOST_READONLY)
+            h->status = CHECK_UNKNOWN;
+        else
+            h->status = h->checked > (uint64_t)crit   ? CHECK_CRITICAL
+                        : h->checked > (uint64_t)warn ? CHECK_WARNING
+                                                      : CHECK_OK;
+        if (severity(h->status) > severity(worst))
+            worst = h->status;
+        qt_buf_printf(summary, "%s%s %s ", k ? "; " : "", h->st.name, status_names[h->status]);
+        if (h->status == CHECK_UNKNOWN)
+            qt_buf_printf(summary, "(%s: %s)", qt_host_state_name(h->st.state), h->st.reason);
+        else
+            qt_buf_printf(summary, "%" PRIu64 " message%s", h->checked,
+                          h->checked == 1 ? "" : "s");
+    }
+    *hc_out = hc;
+    *nh_out = nh;
+    return worst;
+}
+
+/* Per host: 'mx1'=N;warn;crit;0 */
+static void print_hosts_perf(const struct host_check *h, size_t n, long warn, long crit)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (warn >= 0)
+            printf(" '%s'=%" PRIu64 ";%ld;%ld;0", h[i].st.name, h[i].checked, warn, crit);
+        else
+            printf(" '%s'=%" PRIu64 ";;;0", h[i].st.name, h[i].checked);
+    }
+}
+
+static void json_hosts(struct qt_buf *out, const struct host_check *h, size_t n)
+{
+    if (!h)
+        return;
+    qt_buf_printf(out, ",\"hosts\":[");
+    for (size_t i = 0; i < n; i++) {
+        qt_buf_printf(out, "%s{\"host\":", i ? "," : "");
+        cli_json_string(out, h[i].st.name);
+        qt_buf_printf(out, ",\"state\":\"%s\",\"exit_code\":%d,\"checked\":%" PRIu64
+                      ",\"connection\":\"%s\",\"reason\":", status_names[h[i].status],
+                      h[i].status, h[i].checked, qt_host_state_name(h[i].st.state));
+        cli_json_string(out, h[i].st.reason);
+        qt_buf_printf(out, "}");
+    }
+    qt_buf_printf(out, "]");
 }
 
 int cli_check(const struct cli_call *call)
@@ -231,8 +333,10 @@ int cli_check(const struct cli_call *call)
     struct growth g = {0};
     time_t now;
     size_t i;
-    bool bad, counting;
+    bool bad, counting, *counted;
     int status;
+    struct host_check *hosts = NULL;
+    size_t nhosts = 0;
 
     json_output = a->json;
     memset(tally, 0, sizeof(tally));
@@ -269,6 +373,7 @@ int cli_check(const struct cli_call *call)
         return unknown("cannot read the queue: %s", why.msg[0] ? why.msg : "see stderr");
     }
     now = time(NULL);
+    counted = xcalloc(cq.store.n ? cq.store.n : 1, sizeof(*counted));
     for (i = 0; i < cq.store.n; i++) {
         const struct qt_msg *m = &cq.store.msgs[i];
         struct queue_tally *t = &tally[m->queue];
@@ -285,6 +390,7 @@ int cli_check(const struct cli_call *call)
         if (!queue || m->queue == only) {
             checked++;
             g.arrived += qt_stats_arrived(m->arrival, now, g.window);
+            counted[i] = true;
         }
     }
     g.rate = (double)g.arrived * 60.0 / (double)g.window;
@@ -292,12 +398,17 @@ int cli_check(const struct cli_call *call)
     status = !counting ? CHECK_OK
            : checked > (uint64_t)crit ? CHECK_CRITICAL
            : checked > (uint64_t)warn ? CHECK_WARNING : CHECK_OK;
-    if (g.crit >= 0 && g.rate > g.crit)
+    if (cq.fleet)
+        status = fleet_status(&cq, tally, warn, crit, &summary, &hosts, &nhosts, counted);
+    else
+        qt_buf_printf(&summary, "%" PRIu64 " message%s in %s", checked,
+                      checked == 1 ? "" : "s", queue ? queue : "the queue");
+    /* The growth of everything checked (all hosts together), over the worst
+     * of the counts. */
+    if (g.crit >= 0 && g.rate > g.crit && severity(status) < severity(CHECK_CRITICAL))
         status = CHECK_CRITICAL;
-    else if (g.warn >= 0 && g.rate > g.warn && status < CHECK_WARNING)
+    else if (g.warn >= 0 && g.rate > g.warn && severity(status) < severity(CHECK_WARNING))
         status = CHECK_WARNING;
-    qt_buf_printf(&summary, "%" PRIu64 " message%s in %s", checked, checked == 1 ? "" : "s",
-                  queue ? queue : "the queue");
     if (age_text)
         qt_buf_printf(&summary, " (older than %s)", age_text);
     if (g.wanted)
@@ -305,10 +416,13 @@ int cli_check(const struct cli_call *call)
                       g.window_text, g.rate);
     if (a->json)
         print_json(status, summary.data, tally, queue, checked, warn, crit, age_text, age, expr,
-                   &g, (int64_t)now);
+                   &g, (int64_t)now, hosts, nhosts);
     else
-        print_plugin(status, summary.data, tally, queue, only, checked, warn, crit, &g);
+        print_plugin(status, summary.data, tally, queue, only, checked, warn, crit, &g, hosts,
+                     nhosts);
     qt_buf_free(&summary);
+    free(hosts);
+    free(counted);
     qt_filter_free(f);
     cli_close_queue(&cq);
     return status;

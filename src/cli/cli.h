@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "qtriage/backend.h"
+#include "qtriage/config.h"
 #include "qtriage/spool.h"
 #include "qtriage/util.h"
 
@@ -59,7 +60,7 @@ struct cli_option {
 enum {
     CLI_S_QUEUE = 1 << 0,       /* --queue Q */
     CLI_S_FILTER = 1 << 1,      /* --filter EXPR */
-    CLI_S_HOSTS = 1 << 2,       /* --hosts LIST (the fleet; refused until it exists) */
+    CLI_S_HOSTS = 1 << 2,       /* --hosts LIST, --fleet FILE, --ssh CMD (fleet.h) */
     CLI_S_BACKUP_DIR = 1 << 3,  /* --backup-dir DIR */
     CLI_S_MAILLOG = 1 << 4,     /* --maillog FILE */
     CLI_S_ALWAYS = 1 << 5,      /* -c, --backend, --config-file, --no-config, --demo, --help */
@@ -74,6 +75,9 @@ struct cli_common {
     bool have_queue;
     const char *filter;         /* --filter EXPR; NULL: none */
     const char *hosts;          /* --hosts LIST; NULL: this host only */
+    const char *fleet_file;     /* --fleet FILE: the hosts (and ssh) from this file */
+    const char *ssh;            /* --ssh CMD: the ssh command line */
+    const struct qt_config *config;     /* the configuration read (main.c) */
     const char *backup_dir;     /* --backup-dir, else the configuration's; NULL: none */
     const char *maillog;        /* --maillog FILE; NULL: find it */
     const char *config_file;    /* --config-file FILE */
@@ -245,6 +249,8 @@ int cli_check(const struct cli_call *call);
 int cli_instances(const struct cli_call *call);
 /* "qtriage metrics": Prometheus text exposition (node_exporter textfile). */
 int cli_metrics(const struct cli_call *call);
+/* "qtriage agent": the remote side of a fleet (fleet.h). */
+int cli_agent(const struct cli_call *call);
 /* "qtriage block": the access tables that stop a flood's source. */
 int cli_block(const struct cli_call *call);
 /* "qtriage --version": version, git describe, the libraries' versions. */

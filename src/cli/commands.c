@@ -86,8 +86,16 @@ const struct cli_option cli_shared_options[] = {
     OPT("filter", 'f', CLI_STRING, "EXPR", COMMON(filter),
      "only the messages that match EXPR (the filter bar's language)",
      .shared = CLI_S_FILTER),
-    /* Hidden until the fleet exists: accepted, then refused with a reason. */
-    OPT("hosts", 0, CLI_STRING, "LIST", COMMON(hosts), NULL, .shared = CLI_S_HOSTS),
+    OPT("hosts", 0, CLI_STRING, "LIST", COMMON(hosts),
+     "the fleet's hosts to work on: names separated by commas, all for every configured "
+     "host, local for this machine's queue (see FLEET in the man page)",
+     .shared = CLI_S_HOSTS),
+    OPT("fleet", 0, CLI_STRING, "FILE", COMMON(fleet_file),
+     "read the hosts (host NAME DESTINATION ... lines, and ssh = CMD) from FILE",
+     .complete = CLI_COMPLETE_FILE, .shared = CLI_S_HOSTS),
+    OPT("ssh", 0, CLI_STRING, "CMD", COMMON(ssh),
+     "the ssh command line for the fleet's hosts (split at blanks; default ssh)",
+     .shared = CLI_S_HOSTS),
     OPT("backup-dir", 0, CLI_STRING, "DIR", COMMON(backup_dir),
      "delete exports the messages to DIR/ID.eml first and deletes only those exported",
      .complete = CLI_COMPLETE_DIR, .shared = CLI_S_BACKUP_DIR),
@@ -438,6 +446,13 @@ const struct cli_command cli_commands[] = {
                     "incoming queues (100000+ past that many; ? where a queue cannot be "
                     "read), configuration directory.",
      .options = no_options, .run = cli_instances},
+    {.name = "agent",
+     .summary = "the remote side of a fleet: run by ssh for qtriage --hosts",
+     .description = "Reads this host's queue (as -c DIR names it) and speaks qtriage's fleet "
+                    "protocol on standard input and output; requests (rescans, actions on "
+                    "queue IDs, fetching a message) arrive on standard input only. See FLEET "
+                    "in the man page.",
+     .options = no_options, .run = cli_agent},
     {0},
 };
 

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "open.h"
 #include "qtriage/export.h"
+#include "qtriage/fleet.h"
 
 int cli_export(const struct cli_call *call)
 {
@@ -29,6 +30,8 @@ int cli_export(const struct cli_call *call)
     }
     if (!cli_open_queue(&cq, common, filter == NULL))
         return 3;
+    if (cq.fleet && !filter)
+        cli_load_queue(&cq);    /* which hosts answer; the feed is drained */
     if (filter) {
         if ((rc = cli_targets_from_filter(&t, &cq, filter)) != 0)
             goto out;
@@ -41,11 +44,13 @@ int cli_export(const struct cli_call *call)
             goto out;
         }
     }
-    if (!cli_targets_valid(&t, "export")) {
+    if (cq.fleet ? !cli_fleet_targets_valid(&t, &cq, "export")
+                 : !cli_targets_valid(&t, "export")) {
         rc = 2;
         goto out;
     }
-    ok = qt_export_run(&cq.layout, fmt, path, t.t, t.n, &res);
+    ok = cq.fleet ? qt_fleet_export_run(cq.backend, fmt, path, t.t, t.n, &res)
+                  : qt_export_run(&cq.layout, fmt, path, t.t, t.n, &res);
     if (res.nexported || res.ngone || res.nfailed || ok)
         printf("%s\n", res.message);
     for (i = 0; i < res.ngone; i++)

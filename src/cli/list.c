@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "open.h"
+#include "qtriage/fleet.h"
 #include "qtriage/fields.h"
 #include "qtriage/filter.h"
 #include "qtriage/text.h"
@@ -88,8 +89,19 @@ static void print_json(struct qt_buf *out, const struct qt_store *s, const struc
     uint32_t i;
     int k;
 
+    const char *id = qt_store_str(s, m->id), *colon = strchr(id, ':');
+
     qt_buf_putc(out, '{');
-    json_key_str(out, qt_fields[QT_FIELD_ID].json, qt_store_str(s, m->id), &first);
+    /* A fleet's message: its host, then the queue ID as the host's Postfix
+     * knows it (fleet.h: store IDs are "HOST:QUEUEID"). */
+    if (colon) {
+        char host[QT_FLEET_HOST_MAX + 1];
+
+        snprintf(host, sizeof(host), "%.*s", (int)(colon - id), id);
+        json_key_str(out, "host", host, &first);
+        id = colon + 1;
+    }
+    json_key_str(out, qt_fields[QT_FIELD_ID].json, id, &first);
     json_key_str(out, qt_fields[QT_FIELD_QUEUE].json, qt_queue_name(m->queue), &first);
     json_key_int(out, qt_fields[QT_FIELD_AGE].json, m->arrival, &first);
     if (m->create_time)
@@ -397,6 +409,7 @@ int cli_list(const struct cli_call *call)
     /* Said after the listing worked; when it did not, the error says it. */
     if (ok && cq.backend->read_only)
         fprintf(stderr, "qtriage: %s\n", cq.backend->read_only_reason);
+    cli_fleet_report(&cq);
     qt_buf_free(&lc.line);
     if (filter && qt_filter_runtime_error(filter))
         fprintf(stderr, "qtriage: filter: %s\n", qt_filter_runtime_error(filter));

@@ -6,6 +6,86 @@
 #include <time.h>
 
 #include "qtriage/filter.h"
+#include "qtriage/fleet.h"
+
+bool cli_fleet_spec(const struct cli_common *common, struct qt_fleet_spec *spec,
+                    struct qt_config *from_file)
+{
+    const struct qt_config *cfg = common->config;
+    struct qt_error err = {""};
+    static struct qt_config empty;
+
+    memset(spec, 0, sizeof(*spec));
+    qt_config_init(from_file);
+    if (!cfg) {
+        qt_config_init(&empty);
+        cfg = &empty;
+    }
+    if (common->fleet_file) {
+        /* As trusted as a configuration file: as root, root's only. */
+        if (qt_config_read_file(from_file, common->fleet_file) == 0)
+            qt_config_warn(from_file, common->fleet_file, 0, "no such file");
+        for (size_t i = 0; i < from_file->nwarnings; i++)
+            fprintf(stderr, "qtriage: %s\n", from_file->warnings[i]);
+        cfg = from_file;
+    }
+    if (!qt_fleet_spec_select(spec, cfg, common->hosts, &err)) {
+        fprintf(stderr, "qtriage: %s\n", err.msg);
+        return false;
+    }
+    spec->ssh = common->ssh ? common->ssh
+                : cfg->ssh  ? cfg->ssh
+                : common->config && common->config->ssh ? common->config->ssh : NULL;
+    spec->local_config_dir = common->config_dir;
+    return true;
+}
+
+/* --hosts: one ssh per host (fleet.h). */
+static bool open_fleet(struct cli_queue *cq, const struct cli_common *common)
+{
+    struct qt_config from_file;
+    struct qt_fleet_spec spec;
+    struct qt_error err = {""};
+    bool ok = false;
+
+    if (!cli_fleet_spec(common, &spec, &from_file))
+        goto out;
+    qt_feed_init(&cq->feed);
+    cq->feed_live = true;
+    cq->backend = qt_fleet_backend_new(&spec, &cq->feed, &err);
+    if (!cq->backend) {
+        fprintf(stderr, "qtriage: %s\n", err.msg);
+        cq->error = err;
+        qt_feed_destroy(&cq->feed);
+        cq->feed_live = false;
+        goto out;
+    }
+    cq->fleet = true;
+    qt_store_init(&cq->store);
+    cq->store_live = true;
+    ok = true;
+out:
+    free((void *)spec.hosts);
+    qt_config_free(&from_file);
+    return ok;
+}
+
+size_t cli_fleet_report(struct cli_queue *cq)
+{
+    struct qt_host_status st[256];
+    size_t n, i, lost = 0;
+
+    if (!cq->fleet)
+        return 0;
+    n = qt_fleet_status(cq->backend, st, QT_ARRAY_LEN(st));
+    for (i = 0; i < n && i < QT_ARRAY_LEN(st); i++) {
+        if (st[i].state == QT_HOST_READONLY)
+            fprintf(stderr, "qtriage: %s: %s\n", st[i].name, st[i].reason);
+        else if (st[i].state != QT_HOST_LIVE)
+            lost++;
+    }
+    return lost;
+}
 
 bool cli_open_queue(struct cli_queue *cq, const struct cli_common *common, bool need_actions)
 {
@@ -13,6 +93,8 @@ bool cli_open_queue(struct cli_queue *cq, const struct cli_common *common, bool 
     enum qt_backend_kind kind = (enum qt_backend_kind)common->backend;
 
     memset(cq, 0, sizeof(*cq));
+    if (common->hosts)
+        return open_fleet(cq, common);
     if (!qt_spool_layout_load(&cq->layout, common->config_dir, &err)) {
         fprintf(stderr, "qtriage: cannot read the Postfix configuration%s%s: %s\n",
                 common->config_dir ? " in " : "",

@@ -8,6 +8,7 @@
 #include "qtriage/actions.h"
 #include "qtriage/backend.h"
 #include "qtriage/filter.h"
+#include "qtriage/fleet.h"
 
 struct cli_queue {
     struct qt_spool_layout layout;
@@ -15,12 +16,16 @@ struct cli_queue {
     struct qt_store store;
     struct qt_backend *backend;
     bool feed_live, store_live;
+    bool fleet;                 /* --hosts: backend is the fleet; layout is empty */
     struct qt_error error;      /* the first problem printed, for one-line reports */
 };
 
 /* Load the layout; unless `layout_only`, also open a backend and a store.
  * Prints what went wrong and returns false on failure. */
 bool cli_open_queue(struct cli_queue *cq, const struct cli_common *common, bool layout_only);
+/* With --hosts: say on stderr which hosts were not read fully (read-only,
+ * lost); returns how many were lost. */
+size_t cli_fleet_report(struct cli_queue *cq);
 /* One full scan into cq->store; errors are printed to stderr. */
 bool cli_load_queue(struct cli_queue *cq);
 void cli_close_queue(struct cli_queue *cq);
@@ -45,5 +50,19 @@ bool cli_targets_valid(const struct cli_targets *t, const char *cmd);
  * --queue (NULL: every queue); NULL when both are NULL.  Says on stderr
  * where EXPR is wrong and sets *bad; otherwise the caller frees the filter. */
 struct qt_filter *cli_filter_compile(const char *expr, const enum qt_queue *queue, bool *bad);
+
+/* --hosts: false, after saying why, when an ID is not HOST:QUEUEID of a
+ * host of the fleet. */
+bool cli_fleet_targets_valid(const struct cli_targets *t, struct cli_queue *cq, const char *cmd);
+/* --hosts delete --backup-dir: fetch and export each message into
+ * DIR/HOST/ID.eml on this machine, then delete exactly those exported. */
+int cli_fleet_backup_delete(struct cli_queue *cq, const char *backup_dir,
+                            const struct cli_targets *t);
+
+/* The fleet --hosts, --fleet and --ssh ask for (`from_file` holds the
+ * --fleet file's configuration while the spec is used; free it and
+ * spec->hosts after).  False after saying why on stderr. */
+bool cli_fleet_spec(const struct cli_common *common, struct qt_fleet_spec *spec,
+                    struct qt_config *from_file);
 
 #endif

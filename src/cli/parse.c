@@ -344,9 +344,8 @@ int cli_parse(int argc, char **argv, struct cli_common *common, struct cli_view_
             goto out;
         }
     common->have_queue = cli_given(call, "queue");
-    if (common->hosts) {
-        status = cli_usage_error(cmd, "--hosts: a fleet of hosts is not supported yet; "
-                                 "nothing done");
+    if ((common->fleet_file || common->ssh) && !common->hosts) {
+        status = cli_usage_error(cmd, "--fleet and --ssh go with --hosts LIST; nothing done");
         goto out;
     }
     call->argc = st->noperands;

@@ -47,7 +47,9 @@ bool cli_load_store(struct cli_queue *cq, struct cli_common *common, struct qt_e
             *why = cq->error;
         return false;
     }
-    if (!cli_load_queue(cq)) {
+    /* A fleet's lost host is said on stderr and in its state; the hosts
+     * that answered still count. */
+    if (!cli_load_queue(cq) && !cq->fleet) {
         if (why)
             *why = cq->error;
         cli_close_queue(cq);

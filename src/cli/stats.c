@@ -174,8 +174,9 @@ int cli_stats(const struct cli_call *call)
     qt_stats_init(&st);
     st.sort = (enum qt_stats_sort)a->sort;
     qt_stats_compute(&st, &cq.store, f, by, now);
-    have_settings = qt_queue_settings_load(&qs, &cq.layout, &err);
-    if (!have_settings)
+    /* A fleet has one set of settings per host: none shown. */
+    have_settings = !cq.fleet && qt_queue_settings_load(&qs, &cq.layout, &err);
+    if (!have_settings && !cq.fleet)
         fprintf(stderr, "qtriage: cannot read the queue settings: %s\n", err.msg);
     if (json) {
         print_json(&st, (size_t)top, have_settings ? &qs : NULL, cq.store.per_queue[QT_Q_ACTIVE]);

@@ -68,6 +68,14 @@ void qt_config_free(struct qt_config *c)
     for (i = 0; i < c->nbinds; i++)
         free(c->binds[i].command);
     free(c->binds);
+    for (i = 0; i < c->nhosts; i++) {
+        free(c->hosts[i].name);
+        free(c->hosts[i].destination);
+        free(c->hosts[i].config_dir);
+        free(c->hosts[i].program);
+    }
+    free(c->hosts);
+    free(c->ssh);
     for (i = 0; i < c->nfiles; i++)
         free(c->files[i]);
     free(c->files);
@@ -315,6 +323,85 @@ static const char *parse_binding(struct qt_config *c, char *rest, bool unbind, c
     return NULL;
 }
 
+bool qt_config_host_name_valid(const char *name)
+{
+    size_t i, n = strlen(name);
+
+    if (n == 0 || n > 64 || strcmp(name, "local") == 0 || strcmp(name, "all") == 0 ||
+        name[0] == '-' || name[0] == '.')
+        return false;
+    for (i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+              (name[i] >= '0' && name[i] <= '9') || name[i] == '-' || name[i] == '_' ||
+              name[i] == '.'))
+            return false;
+    return true;
+}
+
+/* A word that goes onto the remote command line, which ssh hands to the
+ * remote user's shell: only characters no shell gives a meaning to. */
+static bool remote_word_safe(const char *s)
+{
+    if (!*s || strlen(s) > 255)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || *s == '/' || *s == '.' || *s == '_' || *s == '+' ||
+              *s == '-'))
+            return false;
+    return true;
+}
+
+/* "host NAME DESTINATION [config=DIR] [qtriage=PATH] [sudo=yes|no]" */
+static const char *parse_host(struct qt_config *c, char *rest, const char *file, unsigned line)
+{
+    char *w[8];
+    size_t n = split_words(rest, w, 5), i;
+    struct qt_config_host h = {.file = file, .line = line};
+    int sudo = 0;
+
+    if (n < 2 || n > 5)
+        return "want: host NAME DESTINATION [config=DIR] [qtriage=PATH] [sudo=yes]";
+    if (!qt_config_host_name_valid(w[0]))
+        return "a host name is letters, digits, '-', '_' and '.', starting with a letter, "
+               "digit or '_' (not \"local\" or \"all\")";
+    if (w[1][0] == '-')
+        return "a DESTINATION never starts with '-' (ssh would take it for an option)";
+    for (i = 2; i < n; i++) {
+        if (strncmp(w[i], "config=", 7) == 0) {
+            if (w[i][7] != '/' || !remote_word_safe(w[i] + 7))
+                return "config= wants an absolute directory of [A-Za-z0-9/._+-]";
+            h.config_dir = w[i] + 7;
+        } else if (strncmp(w[i], "qtriage=", 8) == 0) {
+            if (w[i][8] == '-' || !remote_word_safe(w[i] + 8))
+                return "qtriage= wants a program path of [A-Za-z0-9/._+-]";
+            h.program = w[i] + 8;
+        } else if (strncmp(w[i], "sudo=", 5) == 0) {
+            if (parse_bool(w[i] + 5, &sudo))
+                return "sudo= wants yes or no";
+        } else
+            return "unknown host option (config=DIR, qtriage=PATH, sudo=yes)";
+    }
+    for (i = 0; i < c->nhosts && strcmp(c->hosts[i].name, w[0]) != 0; i++)
+        ;
+    if (i == c->nhosts) {
+        c->hosts = xgrow(c->hosts, &c->hosts_cap, c->nhosts + 1, sizeof(*c->hosts));
+        c->nhosts++;
+    } else {
+        free(c->hosts[i].name);
+        free(c->hosts[i].destination);
+        free(c->hosts[i].config_dir);
+        free(c->hosts[i].program);
+    }
+    h.name = xstrdup(w[0]);
+    h.destination = xstrdup(w[1]);
+    h.config_dir = h.config_dir ? xstrdup(h.config_dir) : NULL;
+    h.program = h.program ? xstrdup(h.program) : NULL;
+    h.sudo = sudo == 1;
+    c->hosts[i] = h;
+    return NULL;
+}
+
 /* A value: the rest of the line, blanks trimmed, or one quoted string
  * ("..." with \" and \\, or '...' as is) followed by nothing. */
 static const char *unquote(char *v)
@@ -377,6 +464,11 @@ static const char *parse_setting(struct qt_config *c, const char *key, char *val
         set_string(&c->backup_dir, value);
     } else if (strcmp(key, "refresh") == 0)
         return parse_refresh(value, &c->refresh_ms);
+    else if (strcmp(key, "ssh") == 0) {
+        if (!value[0] || value[0] == '-')
+            return "ssh wants a command line (\"ssh -F FILE -o ...\")";
+        set_string(&c->ssh, value);
+    }
     else if (strcmp(key, "confirm") == 0) {
         /* Never weaker than the built-in rule: delete, expire and flush
          * always ask. */
@@ -418,6 +510,8 @@ static void parse_line(struct qt_config *c, const char *file, unsigned lineno, c
         why = parse_binding(c, line + 5, false, file, lineno);
     } else if (strncmp(line, "unbind", 6) == 0 && (line[6] == ' ' || line[6] == '\t')) {
         why = parse_binding(c, line + 7, true, file, lineno);
+    } else if (strncmp(line, "host", 4) == 0 && (line[4] == ' ' || line[4] == '\t')) {
+        why = parse_host(c, line + 5, file, lineno);
     } else if (!(eq = strchr(line, '='))) {
         why = "want \"key = value\", \"bind ...\" or \"unbind ...\"";
     } else {

@@ -461,13 +461,21 @@ enum qt_export_status qt_export_message(struct qt_exporter *x, const struct qt_s
         close(fd);
         return QT_EXPORT_FAILED;
     }
-    if (x->fmt == QT_EXPORT_MBOX)
-        status = export_mbox(x, fd, id, qt_queue_name(q), why) ? QT_EXPORT_DONE
-                                                                : QT_EXPORT_FAILED;
-    else
-        status = export_eml(x, fd, id, qt_queue_name(q), why);
+    status = qt_export_message_fd(x, fd, id, qt_queue_name(q), why);
     close(fd);
     return status;
+}
+
+enum qt_export_status qt_export_message_fd(struct qt_exporter *x, int qf_fd, const char *id,
+                                           const char *queue_name, struct qt_error *why)
+{
+    if (!qt_queue_id_valid(id)) {
+        qt_error_set(why, "not a queue ID: \"%.64s\"", id);
+        return QT_EXPORT_FAILED;
+    }
+    if (x->fmt == QT_EXPORT_MBOX)
+        return export_mbox(x, qf_fd, id, queue_name, why) ? QT_EXPORT_DONE : QT_EXPORT_FAILED;
+    return export_eml(x, qf_fd, id, queue_name, why);
 }
 
 /* ------------------------------------------------------- batches */

@@ -222,6 +222,10 @@ const struct qt_field qt_fields[QT_FIELD_COUNT] = {
         "helo", "HELO", 0, 2, 8, false, {NULL}, NULL, QT_FIELD_FILTER,
         MSG_ATTR(QT_ATTR_HELO_NAME), QT_TYPE_TEXT, NULL, SORT_ATTR(QT_ATTR_HELO_NAME),
         0, 0, NULL, NULL, NULL},
+    [QT_FIELD_HOST] = {
+        "host", "HOST", 0, 1, 4, false, {NULL}, NULL, QT_FIELD_FILTER,
+        MSG_STR(host), QT_TYPE_TEXT, NULL, SORT_STR(host),
+        QT_BY_HOST + 1, 'h', "host", NULL, NULL},
     /* No columns from here on. */
     [QT_FIELD_FROM] = {
         "from", "FROM", 0, 0, 0, false, {NULL}, NULL, QT_FIELD_FILTER,

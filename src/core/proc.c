@@ -267,6 +267,96 @@ fail_pipes:
     return false;
 }
 
+bool qt_proc_start(const char *const *argv, struct qt_proc_child *child,
+                   struct qt_proc_result *res)
+{
+    int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    sigset_t defaults;
+    pid_t pid;
+    int rc;
+    char *program = NULL;
+    char **child_env;
+
+    memset(res, 0, sizeof(*res));
+    child->pid = -1;
+    child->in_fd = child->out_fd = child->err_fd = -1;
+    if (!executable_file(argv[0], &res->spawn_errno))
+        return false;
+    if (qt_trust_enforced()) {
+        program = qt_trusted_path_check(argv[0], 0, QT_TRUST_PROGRAM, res->untrusted,
+                                        sizeof(res->untrusted));
+        if (!program) {
+            res->spawn_errno = EPERM;
+            return false;
+        }
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (!make_pipe(in) || !make_pipe(out) || !make_pipe(err)) {
+        res->spawn_errno = errno;
+        free(program);
+        close_fd(&in[0]), close_fd(&in[1]), close_fd(&out[0]), close_fd(&out[1]);
+        close_fd(&err[0]), close_fd(&err[1]);
+        return false;
+    }
+    child_env = environment_for_children();
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+    posix_spawnattr_init(&attr);
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+    rc = posix_spawn(&pid, program ? program : argv[0], &fa, &attr, (char *const *)argv,
+                     child_env);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&fa);
+    free(program);
+    free(child_env);
+    close_fd(&in[0]);
+    close_fd(&out[1]);
+    close_fd(&err[1]);
+    if (rc != 0) {
+        res->spawn_errno = rc;
+        close_fd(&in[1]), close_fd(&out[0]), close_fd(&err[0]);
+        return false;
+    }
+    child->pid = pid;
+    child->in_fd = in[1];
+    child->out_fd = out[0];
+    child->err_fd = err[0];
+    return true;
+}
+
+bool qt_proc_finish(struct qt_proc_child *child, struct qt_proc_result *res)
+{
+    int status;
+
+    close_fd(&child->in_fd);
+    close_fd(&child->out_fd);
+    close_fd(&child->err_fd);
+    if (child->pid <= 0)
+        return false;
+    while (waitpid(child->pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            res->spawn_errno = errno;
+            child->pid = -1;
+            return false;
+        }
+    }
+    child->pid = -1;
+    if (WIFSIGNALED(status)) {
+        res->signaled = true;
+        res->term_signal = WTERMSIG(status);
+        return false;
+    }
+    res->exit_status = WEXITSTATUS(status);
+    return res->exit_status == 0;
+}
+
 void qt_proc_result_free(struct qt_proc_result *res)
 {
     qt_buf_free(&res->out);

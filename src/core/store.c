@@ -104,6 +104,7 @@ static void fill(struct qt_store *s, struct qt_msg *m, const struct qt_msg_data 
     m->subject = intern(s, d->subject);
     m->from = intern(s, d->from);
     m->error = intern(s, d->error);
+    m->host = intern(s, d->host);
     m->attrs = d->attrs ? qt_strpool_intern(&s->pool, d->attrs, d->attrs_len) : 0;
     for (i = 0; i < QT_ATTR_NFIELDS; i++)
         m->attr_fields[i] = intern(s, d->attr_fields[i]);

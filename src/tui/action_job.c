@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "action_job.h"
+
+#include "qtriage/fleet.h"
 #include "app.h"
 #include "qtriage/export.h"
 #include "qtriage/util.h"
@@ -52,6 +54,56 @@ static void export_summary(struct action_job *j, const struct qt_export_result *
                  er->failed[0], er->failed_why[0]);
 }
 
+/* A fleet: exports are fetched to this machine (DIR/HOST/ID.eml), actions
+ * go to every host at once; the summary is one line per host. */
+static void fleet_job(struct action_job *j)
+{
+    struct qt_fleet_act_result *r = NULL;
+    struct qt_export_result er;
+    struct qt_buf line = {0};
+    size_t n;
+
+    j->backup_ok = true;
+    if (j->kind == JOB_EXPORT || j->kind == JOB_EXPORT_DELETE) {
+        struct qt_action_target *saved;
+        size_t i, k;
+
+        j->backup_ok = qt_fleet_export_run(j->fleet, QT_EXPORT_EML_DIR, j->backup_dir,
+                                           j->targets, j->n, &er);
+        if (j->kind == JOB_EXPORT) {
+            snprintf(j->summary, sizeof(j->summary), "%s", er.message);
+            qt_export_result_free(&er);
+            return;
+        }
+        /* Only what is saved here is deleted there. */
+        saved = xcalloc(er.nexported ? er.nexported : 1, sizeof(*saved));
+        for (i = 0; i < er.nexported; i++) {
+            saved[i].id = er.exported[i];
+            saved[i].queue = QT_Q_COUNT;
+            for (k = 0; k < j->n; k++)
+                if (strcmp(j->targets[k].id, er.exported[i]) == 0)
+                    saved[i].queue = j->targets[k].queue;
+        }
+        qt_buf_printf(&line, "%s; ", er.message);
+        n = er.nexported ? qt_fleet_act(j->fleet, QT_ACT_DELETE, saved, er.nexported, NULL, &r)
+                         : 0;
+        if (n)
+            qt_fleet_act_summary(QT_ACT_DELETE, r, n, &line);
+        else
+            qt_buf_printf(&line, "nothing deleted");
+        j->backup_ok = j->backup_ok && qt_fleet_act_ok(r, n);
+        free(saved);
+        qt_export_result_free(&er);
+    } else {
+        n = qt_fleet_act(j->fleet, j->act, j->targets, j->n, j->site, &r);
+        qt_fleet_act_summary(j->act, r, n, &line);
+        j->backup_ok = qt_fleet_act_ok(r, n);
+    }
+    snprintf(j->summary, sizeof(j->summary), "%s", line.data ? line.data : "");
+    qt_buf_free(&line);
+    free(r);
+}
+
 static void paced_progress(void *ctx, const struct qt_pace_progress *pr)
 {
     struct action_job *j = ctx;
@@ -67,7 +119,9 @@ static void *job_main(void *arg)
     struct action_job *j = arg;
     char byte = 1;
 
-    if (j->kind == JOB_PACED) {
+    if (j->fleet) {
+        fleet_job(j);
+    } else if (j->kind == JOB_PACED) {
         size_t done;
 
         qt_action_run_paced(j->layout, j->act, j->targets, j->n, &j->pace, &j->stop,
@@ -169,6 +223,7 @@ static bool start(struct app *a, enum action_job_kind kind, enum qt_action act,
     j->backup_dir = backup_dir ? xstrdup(backup_dir) : NULL;
     j->summary[0] = '\0';
     j->layout = &a->layout;
+    j->fleet = qt_backend_is_fleet(a->backend) ? a->backend : NULL;
     memset(&j->res, 0, sizeof(j->res));
     memset(&j->pace, 0, sizeof(j->pace));
     if (pace)

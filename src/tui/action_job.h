@@ -38,6 +38,7 @@ struct action_job {
     char *ids;                  /* the targets' IDs, one after another */
     char *site;
     const struct qt_spool_layout *layout;
+    struct qt_backend *fleet;   /* a fleet's backend: one request per host (fleet.h) */
     struct qt_action_result res;
     char *backup_dir;           /* JOB_EXPORT*: the directory (export.h) */
     char summary[700];          /* JOB_EXPORT*: what came of it */

@@ -593,6 +593,21 @@ static bool open_queue(struct app *a, char *err, size_t size)
     struct qt_error e = {""};
     const char *copy = a->script ? script_spool_copy(a->script) : NULL;
 
+    if (a->opt->fleet && !copy) {
+        /* A fleet: no local layout; every host is an ssh child (fleet.h). */
+        qt_feed_init(&a->feed);
+        a->backend = qt_fleet_backend_new(a->opt->fleet, &a->feed, &e);
+        if (!a->backend) {
+            snprintf(err, size, "%s", e.msg);
+            qt_feed_destroy(&a->feed);
+            return false;
+        }
+        qt_store_init(&a->store);
+        a->config_label = xasprintf("fleet of %zu host%s [fleet]",
+                                    qt_fleet_status(a->backend, NULL, 0),
+                                    qt_fleet_status(a->backend, NULL, 0) == 1 ? "" : "s");
+        return true;
+    }
     if (copy && !qt_spool_layout_from_copy(&a->layout, copy, &e)) {
         snprintf(err, size, "QTRIAGE_SPOOL: %s", e.msg);
         return false;

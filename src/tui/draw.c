@@ -9,6 +9,7 @@
 
 #include "app.h"
 #include "draw.h"
+#include "qtriage/fleet.h"
 #include "list_pane.h"
 #include "prompt.h"
 #include "qtriage/text.h"
@@ -271,6 +272,35 @@ static const char *grouped(size_t n, char *buf)
     return buf;
 }
 
+/* Each host's state: "mx1 live", "mx2 loading 3,400", "mx3 stale since
+ * 13:02", "mx4 lost: ssh's reason". */
+static void fleet_status_text(struct app *a, struct qt_buf *b)
+{
+    struct qt_host_status st[64];
+    size_t n = qt_fleet_status(a->backend, st, QT_ARRAY_LEN(st)), i;
+    char num[32];
+
+    for (i = 0; i < n && i < QT_ARRAY_LEN(st); i++) {
+        qt_buf_printf(b, "%s%s %s", i ? ", " : " | ", st[i].name,
+                      qt_host_state_name(st[i].state));
+        if (st[i].state == QT_HOST_LOADING)
+            qt_buf_printf(b, " %s", grouped(st[i].messages, num));
+        if (st[i].state == QT_HOST_STALE || st[i].state == QT_HOST_LOST) {
+            time_t t = (time_t)st[i].since;
+            struct tm tm;
+            char hhmm[8];
+
+            localtime_r(&t, &tm);
+            strftime(hhmm, sizeof(hhmm), "%H:%M", &tm);
+            qt_buf_printf(b, " since %s", hhmm);
+        }
+        if (st[i].state == QT_HOST_LOST && st[i].reason[0]) {
+            qt_buf_printf(b, ": ");
+            qt_text_sanitize_str(b, st[i].reason);
+        }
+    }
+}
+
 static void draw_status(struct app *a)
 {
     static const enum qt_queue order[] = {QT_Q_DEFERRED, QT_Q_HOLD,     QT_Q_ACTIVE,
@@ -301,6 +331,8 @@ static void draw_status(struct app *a)
         action_job_describe(a, doing, sizeof(doing));
         qt_buf_printf(&b, " | %s%s", doing, a->utf8 ? "\u2026" : "...");
     }
+    if (qt_backend_is_fleet(a->backend))
+        fleet_status_text(a, &b);
     wmove(a->status_win, 0, 0);
     draw_text(a, a->status_win, b.data, b.len, COLS, pair_attr(a, COLOR_PAIR_STATUS, A_REVERSE),
               NULL, 0);

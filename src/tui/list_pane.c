@@ -9,6 +9,8 @@
 #include "app.h"
 #include "script.h"
 #include "list_pane.h"
+
+#include "qtriage/fleet.h"
 #include "prompt.h"
 #include "qtriage/search.h"
 #include "qtriage/util.h"
@@ -192,6 +194,13 @@ void list_default_columns(struct app *a)
     } else {
         memcpy(l->cols, narrow, sizeof(narrow));
         l->ncols = sizeof(narrow) / sizeof(narrow[0]);
+    }
+    /* Several hosts: which one a row is on, right after its ID. */
+    if (qt_backend_is_fleet(a->backend) && qt_fleet_status(a->backend, NULL, 0) > 1 &&
+        l->ncols < QT_COL_COUNT) {
+        memmove(l->cols + 2, l->cols + 1, (l->ncols - 1) * sizeof(l->cols[0]));
+        l->cols[1] = QT_COL_HOST;
+        l->ncols++;
     }
 }
 

@@ -7,6 +7,7 @@
 
 #include "qtriage/backend.h"
 #include "qtriage/config.h"
+#include "qtriage/fleet.h"
 
 struct tui_options {
     const char *config_dir;     /* -c DIR, or NULL */
@@ -22,6 +23,7 @@ struct tui_options {
     const char *backup_dir;     /* copy messages here before deleting them; NULL: none */
     const struct qt_config *config;  /* colours; NULL: none */
     const char *config_problem; /* shown at start: the configuration had bad lines */
+    const struct qt_fleet_spec *fleet;  /* --hosts: the fleet (fleet.h); NULL: this host */
 };
 
 /* Whether the interactive view has a command of this name (for the

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "app.h"
@@ -14,6 +15,8 @@
 #include "qtriage/search.h"
 #include "qtriage/util.h"
 #include "viewer.h"
+
+#include "qtriage/fleet.h"
 
 #define FETCH_LINES 256
 
@@ -254,11 +257,26 @@ static void load(struct app *a)
     struct viewer *v = viewer_of(a);
     struct qt_error err = {""};
 
+    if (v->history && qt_backend_is_fleet(a->backend)) {
+        snprintf(v->error, sizeof(v->error), "the mail log is on the host: no history here");
+        return;
+    }
     if (v->history) {
         load_history(a);
         return;
     }
-    v->render = qt_render_open_queued(&a->layout, v->id, v->queue, v->mode, &err);
+    if (qt_backend_is_fleet(a->backend)) {
+        /* The queue file comes from its host into memory no other process
+         * can open; it is rendered as a local one (without the host's
+         * defer logs: the delay reasons are in the list). */
+        int fd = qt_fleet_fetch_fd(a->backend, v->id, &err);
+
+        v->render = fd >= 0 ? qt_render_open(fd, v->id, v->mode, NULL, &err) : NULL;
+        if (fd >= 0)
+            close(fd);
+    } else {
+        v->render = qt_render_open_queued(&a->layout, v->id, v->queue, v->mode, &err);
+    }
     if (!v->render)
         snprintf(v->error, sizeof(v->error), "%s", err.msg);
     v->wrap_width = pane_width();

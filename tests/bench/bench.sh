@@ -64,6 +64,7 @@ cold=yes
 coldmax=100000
 tui=yes
 bulk=yes
+fleet=no
 
 die() { echo "$PROG: $*" >&2; exit 1; }
 usage() { sed -n '4,6p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -85,6 +86,7 @@ while [ $# -gt 0 ]; do
         --cold-max=*) coldmax=${1#--cold-max=} ;;
         --no-tui) tui=no ;;
         --no-bulk) bulk=no ;;
+        --fleet) fleet=yes ;;   # then the fleet row: tests/bench/bench_fleet.sh
         --workdir) shift; workparent=${1:-} ;;
         --workdir=*) workparent=${1#--workdir=} ;;
         -h|--help) usage ;;
@@ -514,3 +516,8 @@ for n in sorted(set(k[0] for k in order)):
     print("  qtriage hold / postsuper -h:     %s (target <= 1.05; %s IDs)" % (
         ratio(hq, hp), extra.get((n, "bulk-ids"), "?")))
 EOF
+
+# The fleet row (3 hosts x 100k over loopback ssh) is its own script.
+if [ "$fleet" = yes ]; then
+    "$HERE/bench_fleet.sh" --qtriage "$qtriage_src" --reps "$reps" --workdir "$workparent"
+fi

@@ -111,11 +111,11 @@ static void test_name_lists(void **state)
     (void)state;
     qt_field_names(QT_ROLE_COLUMN, &b);
     assert_string_equal(b.data, "id queue age retry size sender rcpt subject reason client "
-                                "sasl helo");
+                                "sasl helo host");
     qt_buf_reset(&b);
     qt_field_names(QT_ROLE_GROUP, &b);
     assert_string_equal(b.data, "sender sender_domain sasl client client_name rcpt_domain "
-                                "subject reason class");
+                                "subject reason class host");
     qt_buf_reset(&b);
     qt_field_format_help(&b);
     assert_non_null(strstr(b.data, "%f From header"));
