@@ -158,8 +158,18 @@ struct cli_restore_args {
     bool dry_run, force;
 };
 
+struct cli_duration {
+    int64_t seconds;
+    const char *text;           /* as given, for messages */
+};
+
 struct cli_action_args {
     bool dry_run, yes;
+    struct cli_duration follow; /* --follow: keep acting for that long (0: not asked) */
+    const char *rate;           /* --rate N/s */
+    long batch;                 /* --batch N (0: not asked) */
+    struct cli_duration every;  /* --every S, with --batch */
+    bool unpaced;               /* --unpaced: all at once, whatever the count */
 };
 
 struct cli_stats_args {
@@ -174,11 +184,6 @@ struct cli_shape_args {
     long buckets, min_subdomains, lines, width;     /* 0: the default */
 };
 
-struct cli_duration {
-    int64_t seconds;
-    const char *text;           /* as given, for messages */
-};
-
 struct cli_check_args {
     long warn, crit;
     struct cli_duration age;
@@ -188,6 +193,13 @@ struct cli_check_args {
 struct cli_metrics_args {
     const char *output;         /* NULL: standard output */
     long top;                   /* 0: QT_METRICS_TOP_DEFAULT */
+};
+
+struct cli_block_args {
+    int action;                 /* enum qt_block_action */
+    const char *text;           /* --text: the reply text; NULL: none */
+    struct cli_duration expire; /* --expire; 0 seconds: never */
+    bool json;
 };
 
 /* Parse argv: the shared options and the interactive view's before the
@@ -229,6 +241,8 @@ int cli_check(const struct cli_call *call);
 int cli_instances(const struct cli_call *call);
 /* "qtriage metrics": Prometheus text exposition (node_exporter textfile). */
 int cli_metrics(const struct cli_call *call);
+/* "qtriage block": the access tables that stop a flood's source. */
+int cli_block(const struct cli_call *call);
 /* "qtriage --version": version, git describe, the libraries' versions. */
 void cli_print_version(FILE *out);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "qtriage/block.h"
 #include "qtriage/metrics.h"
 #include "qtriage/stats.h"
 
@@ -168,11 +169,38 @@ static const struct cli_option action_options[] = {
      "print what would be acted on; change nothing"),
     OPT("yes", 'y', CLI_FLAG, NULL, ACTION(yes),
      "act on what --filter selects without asking"),
+    OPT("follow", 0, CLI_DURATION, "DURATION", ACTION(follow),
+     "hold or delete: with --filter, go on acting on each new match for DURATION (a "
+     "standing rule), printing every catch", .wants = "a duration such as 30m or 1h"),
+    OPT("rate", 0, CLI_STRING, "N/s", ACTION(rate),
+     "release, requeue, deliver: at most N messages a second (N/m, N/h too)", .group = 2),
+    OPT("batch", 0, CLI_LONG, "N", ACTION(batch),
+     "release, requeue, deliver: N messages at a time (with --every)", .min = 1, .max = 1e9,
+     .wants = "a positive number"),
+    OPT("every", 0, CLI_DURATION, "S", ACTION(every),
+     "with --batch: wait S (seconds, or 30s, 2m) between batches",
+     .wants = "a duration such as 2 or 30s"),
+    OPT("unpaced", 0, CLI_FLAG, NULL, ACTION(unpaced),
+     "all at once, even above 10000 messages (paced by default)", .group = 2),
+    {0},
+};
+
+static const struct cli_option flush_site_options[] = {
+    OPT("dry-run", 'n', CLI_FLAG, NULL, ACTION(dry_run), "print what would be run; run nothing"),
     {0},
 };
 
 static const struct cli_option flush_options[] = {
     OPT("dry-run", 'n', CLI_FLAG, NULL, ACTION(dry_run), "print what would be run; run nothing"),
+    OPT("rate", 0, CLI_STRING, "N/s", ACTION(rate),
+     "flush: deliver the deferred messages (postqueue -i) at most N a second, not all at once",
+     .group = 2),
+    OPT("batch", 0, CLI_LONG, "N", ACTION(batch),
+     "flush: deliver the deferred messages N at a time (with --every)", .min = 1, .max = 1e9,
+     .wants = "a positive number"),
+    OPT("every", 0, CLI_DURATION, "S", ACTION(every),
+     "with --batch: wait S (seconds, or 30s, 2m) between batches",
+     .wants = "a duration such as 2 or 30s"),
     {0},
 };
 
@@ -228,6 +256,41 @@ static const struct cli_option metrics_options[] = {
     OPT("top", 'n', CLI_LONG, "N", METRICS(top),
         "the N largest senders, sasl users and clients (default 10)", .min = 1,
         .max = QT_METRICS_TOP_MAX),
+    {0},
+};
+
+static void block_action_words(struct qt_buf *out)
+{
+    qt_buf_printf(out, "hold defer reject");
+}
+
+static bool block_action_parse(const char *word, int *out)
+{
+    enum qt_block_action a;
+
+    if (!qt_block_action_from_name(word, &a))
+        return false;
+    *out = (int)a;
+    return true;
+}
+
+static void block_verb_words(struct qt_buf *out)
+{
+    qt_buf_printf(out, "add list remove expire sasl client sender sender_domain");
+}
+
+#define BLOCK(field) offsetof(struct cli_block_args, field)
+static const struct cli_option block_options[] = {
+    OPT("action", 'a', CLI_WORD, "ACTION", BLOCK(action),
+        "add: hold, defer or reject the source's next messages", .wants = "action",
+        .parse = block_action_parse, .words = block_action_words,
+        .complete = CLI_COMPLETE_WORDS),
+    OPT("text", 't', CLI_STRING, "TEXT", BLOCK(text),
+        "add: the text of the reply (printable ASCII, at most 200 characters)"),
+    OPT("expire", 'e', CLI_DURATION, "DURATION", BLOCK(expire),
+        "add: remove the entry after DURATION (default 1h; 0: never)",
+        .wants = "a duration such as 30m, 1h or 2d"),
+    OPT("json", 'j', CLI_FLAG, NULL, BLOCK(json), "list: one JSON object a line"),
     {0},
 };
 
@@ -295,7 +358,7 @@ const struct cli_command cli_commands[] = {
      .args_size = sizeof(struct cli_action_args), .run = cli_action},
     {.name = "flush-site", .synopsis = "SITE",
      .summary = "flush the mail for one site (postqueue -s)",
-     .options = flush_options, .shared = CLI_S_HOSTS,
+     .options = flush_site_options, .shared = CLI_S_HOSTS,
      .args_size = sizeof(struct cli_action_args), .run = cli_action},
     {.name = "stats",
      .summary = "top groups by count and size, and the queue's settings",
@@ -324,6 +387,19 @@ const struct cli_command cli_commands[] = {
                     "the families.",
      .options = metrics_options, .args_size = sizeof(struct cli_metrics_args),
      .run = cli_metrics},
+    {.name = "block", .synopsis = "add KIND VALUE|list|remove KIND VALUE|expire",
+     .summary = "stop a source: entries in Postfix access tables, with an expiry",
+     .description = "KIND is sasl (a SASL login), client (an address or network), sender "
+                    "(an address) or sender_domain. Entries go into qtriage_sasl_access, "
+                    "qtriage_client_access and qtriage_sender_access in the instance's "
+                    "configuration directory, built with postmap in default_database_type; "
+                    "lines qtriage did not write are never changed. add, remove and expire "
+                    "need root; expire (for cron) removes the entries whose time is up. "
+                    "qtriage never edits main.cf: it says whether check_sasl_access, "
+                    "check_client_access and check_sender_access are in place and prints "
+                    "the line to add when not.",
+     .options = block_options, .args_size = sizeof(struct cli_block_args), .run = cli_block,
+     .operands = CLI_COMPLETE_WORDS, .operand_words = block_verb_words},
     {.name = "instances",
      .summary = "the Postfix instances postmulti -l lists",
      .description = "Name, group, enabled, the messages in the deferred, hold, active and "

@@ -262,6 +262,17 @@ static char *combined(struct app *a, const char *expr)
     return xstrdup(expr);
 }
 
+char *stats_row_filter(struct app *a)
+{
+    struct qt_buf expr = {0};
+    char label[256], *text = NULL;
+
+    if (row_expr(a, &expr, label, sizeof(label)))
+        text = combined(a, expr.data);
+    qt_buf_free(&expr);
+    return text;
+}
+
 unsigned stats_drill(struct app *a)
 {
     struct qt_buf expr = {0};
@@ -318,6 +329,18 @@ unsigned stats_tag(struct app *a)
     free(text);
     qt_buf_free(&expr);
     return R_REDRAW;
+}
+
+bool stats_row_source(struct app *a, int *by, const char **key, size_t *key_len)
+{
+    struct stats_pane *p = stats_of(a);
+
+    if (!p || is_shape(p) || nrows(p) == 0)
+        return false;
+    *by = p->view;
+    *key = p->stats.groups[p->cursor].key;
+    *key_len = p->stats.groups[p->cursor].key_len;
+    return true;
 }
 
 static void settings_line(struct app *a, struct qt_buf *b, bool *warn)
