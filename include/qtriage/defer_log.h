@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "qtriage/arena.h"
+#include "qtriage/util.h"
 
 struct qt_defer_entry {
     const char *recipient;      /* never NULL */
@@ -28,6 +29,7 @@ struct qt_defer_log {
     size_t n, cap;
     bool truncated;             /* the file was larger than the read limit */
     struct qt_arena arena;
+    struct qt_buf raw;          /* the file's bytes, kept for the next read */
 };
 
 #define QT_DEFER_LOG_MAX_BYTES (8u << 20)

@@ -23,42 +23,66 @@
 void cli_json_string(struct qt_buf *out, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t len = strlen(s), i = 0, run = 0, n;
+    size_t len = strlen(s), i = 0, n;
+    char *o;
 
-    qt_buf_putc(out, '"');
+    /* The most a byte can become is the 6 of \ufffd: room for that is made
+     * once, and the string is written in place, with no call per piece. */
+    qt_buf_reserve(out, 6 * len + 2);
+    o = out->data + out->len;
+    *o++ = '"';
     while (i < len) {
-        unsigned char c = p[i];
+        size_t run = i;
         enum qt_text_unit u;
+        unsigned char c;
 
-        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+        while (i < len && (c = p[i]) >= 0x20 && c < 0x7f && c != '"' && c != '\\')
             i++;
-            continue;           /* part of a run copied in one go */
-        }
-        qt_buf_append(out, p + run, i - run);
+        memcpy(o, p + run, i - run);
+        o += i - run;
+        if (i == len)
+            break;
+        c = p[i];
         if (c == '"' || c == '\\') {
-            qt_buf_putc(out, '\\');
-            qt_buf_putc(out, (char)c);
+            *o++ = '\\';
+            *o++ = (char)c;
             i++;
         } else if ((u = qt_text_next(p + i, len - i, &n)) == QT_TEXT_KEEP) {
-            qt_buf_append(out, p + i, n);
+            memcpy(o, p + i, n);
+            o += n;
+            i += n;
+        } else if (u == QT_TEXT_BLANK) {
+            *o++ = ' ';
             i += n;
         } else {
-            qt_buf_append(out, u == QT_TEXT_BLANK ? " " : "\\ufffd", u == QT_TEXT_BLANK ? 1 : 6);
+            memcpy(o, "\\ufffd", 6);
+            o += 6;
             i += n;
         }
-        run = i;
     }
-    qt_buf_append(out, p + run, i - run);
-    qt_buf_putc(out, '"');
+    *o++ = '"';
+    *o = 0;
+    out->len = (size_t)(o - out->data);
 }
+
+/* Text that needs no escaping (keys, numbers, punctuation). */
+static void put(struct qt_buf *out, const char *text, size_t len)
+{
+    qt_buf_reserve(out, len);
+    memcpy(out->data + out->len, text, len);
+    out->len += len;
+    out->data[out->len] = 0;
+}
+
+#define PUT(out, lit) put(out, lit, sizeof(lit) - 1)
 
 static void json_key(struct qt_buf *out, const char *key, bool *first)
 {
     if (!*first)
-        qt_buf_putc(out, ',');
+        PUT(out, ",");
     *first = false;
     cli_json_string(out, key);
-    qt_buf_putc(out, ':');
+    PUT(out, ":");
 }
 
 static void json_key_str(struct qt_buf *out, const char *key, const char *value, bool *first)
@@ -67,31 +91,57 @@ static void json_key_str(struct qt_buf *out, const char *key, const char *value,
     if (value)
         cli_json_string(out, value);
     else
-        qt_buf_append(out, "null", 4);
+        PUT(out, "null");
+}
+
+static void json_int(struct qt_buf *out, int64_t value)
+{
+    char digits[24], *d = digits + sizeof(digits);
+    uint64_t v = value < 0 ? -(uint64_t)value : (uint64_t)value;
+
+    do
+        *--d = (char)('0' + v % 10);
+    while (v /= 10);
+    if (value < 0)
+        *--d = '-';
+    put(out, d, (size_t)(digits + sizeof(digits) - d));
 }
 
 static void json_key_int(struct qt_buf *out, const char *key, int64_t value, bool *first)
 {
     json_key(out, key, first);
-    qt_buf_printf(out, "%lld", (long long)value);
+    json_int(out, value);
 }
 
 static void json_key_bool(struct qt_buf *out, const char *key, bool value, bool *first)
 {
     json_key(out, key, first);
-    qt_buf_printf(out, "%s", value ? "true" : "false");
+    if (value)
+        PUT(out, "true");
+    else
+        PUT(out, "false");
 }
 
-static void print_json(struct qt_buf *out, const struct qt_store *s, const struct qt_msg *m)
+/* The store keeps numbers in 32 bits; the listing says what every other
+ * view of the message says. */
+static int64_t clamp_u32(int64_t v)
+{
+    return v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : v;
+}
+
+/* One message as the scan delivered it: no interning into a store first
+ * (that was a seventh of a listing's CPU), the same text as the store's
+ * copy gives, since the store keeps every string as it came. */
+static void print_json(struct qt_buf *out, const struct qt_msg_data *m)
 {
     bool first = true, inner;
     const char *a;
-    uint32_t i;
+    size_t i;
     int k;
 
-    const char *id = qt_store_str(s, m->id), *colon = strchr(id, ':');
+    const char *id = m->id, *colon = strchr(id, ':');
 
-    qt_buf_putc(out, '{');
+    PUT(out, "{");
     /* A fleet's message: its host, then the queue ID as the host's Postfix
      * knows it (fleet.h: store IDs are "HOST:QUEUEID"). */
     if (colon) {
@@ -103,60 +153,59 @@ static void print_json(struct qt_buf *out, const struct qt_store *s, const struc
     }
     json_key_str(out, qt_fields[QT_FIELD_ID].json, id, &first);
     json_key_str(out, qt_fields[QT_FIELD_QUEUE].json, qt_queue_name(m->queue), &first);
-    json_key_int(out, qt_fields[QT_FIELD_AGE].json, m->arrival, &first);
-    if (m->create_time)
-        json_key_int(out, "create_time", m->create_time, &first);
+    json_key_int(out, qt_fields[QT_FIELD_AGE].json, clamp_u32(m->arrival), &first);
+    if (clamp_u32(m->create_time))
+        json_key_int(out, "create_time", clamp_u32(m->create_time), &first);
     else
         json_key_str(out, "create_time", NULL, &first);
-    json_key_int(out, qt_fields[QT_FIELD_SIZE].json, m->msg_size, &first);
-    json_key_int(out, "file_size", m->file_size, &first);
-    json_key_bool(out, "forced_expire", m->flags & QT_MSG_FORCED_EXPIRE, &first);
-    json_key_str(out, qt_fields[QT_FIELD_SENDER].json, qt_store_str(s, m->sender), &first);
-    json_key_bool(out, "null_sender", m->flags & QT_MSG_NULL_SENDER, &first);
+    json_key_int(out, qt_fields[QT_FIELD_SIZE].json, clamp_u32(m->msg_size), &first);
+    json_key_int(out, "file_size", clamp_u32(m->file_size), &first);
+    json_key_bool(out, "forced_expire", m->forced_expire, &first);
+    json_key_str(out, qt_fields[QT_FIELD_SENDER].json, m->sender, &first);
+    json_key_bool(out, "null_sender", m->null_sender, &first);
     json_key(out, qt_fields[QT_FIELD_RCPT].json, &first);
-    qt_buf_putc(out, '[');
+    PUT(out, "[");
     for (i = 0, inner = true; i < m->nrcpts; i++) {
-        const struct qt_rcpt *r = &m->rcpts[i];
-        const char *addr = qt_store_str(s, r->address);
+        const struct qt_rcpt_data *r = &m->rcpts[i];
         bool rfirst = true;
 
         if (r->state != QT_RCPT_PENDING)
             continue;
         if (!inner)
-            qt_buf_putc(out, ',');
+            PUT(out, ",");
         inner = false;
-        qt_buf_putc(out, '{');
-        json_key_str(out, "address", addr, &rfirst);
-        json_key_str(out, "orig_address", r->orig ? qt_store_str(s, r->orig) : addr, &rfirst);
+        PUT(out, "{");
+        json_key_str(out, "address", r->address, &rfirst);
+        json_key_str(out, "orig_address", r->orig ? r->orig : r->address, &rfirst);
         if (r->reason)
-            json_key_str(out, r->bounced ? "bounce_reason" : "delay_reason",
-                         qt_store_str(s, r->reason), &rfirst);
+            json_key_str(out, r->bounced ? "bounce_reason" : "delay_reason", r->reason,
+                         &rfirst);
         if (r->status)
-            json_key_str(out, "dsn_status", qt_store_str(s, r->status), &rfirst);
-        qt_buf_putc(out, '}');
+            json_key_str(out, "dsn_status", r->status, &rfirst);
+        PUT(out, "}");
     }
-    qt_buf_putc(out, ']');
+    PUT(out, "]");
     json_key(out, "done_recipients", &first);
-    qt_buf_putc(out, '[');
+    PUT(out, "[");
     for (i = 0, inner = true; i < m->nrcpts; i++) {
         if (m->rcpts[i].state == QT_RCPT_PENDING)
             continue;
         if (!inner)
-            qt_buf_putc(out, ',');
+            PUT(out, ",");
         inner = false;
-        cli_json_string(out, qt_store_str(s, m->rcpts[i].address));
+        cli_json_string(out, m->rcpts[i].address);
     }
-    qt_buf_putc(out, ']');
+    PUT(out, "]");
     if (m->queue == QT_Q_DEFERRED)
-        json_key_int(out, qt_fields[QT_FIELD_RETRY].json, m->mtime, &first);
+        json_key_int(out, qt_fields[QT_FIELD_RETRY].json, clamp_u32(m->mtime), &first);
     else
         json_key_str(out, qt_fields[QT_FIELD_RETRY].json, NULL, &first);
-    json_key_str(out, qt_fields[QT_FIELD_SUBJECT].json, qt_store_str(s, m->subject), &first);
-    json_key_str(out, qt_fields[QT_FIELD_FROM].json, qt_store_str(s, m->from), &first);
+    json_key_str(out, qt_fields[QT_FIELD_SUBJECT].json, m->subject, &first);
+    json_key_str(out, qt_fields[QT_FIELD_FROM].json, m->from, &first);
     json_key(out, "attributes", &first);
-    qt_buf_putc(out, '{');
+    PUT(out, "{");
     inner = true;
-    for (a = qt_store_next_attr(s, m, NULL); a; a = qt_store_next_attr(s, m, a)) {
+    for (a = m->attrs; a && *a; a += strlen(a) + 1) {
         const char *eq = strchr(a, '=');
         char name[128];
 
@@ -166,22 +215,21 @@ static void print_json(struct qt_buf *out, const struct qt_store *s, const struc
         name[eq - a] = 0;
         json_key_str(out, name, eq + 1, &inner);
     }
-    if (m->create_time) {
+    if (clamp_u32(m->create_time)) {
         char ct[32];
 
-        snprintf(ct, sizeof(ct), "%lld", (long long)m->create_time);
+        snprintf(ct, sizeof(ct), "%lld", (long long)clamp_u32(m->create_time));
         json_key_str(out, "create_time", ct, &inner);
     }
     for (k = 0; k < QT_ATTR_NFIELDS; k++)
         if (m->attr_fields[k])
-            json_key_str(out, qt_attr_field_names[k], qt_store_str(s, m->attr_fields[k]),
-                         &inner);
-    qt_buf_putc(out, '}');
-    json_key_int(out, "content_size", m->content_size, &first);
-    json_key_int(out, "data_offset", m->data_offset, &first);
-    if (m->flags & QT_MSG_UNREADABLE)
-        json_key_str(out, "unreadable", qt_store_str(s, m->error), &first);
-    qt_buf_append(out, "}\n", 2);
+            json_key_str(out, qt_attr_field_names[k], m->attr_fields[k], &inner);
+    PUT(out, "}");
+    json_key_int(out, "content_size", clamp_u32(m->content_size), &first);
+    json_key_int(out, "data_offset", clamp_u32(m->data_offset), &first);
+    if (m->error)
+        json_key_str(out, "unreadable", m->error, &first);
+    PUT(out, "}\n");
 }
 
 static void format_age(char *buf, size_t size, int64_t seconds)
@@ -330,13 +378,27 @@ static void print_error(void *ctx, const char *msg)
         fprintf(stderr, "qtriage: %s\n", msg);
 }
 
+/* Lines are collected and written in pieces of this size: one write() per
+ * ~60 messages instead of one per 4 KB of stdio buffer, and no copy into
+ * stdio's buffer on the way (fwrite() passes a large piece straight on). */
+#define OUTPUT_PIECE (128 << 10)
+
+static void list_flush(struct list_ctx *lc)
+{
+    if (lc->line.len)
+        cli_write(lc->line.data, lc->line.len);
+    qt_buf_reset(&lc->line);
+}
+
 /* One message as the scan reads it: printed at once, in scan order (queue
- * by queue, as postqueue -j), through the same store-based code as the
- * rest of qtriage so the filter and the fields mean the same. */
+ * by queue, as postqueue -j).  The filter and the text formats go through
+ * the store-based code of the rest of qtriage, so the fields mean the same;
+ * JSON holds each string as the store would, and is written straight from
+ * what the scan delivered when there is nothing to match. */
 static void list_one(void *ctx, const struct qt_msg_data *d)
 {
     struct list_ctx *lc = ctx;
-    const struct qt_msg *m;
+    const struct qt_msg *m = NULL;
     long i;
 
     if (lc->have_queue && d->queue != lc->only) {
@@ -344,21 +406,29 @@ static void list_one(void *ctx, const struct qt_msg_data *d)
             qt_store_upsert(lc->store, d);
         return;
     }
+    if (ferror(stdout))         /* the reader went away (| head) */
+        return;
+    if (lc->json && !lc->filter && !lc->keep) {
+        print_json(&lc->line, d);
+        if (lc->line.len >= OUTPUT_PIECE)
+            list_flush(lc);
+        return;
+    }
     qt_store_upsert(lc->store, d);
     i = qt_store_find(lc->store, d->id);
-    if (i < 0 || ferror(stdout))        /* ferror: the reader went away (| head) */
+    if (i < 0)
         goto done;
     m = &lc->store->msgs[i];
     if (lc->filter && !qt_filter_match(lc->filter, lc->store, m, (int64_t)lc->now))
         goto done;
-    qt_buf_reset(&lc->line);
     if (lc->json)
-        print_json(&lc->line, lc->store, m);
+        print_json(&lc->line, d);
     else if (lc->format)
         print_format(&lc->line, lc->format, lc->store, m, lc->now);
     else
         print_text(&lc->line, lc->store, m, lc->now);
-    cli_write(lc->line.data, lc->line.len);
+    if (lc->line.len >= OUTPUT_PIECE)
+        list_flush(lc);
 done:
     if (!lc->keep) {
         qt_store_remove(lc->store, d->id);
@@ -406,6 +476,7 @@ int cli_list(const struct cli_call *call)
     lc.store = &cq.store;
     lc.backend = cq.backend;
     ok = qt_backend_stream(cq.backend, list_one, print_error, &lc);
+    list_flush(&lc);
     /* Said after the listing worked; when it did not, the error says it. */
     if (ok && cq.backend->read_only)
         fprintf(stderr, "qtriage: %s\n", cq.backend->read_only_reason);

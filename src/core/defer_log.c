@@ -18,6 +18,7 @@ void qt_defer_log_free(struct qt_defer_log *log)
 {
     free(log->entries);
     qt_arena_free(&log->arena);
+    qt_buf_free(&log->raw);
     memset(log, 0, sizeof(*log));
 }
 
@@ -140,40 +141,48 @@ void qt_defer_log_parse(struct qt_defer_log *log, const char *text, size_t len)
 
 bool qt_defer_log_read_fd(struct qt_defer_log *log, int fd)
 {
-    struct qt_buf buf = {0};
-    char chunk[8192];
+    struct qt_buf *buf = &log->raw;
+    const size_t chunk = 8192;
 
+    /* Read straight into a buffer the log keeps: no copy from a chunk and
+     * no allocation for each of a million logs. */
+    qt_buf_reset(buf);
     for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
+        size_t want = chunk;
+        ssize_t n;
 
+        if (buf->len + want > QT_DEFER_LOG_MAX_BYTES)
+            want = QT_DEFER_LOG_MAX_BYTES - buf->len;
+        if (want == 0) {
+            char probe;
+
+            /* At the limit: truncated only if there is more to read. */
+            while ((n = read(fd, &probe, 1)) < 0 && errno == EINTR)
+                ;
+            log->truncated = n > 0;
+            break;
+        }
+        qt_buf_reserve(buf, want);
+        n = read(fd, buf->data + buf->len, want);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            qt_buf_free(&buf);
+        if (n < 0)
             return false;
-        }
-        if (n == 0)
-            break;
-        if (buf.len + (size_t)n > QT_DEFER_LOG_MAX_BYTES) {
-            qt_buf_append(&buf, chunk, QT_DEFER_LOG_MAX_BYTES - buf.len);
-            log->truncated = true;
-            break;
-        }
-        qt_buf_append(&buf, chunk, (size_t)n);
+        buf->len += (size_t)n;
+        buf->data[buf->len] = 0;
         /* A regular file reads short only at its end: no second read just
          * to be told so (one system call less for each of a million logs).
          * Anything else that reads short (the log is opened O_NONBLOCK) is
          * taken as it is, as when it ends. */
-        if ((size_t)n < sizeof(chunk))
+        if ((size_t)n < want)
             break;
     }
     /* A truncated log may end mid-block: drop the incomplete last line. */
     if (log->truncated) {
-        char *nl = memrchr(buf.data, '\n', buf.len);
+        char *nl = memrchr(buf->data, '\n', buf->len);
 
-        buf.len = nl ? (size_t)(nl - buf.data) + 1 : 0;
+        buf->len = nl ? (size_t)(nl - buf->data) + 1 : 0;
     }
-    qt_defer_log_parse(log, buf.data ? buf.data : "", buf.len);
-    qt_buf_free(&buf);
+    qt_defer_log_parse(log, buf->data ? buf->data : "", buf->len);
     return true;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,10 +31,40 @@
 static const enum qt_queue walk_order[] = {QT_Q_MAILDROP, QT_Q_ACTIVE, QT_Q_INCOMING,
                                            QT_Q_DEFERRED, QT_Q_HOLD, QT_Q_CORRUPT};
 
+/* A directory of the queue, open for the whole scan: every file in it is
+ * opened by its bare name relative to `fd` (one path component for the
+ * kernel to look up instead of three or four from the queue directory). */
+struct scan_dir {
+    struct scan_dir *next;
+    int fd;                     /* -1: over the fd budget, open by `rel` */
+    char rel[];                 /* path from the queue directory */
+};
+
+/* The file names below one log tree (defer/, bounce/), learnt from reading
+ * its directories once: a message without a log costs no failing open(). */
+struct log_index {
+    char *names;                /* NUL-terminated names, back to back */
+    size_t names_len, names_cap;
+    struct log_slot {
+        uint32_t hash;
+        uint32_t name;          /* offset in names + 1; 0: empty slot */
+        const struct scan_dir *dir;
+    } *slots;
+    size_t nslots, n;
+    struct scan_dir *dirs;
+};
+
+/* What the walker's fstatat() said of a file: the worker trusts it instead
+ * of a second fstat() (a file that changes in between differs from it at
+ * the next scan, and is read again then). */
 struct scan_item {
     enum qt_queue queue;
     char id[QT_QUEUE_ID_MAX + 1];
-    char relpath[192];
+    const struct scan_dir *dir;
+    uint64_t ino;
+    int64_t size;
+    struct timespec mtim;
+    uint32_t mode;
 };
 
 struct qt_scanner {
@@ -62,9 +93,18 @@ struct qt_scanner {
     int idle_workers;           /* waiting on nonempty */
     int producers_waiting;      /* walkers waiting on nonfull */
 
-    /* IDs that have a bounce log (usually none), read once per scan so that
-     * a hundred thousand messages do not each try to open one. */
-    struct qt_idmap bounced;
+    /* The defer and bounce logs that exist, read once per scan before the
+     * workers start (read-only while they run). */
+    struct log_index defer_logs, bounce_logs;
+    /* How many directories each walker and each log index may keep open
+     * (from RLIMIT_NOFILE); the rest are opened by path. */
+    size_t dir_fd_budget;
+    /* This scan reads the defer tree once instead of trying each message's
+     * log: a first scan, which parses every file (a rescan parses few). */
+    bool use_log_index;
+    /* Cleared when the kernel refuses O_NOATIME (not the files' owner and
+     * no CAP_FOWNER): reads then update atime as any reader's do. */
+    atomic_bool noatime;
 
     atomic_ulong files_seen, parsed, unreadable, vanished;
     struct qt_scan_stats last;
@@ -82,10 +122,10 @@ struct qt_scanner *qt_scanner_new(const struct qt_spool_layout *layout, struct q
     sc->qdir_fd = -1;
     for (int k = 0; k < WALKERS; k++)
         qt_idmap_init(&sc->known[k]);
-    qt_idmap_init(&sc->bounced);
     pthread_mutex_init(&sc->lock, NULL);
     pthread_cond_init(&sc->nonempty, NULL);
     pthread_cond_init(&sc->nonfull, NULL);
+    atomic_init(&sc->noatime, true);
     return sc;
 }
 
@@ -143,6 +183,227 @@ static size_t ring_pop_many(struct qt_scanner *sc, struct scan_item *it, size_t 
     return n;
 }
 
+/* ---- directories ---- */
+
+#define DIRENT_BUF 32768
+
+static struct scan_dir *dir_new(struct scan_dir **list, int fd, const char *rel)
+{
+    size_t len = strlen(rel);
+    struct scan_dir *d = xmalloc(sizeof(*d) + len + 1);
+
+    d->fd = fd;
+    memcpy(d->rel, rel, len + 1);
+    d->next = *list;
+    *list = d;
+    return d;
+}
+
+static void dirs_free(struct scan_dir **list)
+{
+    struct scan_dir *d, *next;
+
+    for (d = *list; d; d = next) {
+        next = d->next;
+        if (d->fd >= 0)
+            close(d->fd);
+        free(d);
+    }
+    *list = NULL;
+}
+
+/* The entries of one directory, read with getdents64() into a buffer of our
+ * own (readdir()'s DIR would own the fd, which must stay open). */
+struct dir_reader {
+    int fd;
+    char *buf;
+    size_t len, pos;
+    int error;                  /* errno of a failed read, else 0 */
+};
+
+static void dir_reader_init(struct dir_reader *r, int fd)
+{
+    r->fd = fd;
+    r->buf = xmalloc(DIRENT_BUF);
+    r->len = r->pos = 0;
+    r->error = 0;
+}
+
+static struct dirent64 *dir_next(struct dir_reader *r)
+{
+    struct dirent64 *de;
+
+    for (;;) {
+        if (r->pos >= r->len) {
+            ssize_t n = getdents64(r->fd, r->buf, DIRENT_BUF);
+
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                r->error = n < 0 ? errno : 0;
+                return NULL;
+            }
+            r->len = (size_t)n;
+            r->pos = 0;
+        }
+        de = (struct dirent64 *)(void *)(r->buf + r->pos);
+        r->pos += de->d_reclen;
+        if (de->d_name[0] != '.')
+            return de;
+    }
+}
+
+/* Open `name` (relative to `base`) for reading, without writing its atime
+ * where the kernel lets us (we own the file or have CAP_FOWNER): reading a
+ * queue must not dirty every inode in it. */
+static int open_noatime(struct qt_scanner *sc, int base, const char *name)
+{
+    const int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+    int fd;
+
+    if (atomic_load_explicit(&sc->noatime, memory_order_relaxed)) {
+        fd = openat(base, name, flags | O_NOATIME);
+        if (fd >= 0 || errno != EPERM)
+            return fd;
+        atomic_store(&sc->noatime, false);
+    }
+    return openat(base, name, flags);
+}
+
+/* Open `name` in `dir`: relative to the directory's fd when it is open. */
+static int open_in(struct qt_scanner *sc, const struct scan_dir *dir, const char *name)
+{
+    char path[256];
+
+    if (dir->fd >= 0)
+        return open_noatime(sc, dir->fd, name);
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir->rel, name) >= sizeof(path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return open_noatime(sc, sc->qdir_fd, path);
+}
+
+/* ---- log indexes ---- */
+
+static void log_index_free(struct log_index *x)
+{
+    free(x->names);
+    free(x->slots);
+    dirs_free(&x->dirs);
+    memset(x, 0, sizeof(*x));
+}
+
+static void log_index_insert(struct log_slot *slots, size_t nslots, const struct log_slot *e)
+{
+    size_t i = e->hash & (nslots - 1);
+
+    while (slots[i].name)
+        i = (i + 1) & (nslots - 1);
+    slots[i] = *e;
+}
+
+static void log_index_add(struct log_index *x, const char *name, const struct scan_dir *dir)
+{
+    size_t len = strlen(name);
+    struct log_slot e;
+
+    if (x->names_len + len + 1 > UINT32_MAX - 1)
+        return;                 /* 4 GB of names: not a queue */
+    if ((x->n + 1) * 2 > x->nslots) {
+        size_t nslots = x->nslots ? x->nslots * 2 : 4096, i;
+        struct log_slot *slots = xcalloc(nslots, sizeof(*slots));
+
+        for (i = 0; i < x->nslots; i++)
+            if (x->slots[i].name)
+                log_index_insert(slots, nslots, &x->slots[i]);
+        free(x->slots);
+        x->slots = slots;
+        x->nslots = nslots;
+    }
+    x->names = xgrow(x->names, &x->names_cap, x->names_len + len + 1, 1);
+    memcpy(x->names + x->names_len, name, len + 1);
+    e.hash = qt_hash_bytes(name, len);
+    e.name = (uint32_t)x->names_len + 1;
+    e.dir = dir;
+    x->names_len += len + 1;
+    log_index_insert(x->slots, x->nslots, &e);
+    x->n++;
+}
+
+/* The directory holding the log named `name` at the place Postfix looks for
+ * it (hash_queue_depth may have changed: a log left at another depth is
+ * not the message's log, for Postfix neither), or NULL. */
+static const struct scan_dir *log_index_find(const struct qt_scanner *sc,
+                                             const struct log_index *x, const char *tree,
+                                             bool hashed, const char *name)
+{
+    uint32_t h;
+    size_t i;
+
+    if (!x->n)
+        return NULL;
+    h = qt_hash_bytes(name, strlen(name));
+    for (i = h & (x->nslots - 1); x->slots[i].name; i = (i + 1) & (x->nslots - 1)) {
+        const struct log_slot *e = &x->slots[i];
+        char rel[192];
+        size_t dlen;
+
+        if (e->hash != h || strcmp(x->names + e->name - 1, name) != 0)
+            continue;
+        dlen = strlen(e->dir->rel);
+        if (qt_spool_relpath(sc->layout, tree, hashed, name, rel, sizeof(rel)) &&
+            strncmp(rel, e->dir->rel, dlen) == 0 && rel[dlen] == '/' &&
+            strcmp(rel + dlen + 1, name) == 0)
+            return e->dir;
+    }
+    return NULL;
+}
+
+/* Read the names below `dfd` (a directory at `rel`) into `x`; closes dfd
+ * unless the index keeps it. */
+static void log_index_walk(struct qt_scanner *sc, struct log_index *x, size_t *kept, int dfd,
+                           const char *rel, int depth)
+{
+    bool keep = *kept < sc->dir_fd_budget;
+    struct scan_dir *dir = dir_new(&x->dirs, keep ? dfd : -1, rel);
+    struct dir_reader dr;
+    struct dirent64 *de;
+
+    *kept += keep;
+    dir_reader_init(&dr, dfd);
+    while ((de = dir_next(&dr))) {
+        if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) {
+            char path[192];
+            int sub = -1;
+
+            if (depth < MAX_DIR_DEPTH &&
+                (size_t)snprintf(path, sizeof(path), "%s/%s", rel, de->d_name) < sizeof(path))
+                sub = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub >= 0) {
+                log_index_walk(sc, x, kept, sub, path, depth + 1);
+                continue;
+            }
+        }
+        if (qt_queue_id_valid(de->d_name))
+            log_index_add(x, de->d_name, dir);
+    }
+    free(dr.buf);
+    if (!keep)
+        close(dfd);
+}
+
+static void log_index_build(struct qt_scanner *sc, struct log_index *x, const char *tree)
+{
+    size_t kept = 0;
+    int dfd;
+
+    log_index_free(x);
+    dfd = openat(sc->qdir_fd, tree, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd >= 0)
+        log_index_walk(sc, x, &kept, dfd, tree, 0);
+}
+
 /* ---- workers ---- */
 
 struct worker {
@@ -169,17 +430,29 @@ static struct qt_batch *worker_batch(struct worker *w)
     return w->batch;
 }
 
-/* Read queue_directory/<log>/<hash>/<id> into `log` (empty when absent). */
-static void read_log(struct qt_scanner *sc, struct qt_defer_log *log, const char *dir,
-                     bool hashed, const char *id)
+/* Read the message's log from `tree` into `log` (empty when absent).  With
+ * an index only the logs it lists are opened, but for a deferred message's
+ * defer log (`young_logs`): that may be younger than the index (qmgr
+ * writes the log, then moves the file into deferred/).  Without one (a
+ * rescan, which reads few files) each is looked for where Postfix puts it. */
+static void read_log(struct qt_scanner *sc, struct qt_defer_log *log, const struct log_index *x,
+                     const char *tree, bool hashed, const struct scan_item *it, bool indexed,
+                     bool young_logs)
 {
+    const struct scan_dir *dir = NULL;
     char rel[192];
     int fd;
 
     qt_defer_log_reset(log);
-    if (!qt_spool_relpath(sc->layout, dir, hashed, id, rel, sizeof(rel)))
+    if (indexed && !(dir = log_index_find(sc, x, tree, hashed, it->id)) &&
+        !(young_logs && it->queue == QT_Q_DEFERRED))
         return;
-    fd = openat(sc->qdir_fd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (dir)
+        fd = open_in(sc, dir, it->id);
+    else if (qt_spool_relpath(sc->layout, tree, hashed, it->id, rel, sizeof(rel)))
+        fd = open_noatime(sc, sc->qdir_fd, rel);
+    else
+        return;
     if (fd < 0)
         return;
     qt_defer_log_read_fd(log, fd);
@@ -233,10 +506,17 @@ static void parse_item(struct worker *w, struct scan_item *it)
     struct qt_scanner *sc = w->sc;
     struct stat st;
     struct qt_event *ev;
-    int fd = open_queue_file(sc, it->relpath, &st);
+    int fd = open_in(sc, it->dir, it->id);
 
-    if (fd < 0 && errno == ENOENT)
+    if (fd >= 0) {
+        memset(&st, 0, sizeof(st));
+        st.st_ino = (ino_t)it->ino;
+        st.st_size = (off_t)it->size;
+        st.st_mtim = it->mtim;
+        st.st_mode = (mode_t)it->mode;
+    } else if (errno == ENOENT) {
         fd = find_moved(sc, it, &st);
+    }
     if (fd < 0) {
         if (errno == ENOENT) {
             atomic_fetch_add(&sc->vanished, 1);
@@ -245,8 +525,8 @@ static void parse_item(struct worker *w, struct scan_item *it)
         } else {
             char msg[400];
 
-            snprintf(msg, sizeof(msg), "cannot open %s/%s: %s", sc->layout->queue_directory,
-                     it->relpath, strerror(errno));
+            snprintf(msg, sizeof(msg), "cannot open %s/%s/%s: %s",
+                     sc->layout->queue_directory, it->dir->rel, it->id, strerror(errno));
             ev = qt_batch_add(worker_batch(w), QT_EV_ERROR);
             ev->text = qt_arena_strdup(&w->batch->arena, msg);
         }
@@ -256,11 +536,10 @@ static void parse_item(struct worker *w, struct scan_item *it)
                                   NULL))
         atomic_fetch_add(&sc->unreadable, 1);
     close(fd);
-    read_log(sc, &w->defer, "defer", sc->layout->defer_hashed, it->id);
-    if (qt_idmap_get(&sc->bounced, it->id))
-        read_log(sc, &w->bounce, "bounce", sc->layout->bounce_hashed, it->id);
-    else
-        qt_defer_log_reset(&w->bounce);
+    read_log(sc, &w->defer, &sc->defer_logs, "defer", sc->layout->defer_hashed, it,
+             sc->use_log_index, true);
+    read_log(sc, &w->bounce, &sc->bounce_logs, "bounce", sc->layout->bounce_hashed, it, true,
+             false);
     ev = qt_batch_add(worker_batch(w), QT_EV_UPSERT);
     qt_msg_data_build(&w->batch->arena, &ev->msg, &w->qf, it->queue, &st, &w->defer,
                       &w->bounce);
@@ -301,6 +580,8 @@ struct walk {
     struct qt_batch *batch;     /* UPDATE and GONE events */
     struct scan_item pending[CHUNK];    /* parse work not yet in the ring */
     size_t npending;
+    struct scan_dir *dirs;      /* open until the workers are done */
+    size_t kept;                /* of them with an fd */
 };
 
 static void walk_push_pending(struct walk *wk)
@@ -348,13 +629,14 @@ static int64_t mtime_ns(const struct stat *st)
     return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
-static void saw_file(struct walk *wk, enum qt_queue q, const char *relpath, const char *id,
-                     const struct stat *st)
+static void saw_file(struct walk *wk, enum qt_queue q, const struct scan_dir *dir,
+                     const char *id, const struct stat *st)
 {
     struct qt_scanner *sc = wk->sc;
     struct qt_idmap_entry *e;
     struct scan_item *it;
     bool created;
+    size_t len;
 
     if (!S_ISREG(st->st_mode) || !qt_queue_id_valid(id))
         return;
@@ -387,10 +669,15 @@ static void saw_file(struct walk *wk, enum qt_queue q, const char *relpath, cons
     e->queue = (uint8_t)q;
     e->gen = sc->gen;
     it = &wk->pending[wk->npending++];
-    memset(it, 0, sizeof(*it));
     it->queue = q;
-    snprintf(it->id, sizeof(it->id), "%.63s", id);
-    snprintf(it->relpath, sizeof(it->relpath), "%s", relpath);
+    len = strnlen(id, sizeof(it->id) - 1);
+    memcpy(it->id, id, len);
+    it->id[len] = 0;
+    it->dir = dir;
+    it->ino = st->st_ino;
+    it->size = st->st_size;
+    it->mtim = st->st_mtim;
+    it->mode = st->st_mode;
     if (wk->npending == CHUNK)
         walk_push_pending(wk);
 }
@@ -402,39 +689,38 @@ static int id_share(const char *name)
 
 static void walk_dir(struct walk *wk, enum qt_queue q, int dfd, const char *rel, int depth)
 {
-    DIR *d = fdopendir(dfd);
-    struct dirent *de;
+    /* Whether the fd stays open is settled before any of the directory's
+     * files is handed to a worker, which reads dir->fd unlocked. */
+    bool keep = wk->kept < wk->sc->dir_fd_budget;
+    struct scan_dir *dir = dir_new(&wk->dirs, keep ? dfd : -1, rel);
+    struct dir_reader dr;
+    struct dirent64 *de;
 
-    if (!d) {
-        close(dfd);
-        return;
-    }
-    while (!atomic_load(&wk->sc->stop) && (de = readdir(d))) {
+    wk->kept += keep;
+    dir_reader_init(&dr, dfd);
+    while (!atomic_load(&wk->sc->stop) && (de = dir_next(&dr))) {
         char path[192];
         struct stat st;
         bool mine;
 
-        if (de->d_name[0] == '.')
-            continue;
         /* Another walker's file: not even stat()ed.  Directories (and
-         * entries whose type readdir does not say) are walked by all. */
+         * entries whose type getdents does not say) are walked by all. */
         mine = id_share(de->d_name) == wk->share;
         if (!mine && de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
             continue;
-        if ((size_t)snprintf(path, sizeof(path), "%s/%s", rel, de->d_name) >= sizeof(path))
-            continue;
-        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
             if (errno != ENOENT && mine)
-                walk_error(wk, "cannot stat %s/%s: %s", wk->sc->layout->queue_directory, path,
-                           strerror(errno));
+                walk_error(wk, "cannot stat %s/%s/%s: %s", wk->sc->layout->queue_directory, rel,
+                           de->d_name, strerror(errno));
             continue;
         }
         if (S_ISDIR(st.st_mode)) {
             int sub;
 
-            if (depth >= MAX_DIR_DEPTH)
+            if (depth >= MAX_DIR_DEPTH ||
+                (size_t)snprintf(path, sizeof(path), "%s/%s", rel, de->d_name) >= sizeof(path))
                 continue;
-            sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            sub = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (sub >= 0)
                 walk_dir(wk, q, sub, path, depth + 1);
             else if (errno != ENOENT && wk->share == 0)
@@ -443,40 +729,14 @@ static void walk_dir(struct walk *wk, enum qt_queue q, int dfd, const char *rel,
             continue;
         }
         if (mine)
-            saw_file(wk, q, path, de->d_name, &st);
+            saw_file(wk, q, dir, de->d_name, &st);
     }
-    closedir(d);
-}
-
-/* Put the names of the files below `dfd` into `ids` (closes dfd). */
-static void collect_ids(int dfd, int depth, struct qt_idmap *ids)
-{
-    DIR *d = fdopendir(dfd);
-    struct dirent *de;
-    bool created;
-
-    if (!d) {
-        close(dfd);
-        return;
-    }
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) {
-            int sub = depth < MAX_DIR_DEPTH
-                      ? openat(dirfd(d), de->d_name,
-                               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                      : -1;
-
-            if (sub >= 0) {
-                collect_ids(sub, depth + 1, ids);
-                continue;
-            }
-        }
-        if (qt_queue_id_valid(de->d_name))
-            qt_idmap_put(ids, de->d_name, &created);
-    }
-    closedir(d);
+    if (dr.error && wk->share == 0)
+        walk_error(wk, "cannot read directory %s/%s: %s", wk->sc->layout->queue_directory, rel,
+                   strerror(dr.error));
+    free(dr.buf);
+    if (!keep)
+        close(dfd);             /* its files are opened by path (open_in) */
 }
 
 static void gone_cb(void *ctx, const char *id)
@@ -519,6 +779,20 @@ static void *walker_main(void *arg)
     return NULL;
 }
 
+/* Directory fds each walker and each log index may keep open: a quarter of
+ * what is left of RLIMIT_NOFILE, so that a hash_queue_depth of 2 (272
+ * directories per queue) cannot run the process out of descriptors. */
+static size_t dir_fd_budget(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return 64;
+    if (rl.rlim_cur == RLIM_INFINITY)
+        return 4096;
+    return rl.rlim_cur > 256 ? (size_t)(rl.rlim_cur - 128) / (WALKERS + 2) : 0;
+}
+
 static void *coordinator_main(void *arg)
 {
     struct qt_scanner *sc = arg;
@@ -557,18 +831,22 @@ static void *coordinator_main(void *arg)
                    strerror(errno));
         goto done;
     }
-    qt_idmap_free(&sc->bounced);
-    qt_idmap_init(&sc->bounced);
-    n = openat(sc->qdir_fd, "bounce", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (n >= 0)
-        collect_ids(n, 0, &sc->bounced);
+    sc->dir_fd_budget = dir_fd_budget();
+    sc->use_log_index = true;
+    for (k = 0; k < WALKERS; k++)
+        sc->use_log_index = sc->use_log_index && sc->known[k].live == 0;
     sc->closing = false;
+    /* The other walkers start at once, filling the ring while the log trees
+     * are read; the workers, which read the indexes, only after that. */
+    for (k = 1; k < WALKERS; k++)
+        walker_live[k] = pthread_create(&walker_threads[k], NULL, walker_main, &walks[k]) == 0;
+    if (sc->use_log_index)
+        log_index_build(sc, &sc->defer_logs, "defer");
+    log_index_build(sc, &sc->bounce_logs, "bounce");
     for (n = 0; n < sc->nworkers; n++) {
         workers[n].sc = sc;
         pthread_create(&threads[n], NULL, worker_main, &workers[n]);
     }
-    for (k = 1; k < WALKERS; k++)
-        walker_live[k] = pthread_create(&walker_threads[k], NULL, walker_main, &walks[k]) == 0;
     walk_queues(wk);
     for (k = 1; k < WALKERS; k++) {
         if (walker_live[k])
@@ -585,6 +863,10 @@ static void *coordinator_main(void *arg)
     pthread_mutex_unlock(&sc->lock);
     for (n = 0; n < sc->nworkers; n++)
         pthread_join(threads[n], NULL);
+    for (k = 0; k < WALKERS; k++)
+        dirs_free(&walks[k].dirs);
+    log_index_free(&sc->defer_logs);
+    log_index_free(&sc->bounce_logs);
     close(sc->qdir_fd);
     sc->qdir_fd = -1;
     if (!atomic_load(&sc->stop))
@@ -654,7 +936,6 @@ void qt_scanner_free(struct qt_scanner *sc)
     qt_scanner_wait(sc);
     for (int k = 0; k < WALKERS; k++)
         qt_idmap_free(&sc->known[k]);
-    qt_idmap_free(&sc->bounced);
     pthread_mutex_destroy(&sc->lock);
     pthread_cond_destroy(&sc->nonempty);
     pthread_cond_destroy(&sc->nonfull);

@@ -357,10 +357,13 @@ bool qt_spool_relpath(const struct qt_spool_layout *l, const char *dir, bool has
 
     if (!qt_queue_id_valid(id))
         return false;
-    n = snprintf(buf, size, "%s/", dir);
-    if (n < 0 || (size_t)n >= size)
+    /* No snprintf: this runs for every message of a scan. */
+    n = (int)strlen(dir);
+    if ((size_t)n + 1 >= size)
         return false;
-    off = (size_t)n;
+    memcpy(buf, dir, (size_t)n);
+    buf[n] = '/';
+    off = (size_t)n + 1;
     if (hashed) {
         /* A 'z' at position >= 10 separates a long ID's time and inode. */
         if ((z = strrchr(id, 'z')) && z - id >= 10) {
@@ -374,6 +377,9 @@ bool qt_spool_relpath(const struct qt_spool_layout *l, const char *dir, bool has
             buf[off++] = '/';
         }
     }
-    n = snprintf(buf + off, size - off, "%s", id);
-    return n >= 0 && (size_t)n < size - off;
+    n = (int)strlen(id);
+    if ((size_t)n >= size - off)
+        return false;
+    memcpy(buf + off, id, (size_t)n + 1);
+    return true;
 }

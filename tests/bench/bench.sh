@@ -4,6 +4,20 @@
 # Usage: tests/bench/bench.sh [--sizes 10000,100000] [--with-1m] [--qtriage PATH]
 #                             [--reps 3] [--seed 1] [--long-ids] [--workdir DIR]
 #                             [--no-cold] [--cold-max N] [--no-tui] [--no-bulk]
+#                             [--lto] [--queue-cache DIR|--no-queue-cache] [--idle-secs S]
+#
+# All rows at 100k and 1M from one command:  bench.sh --sizes 100000 --with-1m
+#
+# qtriage is built for the run as a release build (build-bench/: meson
+# --buildtype=release -Doptimization=2 -Db_ndebug=if-release, with --lto also
+# -Db_lto=true), unless --qtriage names a binary; the header says which.
+# Every row prints the median wall time, the median CPU time (user+sys of the
+# process and its children) and the median 1-minute load average at its
+# runs: on a shared machine wall time measures the scheduler, CPU time the
+# program.  Generated queues are kept in --queue-cache (default
+# /var/tmp/qtriage-bench-queues) and reused when N, seed, ID style and
+# qgen's source match (1M messages take minutes to generate); rows that
+# delete mail put the same number of generated messages back.
 #
 # For each size N: bring up a fresh throwaway Postfix (tests/testbed/testbed.sh up),
 # fill it with N generated queue files (tests/bench/qgen.c: ~90 % deferred with
@@ -65,6 +79,10 @@ coldmax=100000
 tui=yes
 bulk=yes
 fleet=no
+lto=no
+qcache=/var/tmp/qtriage-bench-queues
+idle_secs=20
+built=
 
 die() { echo "$PROG: $*" >&2; exit 1; }
 usage() { sed -n '4,6p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -74,8 +92,8 @@ while [ $# -gt 0 ]; do
         --sizes) shift; sizes=${1:-} ;;
         --sizes=*) sizes=${1#--sizes=} ;;
         --with-1m) with1m=yes ;;
-        --qtriage) shift; qtriage=${1:-} ;;
-        --qtriage=*) qtriage=${1#--qtriage=} ;;
+        --qtriage) shift; qtriage=${1:-}; built=given ;;
+        --qtriage=*) qtriage=${1#--qtriage=}; built=given ;;
         --reps) shift; reps=${1:-} ;;
         --reps=*) reps=${1#--reps=} ;;
         --seed) shift; seed=${1:-} ;;
@@ -87,6 +105,12 @@ while [ $# -gt 0 ]; do
         --no-tui) tui=no ;;
         --no-bulk) bulk=no ;;
         --fleet) fleet=yes ;;   # then the fleet row: tests/bench/bench_fleet.sh
+        --lto) lto=yes ;;
+        --queue-cache) shift; qcache=${1:-} ;;
+        --queue-cache=*) qcache=${1#--queue-cache=} ;;
+        --no-queue-cache) qcache= ;;
+        --idle-secs) shift; idle_secs=${1:-} ;;
+        --idle-secs=*) idle_secs=${1#--idle-secs=} ;;
         --workdir) shift; workparent=${1:-} ;;
         --workdir=*) workparent=${1#--workdir=} ;;
         -h|--help) usage ;;
@@ -98,6 +122,7 @@ done
 [[ $reps =~ ^[1-9][0-9]*$ ]] || die "--reps wants a positive number"
 [[ $seed =~ ^[0-9]+$ ]] || die "--seed wants a number"
 [[ $coldmax =~ ^[0-9]+$ ]] || die "--cold-max wants a number"
+[[ $idle_secs =~ ^[1-9][0-9]*$ ]] || die "--idle-secs wants a positive number"
 [[ $sizes =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--sizes wants N[,N...]"
 IFS=, read -r -a size_list <<<"$sizes"
 [ "$with1m" = yes ] && size_list+=(1000000)
@@ -110,6 +135,22 @@ done
 
 [ "$(id -u)" = 0 ] || die "must run as root"
 [ -x "$TESTBED" ] || die "missing $TESTBED"
+# The build measured: release, -O2, assertions off; LTO on request (it did
+# not pay on this code: see the README's performance section).
+if [ "$built" != given ]; then
+    bdir=$ROOT/build-bench
+    bopts=(--buildtype=release -Doptimization=2 -Db_ndebug=if-release -Db_lto=$([ "$lto" = yes ] && echo true || echo false))
+    if [ -f "$bdir/build.ninja" ]; then
+        meson configure "$bdir" "${bopts[@]}" >/dev/null || die "cannot configure $bdir"
+    else
+        meson setup "$bdir" "${bopts[@]}" >/dev/null || die "cannot configure $bdir"
+    fi
+    ninja -C "$bdir" src/qtriage >/dev/null || die "cannot build qtriage in $bdir"
+    qtriage=$bdir/src/qtriage
+    built="release -O2 b_ndebug=if-release lto=$lto ($bdir)"
+else
+    built="as given (--qtriage), build type unknown"
+fi
 qtriage=$(realpath -e -- "$qtriage" 2>/dev/null) || die "no qtriage binary (build it, or --qtriage PATH)"
 [ -x "$qtriage" ] || die "$qtriage is not executable"
 command -v postqueue >/dev/null || die "postqueue not found (install postfix)"
@@ -138,6 +179,7 @@ WORK=$(mktemp -d "$workparent/qtriage-bench.XXXXXX") || die "mktemp failed"
 chmod 0755 "$WORK"        # the postfix user must traverse it to its queue
 
 beds=()
+kept_beds=()
 cleanup() {
     local d
     trap - EXIT INT TERM
@@ -145,7 +187,16 @@ cleanup() {
         "$TESTBED" down "$d" --purge >/dev/null 2>&1 \
             || echo "$PROG: could not tear down $d" >&2
     done
+    for d in "${kept_beds[@]}"; do
+        "$TESTBED" down "$d" >/dev/null 2>&1 \
+            || echo "$PROG: could not stop $d" >&2
+    done
     [ -n "${tmux_sock:-}" ] && tmux -S "$tmux_sock" kill-server >/dev/null 2>&1
+    # the raw figures outlive a run that failed late
+    if [ -n "$qcache" ] && [ -s "${RESULTS:-}" ]; then
+        cp -- "$RESULTS" "$qcache/last-results.txt" 2>/dev/null
+        cp -- "$SUMMARY" "$qcache/last-summary.txt" 2>/dev/null
+    fi
     rm -rf -- "$WORK"
 }
 trap cleanup EXIT
@@ -167,10 +218,13 @@ qtriage=$WORK/qtriage
 
 usec() { local t=${EPOCHREALTIME/./}; echo $(( 10#$t )); }
 
-# run LABEL CMD... : one timed run, appends "label wall_us rss_kb user sys" to RESULTS
+loadavg1() { cut -d' ' -f1 /proc/loadavg; }
+
+# run LABEL CMD... : one timed run, appends "label wall_us rss_kb user sys load" to RESULTS
 run_timed() {
     local label=$1; shift
-    local tf=$WORK/time.out t0 t1 rc
+    local tf=$WORK/time.out t0 t1 rc ld
+    ld=$(loadavg1)
     t0=$(usec)
     /usr/bin/time -f '%e %M %U %S' -o "$tf" "$@" >/dev/null 2>>"$WORK/stderr.log"
     rc=$?
@@ -178,12 +232,12 @@ run_timed() {
     if [ $rc != 0 ]; then
         echo "$PROG: $label failed (exit $rc): $*" >&2
         tail -n 5 "$WORK/stderr.log" >&2
-        echo "$label FAIL 0 0 0" >>"$RESULTS"
+        echo "$label FAIL 0 0 0 $ld" >>"$RESULTS"
         return 1
     fi
     local e m u s
     read -r e m u s <"$tf"
-    echo "$label $(( t1 - t0 )) $m $u $s" >>"$RESULTS"
+    echo "$label $(( t1 - t0 )) $m $u $s $ld" >>"$RESULTS"
 }
 
 showq_hwm_kb() {  # DIR: peak VmHWM of this instance's showq processes
@@ -198,13 +252,19 @@ showq_hwm_kb() {  # DIR: peak VmHWM of this instance's showq processes
 
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 
-# record N LABEL SECONDS [RSS_KB]: one measured figure that is not a command's
-# wall time (TUI milestones), in the same format as run_timed's
+# record N LABEL SECONDS [RSS_KB [CPU_SECONDS]]: one measured figure that is
+# not a command's wall time (TUI milestones), in the same format as run_timed's
 record() {
     local us
-    [ -n "$3" ] || { echo "$1 $2 FAIL 0 0 0" >>"$RESULTS"; return; }
+    [ -n "$3" ] || { echo "$1 $2 FAIL 0 0 0 $(loadavg1)" >>"$RESULTS"; return; }
     us=$(awk -v s="$3" 'BEGIN { printf "%d", s * 1e6 }')
-    echo "$1 $2 $us ${4:-0} 0 0" >>"$RESULTS"
+    echo "$1 $2 $us ${4:-0} ${5:-0} 0 $(loadavg1)" >>"$RESULTS"
+}
+
+# CPU seconds (user+sys, with reaped children) a process has used so far
+proc_cpu() {
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13 + $14 + $15) / hz }' \
+        "/proc/$1/stat" 2>/dev/null
 }
 
 # ---- the interactive view in tmux ----
@@ -233,11 +293,12 @@ bench_field() {
     awk -v n="$1" -v k="$2" -v f="$3" '$1 == n && ++c == k { print $f; exit }' "$BLOG"
 }
 
-tui_start() {   # DIR
+tui_start() {   # DIR [REFRESH_ARGS]: REFRESH_ARGS default "--refresh 3600"
+    local refresh=${2---refresh 3600}
     : >"$BLOG"
     tmux -S "$tmux_sock" kill-server >/dev/null 2>&1
     tmux -S "$tmux_sock" new-session -d -s qtb -x 200 -y 50 \
-        "exec env QTRIAGE_BENCH_LOG=$BLOG TERM=xterm-256color LANG=C.UTF-8 $qtriage -c $1/etc --refresh 3600" \
+        "exec env QTRIAGE_BENCH_LOG=$BLOG TERM=xterm-256color LANG=C.UTF-8 $qtriage -c $1/etc $refresh" \
         || die "cannot start tmux"
     tui_pid=$(tmux -S "$tmux_sock" display-message -p -t qtb '#{pane_pid}')
 }
@@ -260,7 +321,8 @@ tui_load() {
     tui_start "$dir"
     bench_wait load_done 1 "$limit" || { tui_quit; return 1; }
     record "$n" "$label-first" "$(bench_field first_rows 1 2)"
-    record "$n" "$label-load" "$(bench_field load_done 1 2)" "$(proc_kb "$tui_pid" VmHWM)"
+    record "$n" "$label-load" "$(bench_field load_done 1 2)" "$(proc_kb "$tui_pid" VmHWM)" \
+        "$(proc_cpu "$tui_pid")"
     tui_quit
     return 0
 }
@@ -271,7 +333,8 @@ tui_session() {
     tui_start "$dir"
     bench_wait load_done 1 "$limit" || { tui_quit; return 1; }
     record "$n" tui-first "$(bench_field first_rows 1 2)"
-    record "$n" tui-load "$(bench_field load_done 1 2)" "$(proc_kb "$tui_pid" VmHWM)"
+    record "$n" tui-load "$(bench_field load_done 1 2)" "$(proc_kb "$tui_pid" VmHWM)" \
+        "$(proc_cpu "$tui_pid")"
     sleep 1
     echo "$n tui-rss-after-load $(proc_kb "$tui_pid" VmRSS)" >>"$SUMMARY"
     k=0
@@ -315,6 +378,100 @@ print("\n".join(ids[::step][:n]))' "$nchg" >"$WORK/del.ids"
     return 0
 }
 
+# screen_has TEXT TIMEOUT: wait until the TUI's screen shows TEXT
+screen_has() {
+    local text=$1 limit=$2 t0
+    t0=$(usec)
+    until tmux -S "$tmux_sock" capture-pane -p -t qtb 2>/dev/null | grep -qF -- "$text"; do
+        [ $(( $(usec) - t0 )) -gt $(( limit * 1000000 )) ] && return 1
+        tmux -S "$tmux_sock" has-session -t qtb 2>/dev/null || return 1
+        sleep 0.02
+    done
+}
+
+# tui_idle N DIR: the TUI with its default refresh on an unchanging queue:
+# CPU used over --idle-secs once loaded (the window is the measurement, not
+# a wait for a state), then the statistics pane: from the key to its table
+# on screen (polled every 20 ms)
+tui_idle() {
+    local n=$1 dir=$2 limit=$(( 120 + $1 / 2000 )) c0 c1 t0 t1
+    tui_start "$dir" ""
+    bench_wait load_done 1 "$limit" || { tui_quit; return 1; }
+    sleep 2     # let the load's last redraws pass before the window opens
+    c0=$(proc_cpu "$tui_pid"); t0=$(usec)
+    sleep "$idle_secs"
+    c1=$(proc_cpu "$tui_pid"); t1=$(usec)
+    echo "$n tui-idle-pct-x100 $(awk -v a="$c0" -v b="$c1" -v t=$(( t1 - t0 )) \
+        'BEGIN { printf "%d", (b - a) / (t / 1e6) * 10000 }')" >>"$SUMMARY"
+    t0=$(usec); c0=$(proc_cpu "$tui_pid")
+    tmux -S "$tmux_sock" send-keys -t qtb s
+    if screen_has MESSAGES 60; then
+        t1=$(usec); c1=$(proc_cpu "$tui_pid")
+        record "$n" tui-stats-open "$(awk -v u=$(( t1 - t0 )) 'BEGIN { print u / 1e6 }')" 0 \
+            "$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')"
+    else
+        record "$n" tui-stats-open ""
+    fi
+    tui_quit
+    return 0
+}
+
+hold_ids() { find "$1/spool/hold" -type f -printf '%f\n' 2>/dev/null; }
+
+# refill N DIR K: put K generated held messages back (rows that delete mail)
+refill() {
+    "$WORK/qgen" -c "$2/etc" -n "$3" --seed $(( seed + 7 )) --hold-percent 100 \
+        2>>"$WORK/qgen.log" || echo "$PROG: qgen (refill) failed" >&2
+}
+
+# tui_delete N DIR: the TUI deletes every held message (filter queue=hold,
+# tag all, d, confirm): from the confirmation to the last file gone; CPU of
+# the TUI and the postsuper it ran
+tui_delete() {
+    local n=$1 dir=$2 limit=$(( 120 + $1 / 2000 )) k t0 t1 c0 c1
+    k=$(hold_ids "$dir" | wc -l)
+    tui_start "$dir"
+    bench_wait load_done 1 "$limit" || { tui_quit; return 1; }
+    k0=$(grep -c '^filter_applied ' "$BLOG")
+    # keys are read in order: each takes effect before the next
+    tmux -S "$tmux_sock" send-keys -t qtb f
+    tmux -S "$tmux_sock" send-keys -t qtb -l 'queue=hold'
+    tmux -S "$tmux_sock" send-keys -t qtb Enter
+    bench_wait filter_applied $(( k0 + 1 )) 60 || { tui_quit; return 1; }
+    tmux -S "$tmux_sock" send-keys -t qtb T d
+    screen_has '[y/N]' 30 || { echo "$PROG: no confirmation for the TUI delete" >&2; tui_quit; return 1; }
+    c0=$(proc_cpu "$tui_pid"); t0=$(usec)
+    tmux -S "$tmux_sock" send-keys -t qtb y Enter
+    while [ "$(hold_ids "$dir" | head -n 1)" != "" ]; do
+        if [ $(( $(usec) - t0 )) -gt $(( limit * 1000000 )) ]; then
+            echo "$PROG: the TUI delete did not finish" >&2; tui_quit; return 1
+        fi
+        sleep 0.02
+    done
+    t1=$(usec); c1=$(proc_cpu "$tui_pid")
+    record "$n" delete-tui "$(awk -v u=$(( t1 - t0 )) 'BEGIN { print u / 1e6 }')" 0 \
+        "$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')"
+    echo "$n delete-ids $k" >>"$SUMMARY"
+    tui_quit
+    refill "$n" "$dir" "$k"
+    return 0
+}
+
+# bulk_delete N DIR: the held messages deleted by the TUI, by `qtriage delete -`
+# and by bare `postsuper -d -` (refilled after each), REPS times in turn
+bulk_delete() {
+    local n=$1 dir=$2 r k
+    for r in $(seq 1 "$reps"); do
+        [ "$tui" = yes ] && { tui_delete "$n" "$dir" || echo "$PROG: TUI delete failed" >&2; }
+        hold_ids "$dir" >"$WORK/del-hold.ids"; k=$(wc -l <"$WORK/del-hold.ids")
+        run_timed "$n delete-qtriage" "$qtriage" -c "$dir/etc" delete - <"$WORK/del-hold.ids"
+        refill "$n" "$dir" "$k"
+        hold_ids "$dir" >"$WORK/del-hold.ids"; k=$(wc -l <"$WORK/del-hold.ids")
+        run_timed "$n delete-postsuper" postsuper -c "$dir/etc" -d - <"$WORK/del-hold.ids"
+        refill "$n" "$dir" "$k"
+    done
+}
+
 # bulk_hold N DIR: qtriage hold - against postsuper -h - on the same 10 %
 bulk_hold() {
     local n=$1 dir=$2 r
@@ -346,22 +503,51 @@ SUMMARY=$WORK/summary.txt
 echo "# qtriage benchmark $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "# host: $(uname -sr), $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GB RAM", $2/1048576}' /proc/meminfo)," \
      "postfix $(postconf -d -h mail_version 2>/dev/null)"
+echo "# build: $built"
 echo "# qtriage: $qtriage_src ($("$qtriage" --version 2>/dev/null | head -n 1)," \
      "built $(date -u -r "$qtriage_src" '+%Y-%m-%d %H:%M UTC'), sha1 $(sha1sum <"$qtriage" | cut -c1-12))"
 echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# reps: $reps (median wall time, max RSS over the reps), warm cache, seed $seed${longids:+, long queue IDs}"
 
+qgen_sum=$(sha1sum <"$HERE/qgen.c" | cut -c1-12)
 for n in "${size_list[@]}"; do
-    dir=$WORK/tb-$n
-    beds+=("$dir")
-    "$TESTBED" up "$dir" $longids || die "testbed up $dir failed"
+    stamp="n=$n seed=$seed ids=${longids:-short} qgen=$qgen_sum"
+    if [ -n "$qcache" ]; then
+        mkdir -p "$qcache" && chmod 0755 "$qcache" || die "cannot create $qcache"
+        dir=$qcache/tb-$n-s$seed${longids:+-long}
+        kept_beds+=("$dir")
+    else
+        dir=$WORK/tb-$n
+        beds+=("$dir")
+    fi
+    reuse=no
+    if [ -n "$qcache" ] && [ "$(cat "$dir/bench.stamp" 2>/dev/null)" = "$stamp" ]; then
+        "$TESTBED" up "$dir" $longids >/dev/null || die "testbed up $dir failed"
+        read -r got _ < <("$WORK/floor4k" "$dir/spool")
+        if [ "$got" = "$n" ]; then
+            reuse=yes
+        else
+            echo "# N=$n: the kept queue holds $got messages: generated anew"
+        fi
+    fi
+    if [ "$reuse" = no ]; then
+        [ -d "$dir" ] && { "$TESTBED" down "$dir" --purge >/dev/null 2>&1; rm -rf -- "$dir"; }
+        "$TESTBED" up "$dir" $longids || die "testbed up $dir failed"
+    fi
     # paranoia: qgen must only ever write below our work directory
     qd=$(postconf -c "$dir/etc" -h queue_directory) || die "postconf failed"
     [ "$qd" = "$dir/spool" ] || die "unexpected queue_directory $qd"
 
-    "$WORK/qgen" -c "$dir/etc" -n "$n" --seed "$seed" 2>"$WORK/qgen.log" \
-        || { cat "$WORK/qgen.log" >&2; die "qgen failed"; }
-    echo "# N=$n: $(cat "$WORK/qgen.log")"
+    if [ "$reuse" = yes ]; then
+        echo "# N=$n: reusing the queue in $dir ($stamp)"
+    else
+        rm -f "$dir/bench.stamp"
+        "$WORK/qgen" -c "$dir/etc" -n "$n" --seed "$seed" 2>"$WORK/qgen.log" \
+            || { cat "$WORK/qgen.log" >&2; die "qgen failed"; }
+        echo "# N=$n: $(cat "$WORK/qgen.log")"
+        [ -n "$qcache" ] && echo "$stamp" >"$dir/bench.stamp"
+    fi
+    echo "# N=$n: load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
     # warm-up (untimed), with sanity checks of what each tool saw
     got=$(postqueue -c "$dir/etc" -j | wc -l)
@@ -403,10 +589,14 @@ for n in "${size_list[@]}"; do
     if [ "$tui" = yes ]; then
         for r in $(seq 2 "$reps"); do tui_load "$n" "$dir" tui; done
         tui_session "$n" "$dir" || echo "$PROG: TUI session failed" >&2
+        tui_idle "$n" "$dir" || echo "$PROG: TUI idle/statistics run failed" >&2
     fi
     # stop this instance (purged at exit, see the note on ext4 above)
     "$TESTBED" down "$dir" >/dev/null 2>&1 || true
-    [ "$bulk" = yes ] && bulk_hold "$n" "$dir"
+    if [ "$bulk" = yes ]; then
+        bulk_hold "$n" "$dir"
+        bulk_delete "$n" "$dir"
+    fi
 done
 
 echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -417,12 +607,15 @@ res, summ = sys.argv[1], sys.argv[2]
 data = {}
 order = []
 for line in open(res):
-    n, tool, wall, rss, u, s = line.split()
+    f = line.split()
+    n, tool, wall, rss, u, s = f[:6]
+    load = float(f[6]) if len(f) > 6 else 0.0
     key = (int(n), tool)
     if key not in data:
         data[key] = []
         order.append(key)
-    data[key].append(None if wall == "FAIL" else (int(wall) / 1e6, int(rss), float(u) + float(s)))
+    data[key].append(None if wall == "FAIL" else
+                     (int(wall) / 1e6, int(rss), float(u) + float(s), load))
 showq = {}
 extra = {}
 for line in open(summ):
@@ -439,82 +632,103 @@ names = {"postqueue-j": "postqueue -j", "floor4k": "floor (open+read 4 KB, C)",
          "cold-tui-first": "COLD TUI first rows", "cold-tui-load": "COLD TUI full load",
          "tui-first": "TUI first rows", "tui-load": "TUI full load",
          "tui-rescan": "TUI rescan, unchanged", "tui-rescan-1pct": "TUI rescan, 1 % changed",
-         "tui-filter": "TUI regex filter (rebuild)",
-         "hold-qtriage": "qtriage hold - (10 %)", "hold-postsuper": "postsuper -h - (10 %)"}
-print("%9s  %-27s %10s %11s %9s %8s" % ("N", "tool", "median s", "max RSS MB", "vs -j", "CPU s"))
-print("-" * 80)
-base = {}
-for (n, tool) in order:
-    runs = data[(n, tool)]
-    if any(r is None for r in runs):
-        print("%9d  %-27s %10s" % (n, names[tool], "FAILED"))
-        continue
-    med = statistics.median(r[0] for r in runs)
-    rss = max(r[1] for r in runs) / 1024.0
-    cpu = statistics.median(r[2] for r in runs)
-    if tool == "postqueue-j":
-        base[n] = med
-    ratio = "%.2fx" % (med / base[n]) if base.get(n) and tool in (
-        "postqueue-j", "floor4k", "floor4k-defer", "qtriage-json", "qtriage-text", "tui-load",
-        "tui-first") else "-"
-    print("%9d  %-27s %10.3f %11.1f %9s %8.2f" % (n, names[tool], med, rss, ratio, cpu))
-    if tool == "postqueue-j" and showq.get(n):
-        print("%9s  %-27s %10s %11.1f %9s %8s" % ("", "  (showq daemon, peak RSS)", "", showq[n] / 1024.0, "", ""))
-print()
-rss_by = {}
-for (n, tool) in order:
-    if tool in ("qtriage-json", "qtriage-text") and all(r is not None for r in data[(n, tool)]):
-        kb = max(r[1] for r in data[(n, tool)])
-        rss_by.setdefault(tool, []).append((n, kb))
-for tool, pts in rss_by.items():
-    line = "; ".join("N=%d: %.0f B/msg" % (n, kb * 1024.0 / n) for n, kb in pts)
-    if len(pts) >= 2:
-        (n1, k1), (n2, k2) = pts[0], pts[-1]
-        if n2 != n1:
-            line += "; marginal %d->%d: %.0f B/msg" % (n1, n2, (k2 - k1) * 1024.0 / (n2 - n1))
-    print("qtriage RSS per message (%s): %s" % (names[tool], line))
+         "tui-filter": "TUI regex filter (rebuild)", "tui-stats-open": "TUI stats pane open",
+         "hold-qtriage": "qtriage hold - (10 %)", "hold-postsuper": "postsuper -h - (10 %)",
+         "delete-tui": "TUI delete (hold queue)", "delete-qtriage": "qtriage delete - (hold)",
+         "delete-postsuper": "postsuper -d - (hold)"}
 
-def med(n, tool):
-    runs = data.get((n, tool))
-    if not runs or any(r is None for r in runs):
-        return None
-    return statistics.median(r[0] for r in runs)
+
+def runs(n, tool):
+    r = data.get((n, tool))
+    return r if r and all(x is not None for x in r) else None
+
+
+def med(n, tool, k=0):
+    r = runs(n, tool)
+    return statistics.median(x[k] for x in r) if r else None
+
 
 def ratio(a, b):
     return "%.2f" % (a / b) if a is not None and b else "n/a"
 
+
+print("%9s  %-27s %9s %8s %6s %8s %8s %5s" % ("N", "tool", "wall s", "CPU s", "load",
+                                              "RSS MB", "wall/-j", "reps"))
+print("-" * 88)
+for (n, tool) in order:
+    r = runs(n, tool)
+    if not r:
+        print("%9d  %-27s %9s" % (n, names.get(tool, tool), "FAILED"))
+        continue
+    pq = med(n, "postqueue-j")
+    rel = ratio(med(n, tool), pq) + "x" if pq and tool in (
+        "postqueue-j", "floor4k", "floor4k-defer", "qtriage-json", "qtriage-text",
+        "tui-load") else "-"
+    print("%9d  %-27s %9.3f %8.2f %6.1f %8.1f %8s %5d" % (
+        n, names.get(tool, tool), med(n, tool), med(n, tool, 2), med(n, tool, 3),
+        max(x[1] for x in r) / 1024.0, rel, len(r)))
+    if tool == "postqueue-j" and showq.get(n):
+        print("%9s  %-27s %9s %8s %6s %8.1f" % ("", "  (showq daemon, peak RSS)", "", "", "",
+                                               showq[n] / 1024.0))
 print()
-print("Targets (ratios from this run):")
+for tool in ("qtriage-json", "qtriage-text"):
+    pts = [(n, max(x[1] for x in runs(n, tool))) for (n, t) in order if t == tool and runs(n, t)]
+    if pts:
+        print("qtriage RSS per message (%s): %s" % (names[tool], "; ".join(
+            "N=%d: %.0f B/msg" % (n, kb * 1024.0 / n) for n, kb in pts)))
+
+print()
+print("Targets (ratios from this run; CPU = user+sys of the process and its children):")
 for n in sorted(set(k[0] for k in order)):
-    fl, pq, load = med(n, "floor4k-defer"), med(n, "postqueue-j"), med(n, "tui-load")
-    js = med(n, "qtriage-json")
+    fl, flc = med(n, "floor4k-defer"), med(n, "floor4k-defer", 2)
+    pq = med(n, "postqueue-j")
+    js, jsc = med(n, "qtriage-json"), med(n, "qtriage-json", 2)
+    load, loadc = med(n, "tui-load"), med(n, "tui-load", 2)
     print("N=%d:" % n)
-    print("  first rows on screen:            %s s (target < 0.2)" % (
-        "%.3f" % med(n, "tui-first") if med(n, "tui-first") is not None else "n/a"))
-    print("  TUI full load / floor+defer:     %s (target <= 1.2); list --json: %s" % (
-        ratio(load, fl), ratio(js, fl)))
-    print("  postqueue -j / TUI full load:    %s (target >= 6); / list --json: %s" % (
-        ratio(pq, load), ratio(pq, js)))
-    cf, cl, cj, cp = (med(n, t) for t in ("cold-floor4k-defer", "cold-tui-load",
-                                            "cold-qtriage-json", "cold-postqueue-j"))
+    print("  list --json CPU / floor CPU:      %s (target <= 1.5)" % ratio(jsc, flc))
+    print("  list --json wall / floor wall:    %s (target <= 0.8)" % ratio(js, fl))
+    print("  postqueue -j / list --json wall:  %s (target >= 4)" % ratio(pq, js))
+    print("  TUI full load / list --json:      wall %s, CPU %s (target <= 1.2)" % (
+        ratio(load, js), ratio(loadc, jsc)))
+    ft = med(n, "tui-first")
+    print("  first rows on screen:             %s s (target < 0.2)" % (
+        "%.3f" % ft if ft is not None else "n/a"))
+    cf, cj, cl, cp = (med(n, t) for t in ("cold-floor4k-defer", "cold-qtriage-json",
+                                            "cold-tui-load", "cold-postqueue-j"))
     if cf is not None:
-        print("  cold: TUI load / floor+defer:    %s; list --json: %s; postqueue -j / TUI load: %s"
-              % (ratio(cl, cf), ratio(cj, cf), ratio(cp, cl)))
-    rs, r1 = med(n, "tui-rescan"), med(n, "tui-rescan-1pct")
-    print("  rescan unchanged / full load:    %s (target <= 0.10; %s changes); 1 %% changed: %s"
-          " (%s changes)" % (ratio(rs, load), extra.get((n, "rescan-changes"), "?"),
-                             ratio(r1, load), extra.get((n, "rescan-1pct-changes"), "?")))
-    fi = med(n, "tui-filter")
-    print("  regex filter over all messages:  %s ms (target < 150), %s rows match" % (
-        "%.0f" % (fi * 1000) if fi is not None else "n/a", extra.get((n, "filter-rows"), "?")))
+        print("  cold list --json / cold floor:    wall %s (target <= 0.7), CPU %s;"
+              " TUI load / floor: %s; postqueue -j / floor: %s" % (
+                  ratio(cj, cf), ratio(med(n, "cold-qtriage-json", 2),
+                                       med(n, "cold-floor4k-defer", 2)),
+                  ratio(cl, cf), ratio(cp, cf)))
     msgs = extra.get((n, "tui-msgs"))
     if msgs and extra.get((n, "tui-hwm")):
-        print("  TUI RSS per message:             peak %.0f B, after load %.0f B (target <= ~250)"
+        print("  TUI RSS per message:              peak %.0f B, after load %.0f B (target <= 400)"
               % (extra[(n, "tui-hwm")] * 1024.0 / msgs,
                  extra.get((n, "tui-rss-after-load"), 0) * 1024.0 / msgs))
+    fi = med(n, "tui-filter")
+    print("  regex filter over all messages:   %s ms (target <= 150), %s rows match" % (
+        "%.0f" % (fi * 1000) if fi is not None else "n/a", extra.get((n, "filter-rows"), "?")))
+    idle = extra.get((n, "tui-idle-pct-x100"))
+    print("  TUI idle CPU, unchanged queue:    %s %% of a core (target <= 1)" % (
+        "%.2f" % (idle / 100.0) if idle is not None else "n/a"))
+    so = med(n, "tui-stats-open")
+    print("  statistics pane open:             %s s (target <= 0.2 at 100k, <= 1 at 1M)" % (
+        "%.3f" % so if so is not None else "n/a"))
+    rs, r1 = med(n, "tui-rescan"), med(n, "tui-rescan-1pct")
+    print("  rescan unchanged / full load:     %s (%s changes); 1 %% changed: %s (%s changes)" % (
+        ratio(rs, load), extra.get((n, "rescan-changes"), "?"), ratio(r1, load),
+        extra.get((n, "rescan-1pct-changes"), "?")))
+    dt, dq, dp = (med(n, t) for t in ("delete-tui", "delete-qtriage", "delete-postsuper"))
+    dtc, dqc, dpc = (med(n, t, 2) for t in ("delete-tui", "delete-qtriage", "delete-postsuper"))
+    print("  delete, TUI / CLI:                wall %s, CPU %s (target <= 1.1; %s IDs)" % (
+        ratio(dt, dq), ratio(dtc, dqc), extra.get((n, "delete-ids"), "?")))
+    print("  delete, CLI / bare postsuper:     wall %s, CPU %s (target <= 1.05)" % (
+        ratio(dq, dp), ratio(dqc, dpc)))
     hq, hp = med(n, "hold-qtriage"), med(n, "hold-postsuper")
-    print("  qtriage hold / postsuper -h:     %s (target <= 1.05; %s IDs)" % (
-        ratio(hq, hp), extra.get((n, "bulk-ids"), "?")))
+    print("  hold, CLI / bare postsuper:       wall %s, CPU %s (target <= 1.05; %s IDs)" % (
+        ratio(hq, hp), ratio(med(n, "hold-qtriage", 2), med(n, "hold-postsuper", 2)),
+        extra.get((n, "bulk-ids"), "?")))
 EOF
 
 # The fleet row (3 hosts x 100k over loopback ssh) is its own script.
