@@ -160,7 +160,7 @@ class SshBed:
                   "  GlobalKnownHostsFile /dev/null", "  StrictHostKeyChecking yes",
                   "  CheckHostIP no", "  ConnectTimeout 60", "  ControlMaster no",
                   "  ControlPath none", "  ForwardAgent no", "  LogLevel ERROR",
-                  "  ServerAliveInterval 5", "  ServerAliveCountMax 2"]
+                  "  ServerAliveInterval 15", "  ServerAliveCountMax 3"]
         out = ["# qtriage ssh test bed: every alias is this machine's loopback"]
         for n, _ in self.hosts:
             out += ["Host " + n, "  Port %d" % self.port[n], "  BatchMode yes"]
