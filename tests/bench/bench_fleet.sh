@@ -149,8 +149,10 @@ for line in p.stdout:
     if line.startswith(b"D\t"):
         break
 wall = time.monotonic() - t0
-p.stdin.close()
-err = p.communicate(timeout=120)[1].decode(errors="replace")
+p.stdin.close()      # the end of input ends the agent, then ssh
+p.stdout.read()
+err = p.stderr.read().decode(errors="replace")
+p.wait(timeout=120)
 m = re.search(r"Transferred: sent ([\d,]+), received ([\d,]+) bytes", err)
 wire = int(m.group(2).replace(",", "")) if m else 0
 print("wire-%s %.3f %d %d %d" % (host, wall, msgs, payload, wire))

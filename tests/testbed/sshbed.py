@@ -148,7 +148,8 @@ class SshBed:
         # The bed works when ssh gets through and the instance's configuration is
         # there behind it (postconf: postqueue -j would read a 100k queue).
         for n, etc in self.hosts:
-            r = self.ssh(n, "postconf -c %s -h queue_directory >/dev/null && echo ok" % etc)
+            r = self.ssh(n, "postconf -c %s -h queue_directory >/dev/null && echo ok" % etc,
+                         timeout=180)
             if r.returncode or r.stdout.strip() != b"ok":
                 raise RuntimeError("ssh %s: %s" % (n, r.stderr.decode(errors="replace")))
 
@@ -157,9 +158,9 @@ class SshBed:
                   "  IdentityFile " + self.path("user_key"), "  IdentitiesOnly yes",
                   "  UserKnownHostsFile " + self.path("known_hosts"),
                   "  GlobalKnownHostsFile /dev/null", "  StrictHostKeyChecking yes",
-                  "  CheckHostIP no", "  ConnectTimeout 10", "  ControlMaster no",
+                  "  CheckHostIP no", "  ConnectTimeout 60", "  ControlMaster no",
                   "  ControlPath none", "  ForwardAgent no", "  LogLevel ERROR",
-                  "  ServerAliveInterval 5", "  ServerAliveCountMax 2"]
+                  "  ServerAliveInterval 15", "  ServerAliveCountMax 3"]
         out = ["# qtriage ssh test bed: every alias is this machine's loopback"]
         for n, _ in self.hosts:
             out += ["Host " + n, "  Port %d" % self.port[n], "  BatchMode yes"]
