@@ -163,6 +163,7 @@ int cli_check(const struct cli_call *call)
         qt_filter_free(f);
         return unknown("cannot read the queue: %s", why.msg[0] ? why.msg : "see stderr");
     }
+    cli_filter_headers(f, &cq);
     now = time(NULL);
     for (i = 0; i < cq.store.n; i++) {
         const struct qt_msg *m = &cq.store.msgs[i];
@@ -192,6 +193,8 @@ int cli_check(const struct cli_call *call)
     else
         print_plugin(status, summary.data, tally, queue, only, checked, warn, crit);
     qt_buf_free(&summary);
+    if (f && qt_filter_runtime_error(f))
+        fprintf(stderr, "qtriage: filter: %s\n", qt_filter_runtime_error(f));
     qt_filter_free(f);
     cli_close_queue(&cq);
     return status;

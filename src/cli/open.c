@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "qtriage/filter.h"
+#include "qtriage/header_cache.h"
 
 bool cli_open_queue(struct cli_queue *cq, const struct cli_common *common, bool need_actions)
 {
@@ -50,8 +51,18 @@ bool cli_load_queue(struct cli_queue *cq)
     return qt_backend_load(cq->backend, &cq->store, print_error, cq);
 }
 
+void cli_filter_headers(struct qt_filter *f, struct cli_queue *cq)
+{
+    if (!f || !qt_filter_uses_headers(f) || !cq->backend || cq->backend->read_only)
+        return;
+    if (!cq->headers)
+        cq->headers = qt_header_cache_new(&cq->layout);
+    qt_filter_set_headers(f, cq->headers);
+}
+
 void cli_close_queue(struct cli_queue *cq)
 {
+    qt_header_cache_free(cq->headers);
     qt_backend_close(cq->backend);
     if (cq->store_live)
         qt_store_free(&cq->store);
@@ -127,6 +138,7 @@ int cli_targets_from_filter(struct cli_targets *t, struct cli_queue *cq, const c
 
     if (bad)
         return 2;
+    cli_filter_headers(f, cq);
     /* What could not be read is said on stderr; what was read still counts
      * (a message that could not be read is listed as unreadable). */
     cli_load_queue(cq);

@@ -133,6 +133,7 @@ int cli_stats(const struct cli_call *call)
         qt_filter_free(f);
         return 3;
     }
+    cli_filter_headers(f, &cq);
     now = time(NULL);
     qt_stats_init(&st);
     qt_stats_compute(&st, &cq.store, f, by, now);

@@ -297,7 +297,7 @@ unsigned stats_tag(struct app *a)
         return R_REDRAW;
     }
     text = combined(a, expr.data);
-    f = qt_filter_compile(text, &ferr);
+    f = list_compile_filter(a, text, &ferr);
     if (!f) {
         app_message(a, true, "cannot tag: %s", ferr.msg);
     } else {
