@@ -88,7 +88,9 @@ struct qt_filter {
     struct qt_header_cache *headers;
     bool uses_headers;
     size_t header_failed;       /* messages whose headers could not be read */
-    char header_error[320];
+    char header_name[48];       /* the first term that could not, and why */
+    char header_why[200];
+    char header_error[400];
     /* "class" terms: each distinct reason is classified once. */
     struct qt_reason_cache reasons;
     /* The fields a bare word or regex searches, in the registry's order. */
@@ -1310,16 +1312,24 @@ static bool bare_match(struct eval *e, const struct term *t)
 }
 
 /* A header that decided nothing (unreadable file, no way to read one). */
+static void format_header_error(struct qt_filter *f)
+{
+    snprintf(f->header_error, sizeof(f->header_error),
+             "header.%s: the headers of %zu message%s could not be read (%s); "
+             "they do not match", f->header_name, f->header_failed,
+             f->header_failed == 1 ? "" : "s", f->header_why);
+}
+
 static void header_failure(struct eval *e, const struct term *t, const char *why)
 {
     struct qt_filter *f = e->f;
 
     e->gave_up = true;
-    f->header_failed++;
-    snprintf(f->header_error, sizeof(f->header_error),
-             "header.%.40s: the headers of %zu message%s could not be read (%.200s); "
-             "they do not match", t->header, f->header_failed,
-             f->header_failed == 1 ? "" : "s", why);
+    if (f->header_failed++ == 0) {
+        snprintf(f->header_name, sizeof(f->header_name), "%.40s", t->header);
+        snprintf(f->header_why, sizeof(f->header_why), "%s", why);
+    }
+    format_header_error(f);
 }
 
 struct header_test {
@@ -1424,6 +1434,8 @@ void qt_filter_clear_runtime_error(struct qt_filter *f)
     f->gave_up_term = NULL;
     f->runtime_error[0] = 0;
     f->header_failed = 0;
+    f->header_name[0] = 0;
+    f->header_why[0] = 0;
     f->header_error[0] = 0;
 }
 
