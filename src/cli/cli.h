@@ -190,6 +190,13 @@ struct cli_metrics_args {
     long top;                   /* 0: QT_METRICS_TOP_DEFAULT */
 };
 
+struct cli_block_args {
+    int action;                 /* enum qt_block_action */
+    const char *text;           /* --text: the reply text; NULL: none */
+    struct cli_duration expire; /* --expire; 0 seconds: never */
+    bool json;
+};
+
 /* Parse argv: the shared options and the interactive view's before the
  * command, then the command's own and the shared ones anywhere after it
  * (up to "--").  Fills `call` (command NULL: the interactive view, its
@@ -229,6 +236,8 @@ int cli_check(const struct cli_call *call);
 int cli_instances(const struct cli_call *call);
 /* "qtriage metrics": Prometheus text exposition (node_exporter textfile). */
 int cli_metrics(const struct cli_call *call);
+/* "qtriage block": the access tables that stop a flood's source. */
+int cli_block(const struct cli_call *call);
 /* "qtriage --version": version, git describe, the libraries' versions. */
 void cli_print_version(FILE *out);
 

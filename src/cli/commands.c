@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "qtriage/block.h"
 #include "qtriage/metrics.h"
 #include "qtriage/stats.h"
 
@@ -231,6 +232,41 @@ static const struct cli_option metrics_options[] = {
     {0},
 };
 
+static void block_action_words(struct qt_buf *out)
+{
+    qt_buf_printf(out, "hold defer reject");
+}
+
+static bool block_action_parse(const char *word, int *out)
+{
+    enum qt_block_action a;
+
+    if (!qt_block_action_from_name(word, &a))
+        return false;
+    *out = (int)a;
+    return true;
+}
+
+static void block_verb_words(struct qt_buf *out)
+{
+    qt_buf_printf(out, "add list remove expire sasl client sender sender_domain");
+}
+
+#define BLOCK(field) offsetof(struct cli_block_args, field)
+static const struct cli_option block_options[] = {
+    OPT("action", 'a', CLI_WORD, "ACTION", BLOCK(action),
+        "add: hold, defer or reject the source's next messages", .wants = "action",
+        .parse = block_action_parse, .words = block_action_words,
+        .complete = CLI_COMPLETE_WORDS),
+    OPT("text", 't', CLI_STRING, "TEXT", BLOCK(text),
+        "add: the text of the reply (printable ASCII, at most 200 characters)"),
+    OPT("expire", 'e', CLI_DURATION, "DURATION", BLOCK(expire),
+        "add: remove the entry after DURATION (default 1h; 0: never)",
+        .wants = "a duration such as 30m, 1h or 2d"),
+    OPT("json", 'j', CLI_FLAG, NULL, BLOCK(json), "list: one JSON object a line"),
+    {0},
+};
+
 /* What every action that takes IDs says about them. */
 static const char ids_notes[] =
     "An ID of - reads queue IDs from standard input, one or more a line (postqueue -p's "
@@ -324,6 +360,19 @@ const struct cli_command cli_commands[] = {
                     "the families.",
      .options = metrics_options, .args_size = sizeof(struct cli_metrics_args),
      .run = cli_metrics},
+    {.name = "block", .synopsis = "add KIND VALUE|list|remove KIND VALUE|expire",
+     .summary = "stop a source: entries in Postfix access tables, with an expiry",
+     .description = "KIND is sasl (a SASL login), client (an address or network), sender "
+                    "(an address) or sender_domain. Entries go into qtriage_sasl_access, "
+                    "qtriage_client_access and qtriage_sender_access in the instance's "
+                    "configuration directory, built with postmap in default_database_type; "
+                    "lines qtriage did not write are never changed. add, remove and expire "
+                    "need root; expire (for cron) removes the entries whose time is up. "
+                    "qtriage never edits main.cf: it says whether check_sasl_access, "
+                    "check_client_access and check_sender_access are in place and prints "
+                    "the line to add when not.",
+     .options = block_options, .args_size = sizeof(struct cli_block_args), .run = cli_block,
+     .operands = CLI_COMPLETE_WORDS, .operand_words = block_verb_words},
     {.name = "instances",
      .summary = "the Postfix instances postmulti -l lists",
      .description = "Name, group, enabled, the messages in the deferred, hold, active and "

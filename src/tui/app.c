@@ -15,6 +15,7 @@
 
 #include "action_job.h"
 #include "app.h"
+#include "block_prompt.h"
 #include "bulk.h"
 #include "commands.h"
 #include "help.h"
@@ -497,7 +498,7 @@ static void run_loop(struct app *a)
             r |= R_REDRAW;
         }
         if (now - last_clock >= (a->first_scan_done ? 1000 : 250))
-            r |= R_REDRAW;  /* ages and the spinner move */
+            r |= R_REDRAW | block_tick(a);  /* ages and the spinner move; entries expire */
         if (r & R_REDRAW) {
             draw_all(a);
             doupdate();
@@ -703,6 +704,7 @@ int tui_run(const struct tui_options *opt)
     free_panes(a);
     keymap_free(&a->keymap);
     bulk_free(a);
+    block_free(a);
     qt_selection_free(&a->current.tags);
     action_job_free(a);
     qt_view_free(&a->view);

@@ -37,6 +37,8 @@ enum {
 
 #define TUI_MAX_PANES 8
 
+struct tui_block;
+
 struct app {
     const struct tui_options *opt;
     struct script *script;      /* a scripted run (script.h); NULL: the terminal */
@@ -71,6 +73,7 @@ struct app {
     struct prompt_bar bar;
 
     struct bulk_state bulk;
+    struct tui_block *block;    /* block_prompt.c; NULL until used */
     struct action_job job;
 
     struct pane *panes[TUI_MAX_PANES];

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "block_prompt.h"
 #include "bulk.h"
 #include "commands.h"
 #include "help.h"
@@ -285,6 +286,12 @@ static unsigned cmd_stats_tag(struct app *a, const struct command *c)
     return stats_tag(a);
 }
 
+static unsigned cmd_stats_block(struct app *a, const struct command *c)
+{
+    (void)c;
+    return block_from_stats(a);
+}
+
 static unsigned cmd_stats_queues(struct app *a, const struct command *c)
 {
     (void)c;
@@ -403,6 +410,10 @@ const struct command commands[] = {
     {"stats-tag", "Statistics",
      "statistics: tag every message of the group under the cursor (then h, d, ... act on them)",
      0, STATS, cmd_stats_tag, 0},
+    {"stats-block", "Statistics",
+     "statistics: stop the row's source (sasl user, client, sender, sender domain): a Postfix "
+     "access-table entry that holds, defers or rejects its next mail until it expires",
+     CMD_WRITES, STATS, cmd_stats_block, 0},
     {"stats-queues", "Statistics", "statistics: which queues qshape's tables count", 0, STATS,
      cmd_stats_queues, 0},
     {"rescan", "Other", "rescan the queue now (it rescans by itself every few seconds)", 0,

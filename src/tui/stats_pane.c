@@ -320,6 +320,18 @@ unsigned stats_tag(struct app *a)
     return R_REDRAW;
 }
 
+bool stats_row_source(struct app *a, int *by, const char **key, size_t *key_len)
+{
+    struct stats_pane *p = stats_of(a);
+
+    if (!p || is_shape(p) || nrows(p) == 0)
+        return false;
+    *by = p->view;
+    *key = p->stats.groups[p->cursor].key;
+    *key_len = p->stats.groups[p->cursor].key_len;
+    return true;
+}
+
 static void settings_line(struct app *a, struct qt_buf *b, bool *warn)
 {
     struct stats_pane *p = stats_of(a);
