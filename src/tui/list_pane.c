@@ -268,7 +268,8 @@ struct qt_filter *list_compile_filter(struct app *a, const char *text,
 
     /* Only the spool backend has the queue files; without them the
      * filter's header terms match nothing and say why. */
-    if (f && qt_filter_uses_headers(f) && strcmp(a->backend->ops->name, "spool") == 0) {
+    if (f && qt_filter_uses_headers(f) && a->backend &&
+        strcmp(a->backend->ops->name, "spool") == 0) {
         if (!l->headers)
             l->headers = qt_header_cache_new(&a->layout);
         qt_filter_set_headers(f, l->headers);
