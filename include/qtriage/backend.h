@@ -57,6 +57,12 @@ void qt_backend_close(struct qt_backend *b);
  * at least one. */
 bool qt_backend_load(struct qt_backend *b, struct qt_store *store,
                      void (*on_error)(void *ctx, const char *msg), void *ctx);
+/* The same, and `on_change` gets the ID of every message the scan added to
+ * `store` or changed in it (feed.h): a rescan into a loaded store reports
+ * only what is new or different since the last one. */
+bool qt_backend_load_changes(struct qt_backend *b, struct qt_store *store,
+                             void (*on_error)(void *ctx, const char *msg),
+                             void (*on_change)(void *ctx, const char *id), void *ctx);
 
 /* Run one complete scan without a store: every message goes to `on_msg` as
  * it is read (its strings live until on_msg returns), in the order the

@@ -68,6 +68,11 @@ struct qt_feed_result {
     /* Called for every ERROR event when set. */
     void (*on_error)(void *ctx, const char *msg);
     void *ctx;
+    /* Called by qt_feed_apply() with the ID of every message the store
+     * gained or that changed (not those removed), after the store has it;
+     * standing rules look at these instead of at the whole queue. */
+    void (*on_change)(void *ctx, const char *id);
+    void *change_ctx;
 };
 
 void qt_feed_init(struct qt_feed *f);

@@ -7,15 +7,20 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "follow.h"
 #include "open.h"
 #include "qtriage/actions.h"
 #include "qtriage/export.h"
+#include "qtriage/pace.h"
 
 /* What the command line asked of an action. */
 struct act_options {
     const char *filter;
     const char *backup_dir;
     bool dry_run, yes;
+    const struct cli_duration *follow;  /* NULL: act once */
+    struct qt_pace pace;                /* batch 0: all at once */
+    char pace_text[200];                /* how, for the plan and the question */
 };
 
 /* What would be done: one summary line, then the IDs, one a line (so the
@@ -30,22 +35,37 @@ static void print_plan(FILE *out, enum qt_action a, const struct act_options *o,
     if (o->backup_dir)
         fprintf(out, " (exported to %s first; only those exported are deleted)",
                 o->backup_dir);
+    if (o->follow)
+        fprintf(out, ", then each new match for %s", o->follow->text);
+    if (o->pace.batch)
+        fprintf(out, ", %s", o->pace_text);
     fprintf(out, " (%s)\n", why);
     for (i = 0; i < t->n; i++)
         fprintf(out, "%s\n", t->t[i].id);
 }
 
-/* Ask on the terminal; true only for an explicit yes. */
-static bool confirm(enum qt_action a, const struct act_options *o, size_t n)
+/* Ask on the terminal; true only for an explicit yes, or "u" (then
+ * *unpaced) when the pace is the default one the admin may refuse. */
+static bool confirm(enum qt_action a, const struct act_options *o, size_t n, bool offer_unpaced,
+                    bool *unpaced)
 {
     char answer[16];
 
-    fprintf(stderr, "%s %zu message%s matching \"%s\"%s%s? [y/N] ", qt_action_name(a), n,
-            n == 1 ? "" : "s", o->filter, o->backup_dir ? ", exporting them first to " : "",
-            o->backup_dir ? o->backup_dir : "");
+    fprintf(stderr, "%s %zu message%s matching \"%s\"%s%s%s%s%s%s? %s", qt_action_name(a),
+            n, n == 1 ? "" : "s", o->filter, o->backup_dir ? ", exporting them first to " : "",
+            o->backup_dir ? o->backup_dir : "",
+            o->follow ? ", and each new match for " : "", o->follow ? o->follow->text : "",
+            o->pace.batch ? ", " : "", o->pace.batch ? o->pace_text : "",
+            offer_unpaced ? "" : "[y/N] ");
+    if (offer_unpaced)
+        fprintf(stderr, "[y = paced / u = all at once, unpaced / N] ");
     fflush(stderr);
     if (!fgets(answer, sizeof(answer), stdin))
         return false;
+    if (offer_unpaced && (strcmp(answer, "u\n") == 0 || strcmp(answer, "U\n") == 0)) {
+        *unpaced = true;
+        return true;
+    }
     return strcmp(answer, "y\n") == 0 || strcmp(answer, "yes\n") == 0 ||
            strcmp(answer, "Y\n") == 0;
 }
@@ -129,11 +149,117 @@ static int run_flush(enum qt_action a, int argc, char **argv, struct cli_common 
     return ok ? 0 : 1;
 }
 
+static void print_progress(void *ctx, const struct qt_pace_progress *pr)
+{
+    const enum qt_action *a = ctx;
+
+    if (pr->waiting)
+        return;
+    fprintf(stderr, "%s: step %zu of %zu: %zu of %zu handed to %s, %zu acted on\n",
+            qt_action_name(*a), pr->step, pr->steps, pr->done, pr->total,
+            qt_action_describe(*a)->tool, pr->acted);
+}
+
+/* A paced run: steps, progress on stderr, and on SIGINT/SIGTERM the IDs
+ * that were not handed to Postfix, one a line, so they can be fed back. */
+static int run_paced(struct cli_queue *cq, enum qt_action a, const struct act_options *o,
+                     const struct cli_targets *t)
+{
+    struct qt_action_result res;
+    size_t done = 0, i;
+    bool ok;
+
+    cli_catch_stop_signals();
+    fprintf(stderr, "%s: %zu messages %s; SIGINT (^C) stops after the current step\n",
+            qt_action_name(a), t->n, o->pace_text);
+    ok = qt_action_run_paced(&cq->layout, a, t->t, t->n, &o->pace, &cli_stop_requested,
+                             print_progress, &a, &res, &done);
+    print_result(&res, ok);
+    for (i = done; i < t->n; i++)
+        printf("not done: %s\n", t->t[i].id);
+    qt_action_result_free(&res);
+    return ok ? 0 : 1;
+}
+
+/* --follow, --rate, --batch, --every and --unpaced: which actions take
+ * them and with what.  Returns 0 or the exit status of a usage error. */
+static int check_options(enum qt_action a, const struct cli_action_args *args,
+                         struct act_options *o, bool *explicit_pace)
+{
+    const char *name = qt_action_name(a);
+    struct qt_error err = {""};
+
+    *explicit_pace = false;
+    if (args->follow.seconds > 0) {
+        if (a != QT_ACT_HOLD && a != QT_ACT_DELETE) {
+            fprintf(stderr, "qtriage: %s: --follow is for hold and delete\n", name);
+            return 2;
+        }
+        if (!o->filter) {
+            fprintf(stderr, "qtriage: %s: --follow needs --filter EXPR (what to keep "
+                    "acting on)\n", name);
+            return 2;
+        }
+        if (a == QT_ACT_DELETE && !o->backup_dir) {
+            fprintf(stderr, "qtriage: delete --follow needs --backup-dir DIR: a standing "
+                    "rule exports before it deletes\n");
+            return 2;
+        }
+        o->follow = &args->follow;
+    }
+    if ((args->rate || args->batch || args->unpaced || args->every.seconds) &&
+        !qt_pace_applies(a)) {
+        fprintf(stderr, "qtriage: %s: --rate, --batch, --every and --unpaced are for "
+                "release, requeue and deliver\n", name);
+        return 2;
+    }
+    if (args->every.seconds && !args->batch) {
+        fprintf(stderr, "qtriage: %s: --every goes with --batch N\n", name);
+        return 2;
+    }
+    if (args->rate && args->batch) {
+        fprintf(stderr, "qtriage: %s: give --rate or --batch, not both\n", name);
+        return 2;
+    }
+    if (args->rate) {
+        if (!qt_pace_parse_rate(args->rate, &o->pace, &err)) {
+            fprintf(stderr, "qtriage: %s: %s\n", name, err.msg);
+            return 2;
+        }
+        *explicit_pace = true;
+    } else if (args->batch) {
+        o->pace.batch = (size_t)args->batch;
+        o->pace.every_ms = args->every.seconds > 0 ? args->every.seconds * 1000 : 1000;
+        *explicit_pace = true;
+    }
+    if (*explicit_pace)
+        qt_pace_describe(&o->pace, o->pace_text, sizeof(o->pace_text));
+    return 0;
+}
+
+/* Above QT_PACE_DEFAULT_ABOVE messages a release goes in steps unless
+ * --unpaced; the admin hears how. */
+static void default_pace(const struct cli_queue *cq, enum qt_action a,
+                         const struct cli_action_args *args, struct act_options *o, size_t n,
+                         bool explicit_pace)
+{
+    char why[200];
+
+    if (explicit_pace || args->unpaced || !qt_pace_applies(a))
+        return;
+    if (qt_pace_default(&cq->layout, n, &o->pace, why, sizeof(why))) {
+        snprintf(o->pace_text, sizeof(o->pace_text), "%s", why);
+        fprintf(stderr, "qtriage: %s: %zu messages (more than %d): %s; --unpaced sends them "
+                "all at once\n", qt_action_name(a), n, QT_PACE_DEFAULT_ABOVE, why);
+    }
+}
+
 int cli_action(const struct cli_call *call)
 {
     const struct cli_action_args *args = call->args;
     struct cli_common *common = call->common;
-    struct act_options o = {common->filter, NULL, args->dry_run, args->yes};
+    struct act_options o = {common->filter, NULL, args->dry_run, args->yes, NULL, {0}, ""};
+    bool explicit_pace, unpaced = false;
     struct cli_targets t = {0};
     struct qt_action_result res;
     struct cli_queue cq;
@@ -152,8 +278,22 @@ int cli_action(const struct cli_call *call)
      * every delete (it exports first). */
     if (a == QT_ACT_DELETE && common->backup_dir && *common->backup_dir)
         o.backup_dir = common->backup_dir;
+    /* A paced flush: every deferred message gets its delivery attempt
+     * (postqueue -i), a step at a time, instead of one postqueue -f that
+     * moves them all at once. */
+    if (a == QT_ACT_FLUSH && (args->rate || args->batch)) {
+        if (argc != 1) {
+            fprintf(stderr, "qtriage: flush takes no arguments\n");
+            return 2;
+        }
+        a = QT_ACT_DELIVER;
+        o.filter = "queue=deferred";
+        o.yes = true;       /* a flush is not asked about on the command line */
+    }
     if (!qt_action_takes_ids(a))
         return run_flush(a, argc, argv, common, &o);
+    if ((rc = check_options(a, args, &o, &explicit_pace)) != 0)
+        return rc;
     if (o.filter && argc > 1) {
         fprintf(stderr, "qtriage: %s: give either --filter or queue IDs, not both\n", argv[0]);
         return 2;
@@ -164,7 +304,7 @@ int cli_action(const struct cli_call *call)
         have_queue = true;
         if ((rc = cli_targets_from_filter(&t, &cq, o.filter)) != 0)
             goto out;
-        if (t.n == 0) {
+        if (t.n == 0 && !o.follow) {
             printf("%s: no message matches the filter; nothing done\n", argv[0]);
             rc = 0;
             goto out;
@@ -181,6 +321,8 @@ int cli_action(const struct cli_call *call)
         rc = 2;
         goto out;
     }
+    if (have_queue)
+        default_pace(&cq, a, args, &o, t.n, explicit_pace);
     if (o.dry_run) {
         print_plan(stdout, a, &o, &t, "dry run; nothing changed");
         rc = 0;
@@ -197,11 +339,13 @@ int cli_action(const struct cli_call *call)
             rc = 2;
             goto out;
         }
-        if (!confirm(a, &o, t.n)) {
+        if (!confirm(a, &o, t.n, o.pace.batch && !explicit_pace, &unpaced)) {
             fprintf(stderr, "qtriage: %s: not confirmed; nothing done\n", argv[0]);
             rc = 1;
             goto out;
         }
+        if (unpaced)
+            o.pace.batch = 0;
     }
     if (geteuid() != 0) {
         fprintf(stderr, "qtriage: %s: changing the queue needs root (postsuper and "
@@ -220,6 +364,15 @@ int cli_action(const struct cli_call *call)
         for (i = 0; i < t.n; i++)
             if (!qt_spool_locate(&cq.layout, t.t[i].id, &t.t[i].queue))
                 t.t[i].queue = QT_Q_COUNT;
+        default_pace(&cq, a, args, &o, t.n, explicit_pace);
+    }
+    if (o.follow) {
+        rc = cli_follow(&cq, a, o.filter, o.backup_dir, o.follow->seconds, o.follow->text);
+        goto out;
+    }
+    if (o.pace.batch) {
+        rc = run_paced(&cq, a, &o, &t);
+        goto out;
     }
     if (o.backup_dir) {
         rc = run_backup_delete(&cq, &o, &t);

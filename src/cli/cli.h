@@ -158,8 +158,18 @@ struct cli_restore_args {
     bool dry_run, force;
 };
 
+struct cli_duration {
+    int64_t seconds;
+    const char *text;           /* as given, for messages */
+};
+
 struct cli_action_args {
     bool dry_run, yes;
+    struct cli_duration follow; /* --follow: keep acting for that long (0: not asked) */
+    const char *rate;           /* --rate N/s */
+    long batch;                 /* --batch N (0: not asked) */
+    struct cli_duration every;  /* --every S, with --batch */
+    bool unpaced;               /* --unpaced: all at once, whatever the count */
 };
 
 struct cli_stats_args {
@@ -172,11 +182,6 @@ struct cli_shape_args {
     bool sender, parents, linear;
     double tick;                /* 0: qshape's default */
     long buckets, min_subdomains, lines, width;     /* 0: the default */
-};
-
-struct cli_duration {
-    int64_t seconds;
-    const char *text;           /* as given, for messages */
 };
 
 struct cli_check_args {

@@ -169,11 +169,38 @@ static const struct cli_option action_options[] = {
      "print what would be acted on; change nothing"),
     OPT("yes", 'y', CLI_FLAG, NULL, ACTION(yes),
      "act on what --filter selects without asking"),
+    OPT("follow", 0, CLI_DURATION, "DURATION", ACTION(follow),
+     "hold or delete: with --filter, go on acting on each new match for DURATION (a "
+     "standing rule), printing every catch", .wants = "a duration such as 30m or 1h"),
+    OPT("rate", 0, CLI_STRING, "N/s", ACTION(rate),
+     "release, requeue, deliver: at most N messages a second (N/m, N/h too)", .group = 2),
+    OPT("batch", 0, CLI_LONG, "N", ACTION(batch),
+     "release, requeue, deliver: N messages at a time (with --every)", .min = 1, .max = 1e9,
+     .wants = "a positive number"),
+    OPT("every", 0, CLI_DURATION, "S", ACTION(every),
+     "with --batch: wait S (seconds, or 30s, 2m) between batches",
+     .wants = "a duration such as 2 or 30s"),
+    OPT("unpaced", 0, CLI_FLAG, NULL, ACTION(unpaced),
+     "all at once, even above 10000 messages (paced by default)", .group = 2),
+    {0},
+};
+
+static const struct cli_option flush_site_options[] = {
+    OPT("dry-run", 'n', CLI_FLAG, NULL, ACTION(dry_run), "print what would be run; run nothing"),
     {0},
 };
 
 static const struct cli_option flush_options[] = {
     OPT("dry-run", 'n', CLI_FLAG, NULL, ACTION(dry_run), "print what would be run; run nothing"),
+    OPT("rate", 0, CLI_STRING, "N/s", ACTION(rate),
+     "flush: deliver the deferred messages (postqueue -i) at most N a second, not all at once",
+     .group = 2),
+    OPT("batch", 0, CLI_LONG, "N", ACTION(batch),
+     "flush: deliver the deferred messages N at a time (with --every)", .min = 1, .max = 1e9,
+     .wants = "a positive number"),
+    OPT("every", 0, CLI_DURATION, "S", ACTION(every),
+     "with --batch: wait S (seconds, or 30s, 2m) between batches",
+     .wants = "a duration such as 2 or 30s"),
     {0},
 };
 
@@ -331,7 +358,7 @@ const struct cli_command cli_commands[] = {
      .args_size = sizeof(struct cli_action_args), .run = cli_action},
     {.name = "flush-site", .synopsis = "SITE",
      .summary = "flush the mail for one site (postqueue -s)",
-     .options = flush_options, .shared = CLI_S_HOSTS,
+     .options = flush_site_options, .shared = CLI_S_HOSTS,
      .args_size = sizeof(struct cli_action_args), .run = cli_action},
     {.name = "stats",
      .summary = "top groups by count and size, and the queue's settings",

@@ -141,7 +141,15 @@ static void wait_feed(struct qt_backend *b)
 bool qt_backend_load(struct qt_backend *b, struct qt_store *store,
                      void (*on_error)(void *ctx, const char *msg), void *ctx)
 {
-    struct qt_feed_result res = {.on_error = on_error, .ctx = ctx};
+    return qt_backend_load_changes(b, store, on_error, NULL, ctx);
+}
+
+bool qt_backend_load_changes(struct qt_backend *b, struct qt_store *store,
+                             void (*on_error)(void *ctx, const char *msg),
+                             void (*on_change)(void *ctx, const char *id), void *ctx)
+{
+    struct qt_feed_result res = {.on_error = on_error, .ctx = ctx, .on_change = on_change,
+                                 .change_ctx = ctx};
 
     if (!start_full_scan(b, on_error, ctx))
         return false;

@@ -174,12 +174,16 @@ static void apply_event(void *ctx, const struct qt_event *e)
     case QT_EV_UPSERT:
         qt_store_upsert(a->store, &e->msg);
         a->res->upserts++;
+        if (a->res->on_change)
+            a->res->on_change(a->res->change_ctx, e->msg.id);
         break;
     case QT_EV_UPDATE:
         if (qt_store_update(a->store, e->msg.id, e->msg.queue, e->msg.mtime,
-                            e->msg.forced_expire))
+                            e->msg.forced_expire)) {
             a->res->updates++;
-        else
+            if (a->res->on_change)
+                a->res->on_change(a->res->change_ctx, e->msg.id);
+        } else
             forget_id(a->feed, e->msg.id);
         break;
     case QT_EV_GONE:

@@ -52,12 +52,34 @@ static void export_summary(struct action_job *j, const struct qt_export_result *
                  er->failed[0], er->failed_why[0]);
 }
 
+static void paced_progress(void *ctx, const struct qt_pace_progress *pr)
+{
+    struct action_job *j = ctx;
+
+    atomic_store(&j->paced_done, pr->done);
+    atomic_store(&j->paced_acted, pr->acted);
+    atomic_store(&j->paced_step, pr->step);
+    atomic_store(&j->paced_steps, pr->steps);
+}
+
 static void *job_main(void *arg)
 {
     struct action_job *j = arg;
     char byte = 1;
 
-    if (j->kind == JOB_EXPORT_DELETE) {
+    if (j->kind == JOB_PACED) {
+        size_t done;
+
+        qt_action_run_paced(j->layout, j->act, j->targets, j->n, &j->pace, &j->stop,
+                            paced_progress, j, &j->res, &done);
+    } else if (j->kind == JOB_RULES) {
+        size_t i;
+
+        /* Each batch is read again from the spool and checked against its
+         * rule's filter right before postsuper runs (rules.h). */
+        for (i = 0; i < j->nbatches; i++)
+            qt_rule_batch_run(j->layout, &j->batches[i], &j->outcomes[i]);
+    } else if (j->kind == JOB_EXPORT_DELETE) {
         /* Export first; postsuper -d only what is safely on disk. */
         struct qt_export_result er;
 
@@ -83,7 +105,14 @@ static void *job_main(void *arg)
 /* "holding 10000 messages", as the status line says while it runs. */
 static void describe_doing(struct action_job *j)
 {
-    if (j->act == QT_ACT_FLUSH)
+    if (j->kind == JOB_RULES) {
+        size_t i, n = 0;
+
+        for (i = 0; i < j->nbatches; i++)
+            n += j->batches[i].n;
+        snprintf(j->doing, sizeof(j->doing), "rules: checking and acting on %zu new match%s",
+                 n, n == 1 ? "" : "es");
+    } else if (j->act == QT_ACT_FLUSH)
         snprintf(j->doing, sizeof(j->doing), "flushing the queue");
     else if (j->act == QT_ACT_FLUSH_SITE)
         snprintf(j->doing, sizeof(j->doing), "flushing site %.60s", j->site ? j->site : "");
@@ -99,9 +128,10 @@ static void describe_doing(struct action_job *j)
                  j->n == 1 ? "" : "s");
 }
 
-bool action_job_start(struct app *a, enum action_job_kind kind, enum qt_action act,
-                      const struct qt_action_target *t, size_t n, const char *site,
-                      const char *backup_dir)
+static bool start(struct app *a, enum action_job_kind kind, enum qt_action act,
+                  const struct qt_action_target *t, size_t n, const char *site,
+                  const char *backup_dir, const struct qt_pace *pace,
+                  struct qt_rule_batch *batches, size_t nbatches)
 {
     struct action_job *j = &a->job;
     sigset_t all, old;
@@ -110,6 +140,10 @@ bool action_job_start(struct app *a, enum action_job_kind kind, enum qt_action a
     int rc;
 
     if (j->running || j->done_rd < 0) {
+        if (kind == JOB_RULES) {    /* the rules wait for their turn */
+            qt_rule_batches_free(batches, nbatches);
+            return false;
+        }
         app_message(a, true, j->running ? "busy: %s; wait for it to finish"
                                         : "cannot run actions: no pipe (%s)",
                     j->running ? j->doing : "out of file descriptors?");
@@ -136,6 +170,18 @@ bool action_job_start(struct app *a, enum action_job_kind kind, enum qt_action a
     j->summary[0] = '\0';
     j->layout = &a->layout;
     memset(&j->res, 0, sizeof(j->res));
+    memset(&j->pace, 0, sizeof(j->pace));
+    if (pace)
+        j->pace = *pace;
+    j->paced_total = n;
+    atomic_store(&j->paced_done, 0);
+    atomic_store(&j->paced_acted, 0);
+    atomic_store(&j->paced_step, 0);
+    atomic_store(&j->paced_steps, 0);
+    atomic_store(&j->stop, 0);
+    j->batches = batches;
+    j->nbatches = nbatches;
+    j->outcomes = nbatches ? xcalloc(nbatches, sizeof(*j->outcomes)) : NULL;
     describe_doing(j);
     /* Signals (^C, SIGWINCH, SIGCHLD) are the loop's business. */
     sigfillset(&all);
@@ -150,12 +196,59 @@ bool action_job_start(struct app *a, enum action_job_kind kind, enum qt_action a
         free(j->site);
         free(j->backup_dir);
         j->ids = NULL, j->targets = NULL, j->site = NULL, j->backup_dir = NULL;
+        qt_rule_batches_free(j->batches, j->nbatches);
+        free(j->outcomes);
+        j->batches = NULL, j->outcomes = NULL, j->nbatches = 0;
         return false;
     }
     j->running = true;
     j->started_ms = app_now_ms();
-    app_message(a, false, "%s...", j->doing);
+    if (kind != JOB_RULES)      /* rules work quietly; their catches are reported */
+        app_message(a, false, "%s...", j->doing);
     return true;
+}
+
+bool action_job_start(struct app *a, enum action_job_kind kind, enum qt_action act,
+                      const struct qt_action_target *t, size_t n, const char *site,
+                      const char *backup_dir)
+{
+    return start(a, kind, act, t, n, site, backup_dir, NULL, NULL, 0);
+}
+
+bool action_job_start_paced(struct app *a, enum qt_action act, const struct qt_action_target *t,
+                            size_t n, const struct qt_pace *pace)
+{
+    return start(a, JOB_PACED, act, t, n, NULL, NULL, pace, NULL, 0);
+}
+
+bool action_job_start_rules(struct app *a, struct qt_rule_batch *batches, size_t n)
+{
+    return start(a, JOB_RULES, QT_ACT_HOLD, NULL, 0, NULL, NULL, NULL, batches, n);
+}
+
+bool action_job_stoppable(const struct app *a)
+{
+    return a->job.running && a->job.kind == JOB_PACED;
+}
+
+void action_job_stop(struct app *a)
+{
+    if (action_job_stoppable(a))
+        atomic_store(&a->job.stop, 1);
+}
+
+void action_job_describe(const struct app *a, char *buf, size_t size)
+{
+    const struct action_job *j = &a->job;
+
+    if (j->kind != JOB_PACED) {
+        snprintf(buf, size, "%s", j->doing);
+        return;
+    }
+    /* Short: it follows the queue counts on the status line. */
+    snprintf(buf, size, "%s %zu/%zu, step %zu/%zu%s", qt_action_describe(j->act)->doing,
+             atomic_load(&j->paced_done), j->paced_total, atomic_load(&j->paced_step),
+             atomic_load(&j->paced_steps), atomic_load(&j->stop) ? " stopping" : " X:stop");
 }
 
 static void job_join(struct action_job *j)
@@ -174,6 +267,41 @@ static void job_join(struct action_job *j)
     j->ids = NULL, j->targets = NULL, j->site = NULL, j->backup_dir = NULL;
 }
 
+static void release_batches(struct action_job *j)
+{
+    size_t i;
+
+    for (i = 0; i < j->nbatches; i++)
+        qt_rule_outcome_free(&j->outcomes[i]);
+    qt_rule_batches_free(j->batches, j->nbatches);
+    free(j->outcomes);
+    j->batches = NULL, j->outcomes = NULL, j->nbatches = 0;
+}
+
+/* Count the catches to their rules and say what they did. */
+static void rules_finished(struct app *a)
+{
+    struct action_job *j = &a->job;
+    size_t i, caught = 0;
+    bool failed = false;
+    char first[700] = "";
+
+    for (i = 0; i < j->nbatches; i++) {
+        qt_rules_credit(&a->rules, j->batches[i].rule_id, &j->outcomes[i]);
+        caught += j->outcomes[i].nacted;
+        if (j->outcomes[i].failed && !failed) {
+            failed = true;
+            snprintf(first, sizeof(first), "%s", j->outcomes[i].message);
+        }
+    }
+    if (failed)
+        app_message(a, true, "rule: %s", first);
+    else if (caught)
+        app_message(a, false, "rules caught %zu more (%zu in all)", caught,
+                    qt_rules_caught(&a->rules));
+    release_batches(j);
+}
+
 unsigned action_job_finish(struct app *a)
 {
     struct action_job *j = &a->job;
@@ -186,6 +314,10 @@ unsigned action_job_finish(struct app *a)
         return R_NONE;
     }
     job_join(j);
+    if (j->kind == JOB_RULES) {
+        rules_finished(a);
+        return R_RESCAN | R_REDRAW;
+    }
     if (j->summary[0])
         app_message(a, !j->backup_ok, "%s (%.1f s)", j->summary,
                     (double)(app_now_ms() - j->started_ms) / 1000.0);
@@ -206,11 +338,14 @@ void action_job_wait(struct app *a)
         return;
     job_join(&a->job);
     qt_action_result_free(&a->job.res);
+    release_batches(&a->job);
 }
 
 void action_job_free(struct app *a)
 {
     action_job_wait(a);
+    free(a->job.asked.t);
+    free(a->job.asked.ids);
     if (a->job.done_rd >= 0)
         close(a->job.done_rd);
     if (a->job.done_wr >= 0)

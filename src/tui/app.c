@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "action_job.h"
+#include "rules_pane.h"
 #include "app.h"
 #include "block_prompt.h"
 #include "bulk.h"
@@ -184,7 +185,9 @@ static void on_scan_error(void *ctx, const char *msg)
 
 static void apply_feed(struct app *a)
 {
-    struct qt_feed_result res = {.on_error = on_scan_error, .ctx = a};
+    /* New and changed messages go past the standing rules. */
+    struct qt_feed_result res = {.on_error = on_scan_error, .ctx = a,
+                                 .on_change = qt_rules_note, .change_ctx = &a->rules};
     uint64_t version = a->store.version;
 
     qt_feed_apply(&a->feed, &a->store, &res);
@@ -455,6 +458,7 @@ static void wait_for_action(struct app *a)
 {
     if (!action_job_running(a))
         return;
+    action_job_stop(a);     /* a paced one ends after its current step */
     app_message(a, false, "waiting for the running action to finish (%s) before quitting...",
                 a->job.doing);
     draw_all(a);
@@ -520,6 +524,7 @@ static void run_loop(struct app *a)
             apply_feed(a);
         if (pfd[2].revents & POLLIN)
             r |= action_job_finish(a);
+        rules_tick(a);
         /* Always try the terminal: a signal (SIGWINCH) interrupts poll and
          * curses may hold keys it already read. */
         r |= read_input(a);
@@ -555,6 +560,7 @@ static bool open_queue(struct app *a, char *err, size_t size)
                  "a copy of a queue directory: nothing acts on it");
     }
     qt_store_init(&a->store);
+    qt_rules_init(&a->rules);
     a->config_label = xasprintf("%s [%s]", a->layout.queue_directory, a->backend->ops->name);
     return true;
 }
@@ -563,6 +569,7 @@ static void close_queue(struct app *a)
 {
     qt_backend_close(a->backend);
     qt_store_free(&a->store);
+    qt_rules_free(&a->rules);
     qt_feed_destroy(&a->feed);
     qt_spool_layout_free(&a->layout);
     free(a->config_label);

@@ -19,6 +19,7 @@
 #include "prompt.h"
 #include "qtriage/backend.h"
 #include "qtriage/feed.h"
+#include "qtriage/rules.h"
 #include "qtriage/spool.h"
 #include "qtriage/store.h"
 #include "qtriage/view.h"
@@ -75,6 +76,7 @@ struct app {
     struct bulk_state bulk;
     struct tui_block *block;    /* block_prompt.c; NULL until used */
     struct action_job job;
+    struct qt_rules rules;      /* standing rules (rules_pane.c) */
 
     struct pane *panes[TUI_MAX_PANES];
     size_t npanes;

@@ -10,6 +10,8 @@
 #include "script.h"
 #include "bulk.h"
 #include "list_pane.h"
+#include "pace_confirm.h"
+#include "qtriage/pace.h"
 #include "prompt.h"
 #include "qtriage/util.h"
 
@@ -128,6 +130,16 @@ unsigned bulk_request(struct app *a, enum qt_action act)
     struct targets t;
     char what[300], label[400];
 
+    /* Many messages released at once flood the active queue: ask how. */
+    if (qt_pace_applies(act)) {
+        collect_targets(a, &t);
+        if (t.n && pace_confirm_wanted(a, act, t.n)) {
+            pace_confirm_open(a, act, t.t, t.n);
+            free(t.t);
+            return R_REDRAW;
+        }
+        free(t.t);
+    }
     if (!qt_action_describe(act)->confirm && !a->opt->confirm_all)
         return run(a, act);
     collect_targets(a, &t);

@@ -12,6 +12,7 @@
 #include "list_pane.h"
 #include "prompt.h"
 #include "qtriage/util.h"
+#include "rules_pane.h"
 #include "stats_pane.h"
 #include "tui.h"
 #include "viewer.h"
@@ -298,6 +299,30 @@ static unsigned cmd_stats_queues(struct app *a, const struct command *c)
     return stats_next_queues(a);
 }
 
+static unsigned cmd_keep_doing(struct app *a, const struct command *c)
+{
+    (void)c;
+    return rules_keep_doing(a);
+}
+
+static unsigned cmd_rules(struct app *a, const struct command *c)
+{
+    (void)c;
+    return rules_open(a);
+}
+
+static unsigned cmd_stop_action(struct app *a, const struct command *c)
+{
+    (void)c;
+    if (!action_job_stoppable(a)) {
+        app_message(a, true, "no paced action is running");
+        return R_REDRAW;
+    }
+    action_job_stop(a);
+    app_message(a, false, "stopping after the current step; the rest stays as it is");
+    return R_REDRAW;
+}
+
 static unsigned cmd_help(struct app *a, const struct command *c)
 {
     (void)c;
@@ -416,6 +441,14 @@ const struct command commands[] = {
      CMD_WRITES, STATS, cmd_stats_block, 0},
     {"stats-queues", "Statistics", "statistics: which queues qshape's tables count", 0, STATS,
      cmd_stats_queues, 0},
+    {"keep-doing", "Standing rules",
+     "keep doing this: hold (or delete, with a backup directory) what the filter or the "
+     "statistics row matches, now and as it arrives (a standing rule)",
+     CMD_WRITES, CTX_BIT(CTX_LIST) | STATS, cmd_keep_doing, 0},
+    {"rules", "Standing rules", "the rules: what each caught, pause, resume, remove", 0,
+     ANYWHERE, cmd_rules, 0},
+    {"stop-action", "Standing rules", "paced release, requeue or deliver: stop after the current step", 0,
+     ANYWHERE, cmd_stop_action, 0},
     {"rescan", "Other", "rescan the queue now (it rescans by itself every few seconds)", 0,
      ANYWHERE, cmd_rescan, 0},
     {"redraw", "Other", "redraw the screen", 0, ANYWHERE, cmd_redraw, 0},

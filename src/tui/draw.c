@@ -12,6 +12,7 @@
 #include "list_pane.h"
 #include "prompt.h"
 #include "qtriage/text.h"
+#include "rules_pane.h"
 #include "qtriage/util.h"
 #include "version.h"
 #include "viewer.h"
@@ -293,8 +294,13 @@ static void draw_status(struct app *a)
     if (a->rows_for_query && qt_view_rebuilding(&a->view))
         qt_buf_printf(&b, " | filtering%s %d%%", a->utf8 ? "\u2026" : "...",
                       qt_view_rebuild_percent(&a->view));
-    if (action_job_running(a))
-        qt_buf_printf(&b, " | %s%s", a->job.doing, a->utf8 ? "\u2026" : "...");
+    rules_status(a, &b);
+    if (action_job_running(a)) {
+        char doing[300];
+
+        action_job_describe(a, doing, sizeof(doing));
+        qt_buf_printf(&b, " | %s%s", doing, a->utf8 ? "\u2026" : "...");
+    }
     wmove(a->status_win, 0, 0);
     draw_text(a, a->status_win, b.data, b.len, COLS, pair_attr(a, COLOR_PAIR_STATUS, A_REVERSE),
               NULL, 0);

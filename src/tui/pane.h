@@ -57,7 +57,7 @@ struct pane {
 
 /* The panes, in registration order (a closed full-screen pane gives the
  * focus to the last open tiled pane of this list). */
-#define TUI_PANES(X) X(list_pane) X(viewer_pane) X(stats_pane) X(help_pane)
+#define TUI_PANES(X) X(list_pane) X(viewer_pane) X(stats_pane) X(help_pane) X(rules_pane)
 
 #define TUI_PANE_DECLARE(name) struct pane *name##_new(struct app *a);
 TUI_PANES(TUI_PANE_DECLARE)

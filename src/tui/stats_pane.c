@@ -262,6 +262,17 @@ static char *combined(struct app *a, const char *expr)
     return xstrdup(expr);
 }
 
+char *stats_row_filter(struct app *a)
+{
+    struct qt_buf expr = {0};
+    char label[256], *text = NULL;
+
+    if (row_expr(a, &expr, label, sizeof(label)))
+        text = combined(a, expr.data);
+    qt_buf_free(&expr);
+    return text;
+}
+
 unsigned stats_drill(struct app *a)
 {
     struct qt_buf expr = {0};
