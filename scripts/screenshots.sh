@@ -243,7 +243,7 @@ start
 keys s
 wait_for "Top SENDER"
 settle
-shot stats "qtriage: s, the statistics (top senders)"
+shot stats "qtriage: s, the statistics: who is growing the queue now (arrival rates), and who fills it"
 keys Tab Tab Tab Tab Tab Tab Tab Tab
 wait_for "Top REASON CLASS"
 settle

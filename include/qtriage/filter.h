@@ -83,7 +83,10 @@ struct qt_filter_error {
 struct qt_filter *qt_filter_compile(const char *query, struct qt_filter_error *err);
 
 /* Whether message `m` of store `s` matches; `now` (seconds since the epoch)
- * is what "age" is measured from.  Allocates nothing.  The filter keeps
+ * is what "age" is measured from.  Text terms remember their result per
+ * distinct interned string of the store (valid while the pool's serial
+ * holds: pools only grow), so a value is evaluated once however many
+ * messages hold it; that cache is the only allocation.  The filter keeps
  * scratch space for regex matching and the runtime error below, so one
  * filter must not be used by two threads at once. */
 bool qt_filter_match(struct qt_filter *f, const struct qt_store *s, const struct qt_msg *m,
@@ -111,6 +114,16 @@ bool qt_filter_matches_all(const struct qt_filter *f);
 bool qt_filter_uses_time(const struct qt_filter *f);
 
 void qt_filter_free(struct qt_filter *f);   /* NULL is fine */
+
+/* The same query compiled again, with scratch space of its own, so that a
+ * second thread can evaluate it beside the first (on other messages). */
+struct qt_filter *qt_filter_clone(const struct qt_filter *f);
+/* A number no other filter compiled by this process has (a pointer may be
+ * reused after a free): what a cache of a filter's results is keyed by. */
+uint64_t qt_filter_serial(const struct qt_filter *f);
+/* Add the regexes that gave up in `other` (a clone of f) to f's runtime
+ * error, and clear other's. */
+void qt_filter_absorb_runtime_error(struct qt_filter *f, struct qt_filter *other);
 
 /* Append `value` (`len` bytes, no NUL among them) to `out` as a quoted
  * VALUE that compiles back to exactly those bytes: "..." with \" and \\. */

@@ -53,6 +53,8 @@ struct qt_shape {
     struct qt_shape_row *rows;  /* qshape's order, TOTAL among them; parents
                                  * with too few children left out */
     size_t n;
+    bool complete;              /* every message counted, rows sorted */
+    size_t counted, total;      /* messages of the store looked at, to look at */
     void *priv;
 };
 
@@ -61,6 +63,11 @@ void qt_shape_free(struct qt_shape *sh);
 /* Count the messages of `s` that `f` matches (NULL: all) at time `now`. */
 void qt_shape_compute(struct qt_shape *sh, const struct qt_store *s, struct qt_filter *f,
                       const struct qt_shape_options *o, int64_t now);
+/* The same in steps (as qt_stats_begin/qt_stats_step): the store and the
+ * filter must not change between them; true once complete. */
+void qt_shape_begin(struct qt_shape *sh, const struct qt_store *s, struct qt_filter *f,
+                    const struct qt_shape_options *o, int64_t now);
+bool qt_shape_step(struct qt_shape *sh, const struct qt_store *s, size_t budget);
 /* Column heading `col` (0..buckets) as qshape prints it: "T", then each
  * bucket's upper bound in minutes ("5", "10", "20", ... "1280"), the last
  * one its lower bound ("1280+"). */

@@ -53,6 +53,48 @@ static int unknown(const char *fmt, ...)
     return CHECK_UNKNOWN;
 }
 
+/* The growth check: messages still queued that arrived within the window,
+ * per minute.  A single run sees arrival times only: mail that came and
+ * already left is not counted, nor is old mail leaving subtracted, so this
+ * is the queue's growth by new mail that stayed, not its net size change
+ * (two readings of the message count give that). */
+struct growth {
+    bool wanted;
+    double warn, crit;          /* per minute; < 0: no such threshold */
+    int64_t window;             /* seconds */
+    const char *window_text;
+    uint64_t arrived;
+    double rate;                /* arrived per minute */
+};
+
+/* "N/min", "N/m", "N/h" or a bare N (per minute): a rate per minute, or
+ * -1 when `text` is none of these. */
+static double parse_rate(const char *text)
+{
+    char *end;
+    double v;
+
+    if (!text || !*text)
+        return -1;
+    v = strtod(text, &end);
+    if (end == text || !(v >= 0) || v > 1e12)
+        return -1;
+    if (*end == 0 || strcmp(end, "/min") == 0 || strcmp(end, "/m") == 0)
+        return v;
+    if (strcmp(end, "/h") == 0)
+        return v / 60.0;
+    if (strcmp(end, "/s") == 0)
+        return v * 60.0;
+    return -1;
+}
+
+static void print_rate(struct qt_buf *out, double v)
+{
+    if (v < 0)
+        return;
+    qt_buf_printf(out, "%.2f", v);
+}
+
 struct queue_tally {
     uint64_t messages, bytes;
     int64_t oldest;             /* seconds since arrival; 0 when empty */
@@ -63,33 +105,49 @@ struct queue_tally {
  * unit, sizes are in bytes (B) and ages in seconds (s). */
 static void print_plugin(int status, const char *summary, const struct queue_tally *t,
                          const char *queue, enum qt_queue only, uint64_t checked, long warn,
-                         long crit)
+                         long crit, const struct growth *g)
 {
     size_t i;
+    struct qt_buf perf = {0};
 
     printf("QTRIAGE %s - %s |", status_names[status], summary);
     for (i = 0; i < QT_ARRAY_LEN(perf_queues); i++) {
         enum qt_queue q = perf_queues[i];
 
-        if (queue && q == only)
+        if (queue && q == only && warn >= 0)
             printf(" %s=%" PRIu64 ";%ld;%ld;0", qt_queue_name(q), t[q].messages, warn, crit);
         else
             printf(" %s=%" PRIu64 ";;;0", qt_queue_name(q), t[q].messages);
     }
-    if (!queue)
+    if (!queue && warn >= 0)
         printf(" total=%" PRIu64 ";%ld;%ld;0", checked, warn, crit);
+    else if (!queue)
+        printf(" total=%" PRIu64 ";;;0", checked);
     for (i = 0; i < QT_ARRAY_LEN(perf_queues); i++)
         printf(" %s_bytes=%" PRIu64 "B;;;0", qt_queue_name(perf_queues[i]),
                t[perf_queues[i]].bytes);
     for (i = 0; i < QT_ARRAY_LEN(perf_queues); i++)
         printf(" %s_oldest=%" PRId64 "s;;;0", qt_queue_name(perf_queues[i]),
                t[perf_queues[i]].oldest);
+    if (g->wanted) {
+        /* Messages a minute: the guidelines know no such unit, so none. */
+        qt_buf_printf(&perf, " growth_per_min=");
+        print_rate(&perf, g->rate);
+        qt_buf_putc(&perf, ';');
+        print_rate(&perf, g->warn);
+        qt_buf_putc(&perf, ';');
+        print_rate(&perf, g->crit);
+        qt_buf_printf(&perf, ";0 growth_arrived=%" PRIu64 ";;;0", g->arrived);
+        fputs(perf.data, stdout);
+        qt_buf_free(&perf);
+    }
     putchar('\n');
 }
 
 static void print_json(int status, const char *summary, const struct queue_tally *t,
                        const char *queue, uint64_t checked, long warn, long crit,
-                       const char *age_text, int64_t age, const char *expr)
+                       const char *age_text, int64_t age, const char *expr,
+                       const struct growth *g, int64_t now)
 {
     struct qt_buf out = {0};
     size_t i;
@@ -114,7 +172,34 @@ static void print_json(int status, const char *summary, const struct queue_tally
         cli_json_string(&out, expr);
     else
         qt_buf_printf(&out, "null");
-    qt_buf_printf(&out, ",\"thresholds\":{\"warn\":%ld,\"crit\":%ld},\"queues\":{", warn, crit);
+    qt_buf_printf(&out, ",\"now\":%" PRId64 ",\"thresholds\":{\"warn\":", now);
+    if (warn >= 0)
+        qt_buf_printf(&out, "%ld", warn);
+    else
+        qt_buf_printf(&out, "null");
+    qt_buf_printf(&out, ",\"crit\":");
+    if (crit >= 0)
+        qt_buf_printf(&out, "%ld", crit);
+    else
+        qt_buf_printf(&out, "null");
+    qt_buf_printf(&out, "},\"growth\":");
+    if (g->wanted) {
+        qt_buf_printf(&out, "{\"window_seconds\":%" PRId64 ",\"arrived\":%" PRIu64
+                      ",\"per_minute\":%.6g,\"warn\":", g->window, g->arrived, g->rate);
+        if (g->warn >= 0)
+            qt_buf_printf(&out, "%.6g", g->warn);
+        else
+            qt_buf_printf(&out, "null");
+        qt_buf_printf(&out, ",\"crit\":");
+        if (g->crit >= 0)
+            qt_buf_printf(&out, "%.6g", g->crit);
+        else
+            qt_buf_printf(&out, "null");
+        qt_buf_putc(&out, '}');
+    } else {
+        qt_buf_printf(&out, "null");
+    }
+    qt_buf_printf(&out, ",\"queues\":{");
     for (i = 0; i < QT_ARRAY_LEN(perf_queues); i++) {
         const struct queue_tally *q = &t[perf_queues[i]];
 
@@ -143,18 +228,38 @@ int cli_check(const struct cli_call *call)
     struct cli_queue cq;
     struct qt_error why = {""};
     struct qt_filter *f;
+    struct growth g = {0};
     time_t now;
     size_t i;
-    bool bad;
+    bool bad, counting;
     int status;
 
     json_output = a->json;
     memset(tally, 0, sizeof(tally));
     if (call->argc > 1)
         return unknown("unexpected argument \"%s\"", call->argv[1]);
-    if (warn < 0 || crit < 0)
+    g.wanted = a->growth || a->growth_crit;
+    g.warn = g.crit = -1;
+    if (a->growth && (g.warn = parse_rate(a->growth)) < 0)
+        return unknown("--growth wants a rate such as 100/min or 6000/h, not \"%s\"", a->growth);
+    if (a->growth_crit && (g.crit = parse_rate(a->growth_crit)) < 0)
+        return unknown("--growth-crit wants a rate such as 500/min, not \"%s\"",
+                       a->growth_crit);
+    if (g.warn >= 0 && g.crit >= 0 && g.warn > g.crit)
+        return unknown("%s", "--growth must not be above --growth-crit");
+    g.window = a->growth_window.text ? a->growth_window.seconds : 300;
+    g.window_text = a->growth_window.text ? a->growth_window.text : "5m";
+    if (a->growth_window.text && !g.wanted)
+        return unknown("%s", "--growth-window goes with --growth or --growth-crit");
+    if (g.window < 60)
+        return unknown("%s", "--growth-window must be a minute or more");
+    if (g.wanted && age >= 0)
+        return unknown("%s", "--age counts old mail, --growth new mail: use one");
+    /* The count thresholds: both, or neither when growth is checked. */
+    counting = warn >= 0 || crit >= 0 || !g.wanted;
+    if (counting && (warn < 0 || crit < 0))
         return unknown("%s", "--warn and --crit are both needed");
-    if (warn > crit)
+    if (counting && warn > crit)
         return unknown("%s", "--warn must not be above --crit");
     f = cli_filter_compile(expr, NULL, &bad);
     if (bad)
@@ -178,20 +283,32 @@ int cli_check(const struct cli_call *call)
         t->bytes += m->msg_size;
         if (msg_age > t->oldest)
             t->oldest = msg_age;
-        if (!queue || m->queue == only)
+        if (!queue || m->queue == only) {
             checked++;
+            g.arrived += qt_stats_arrived(m->arrival, now, g.window);
+        }
     }
+    g.rate = (double)g.arrived * 60.0 / (double)g.window;
     /* Plugin guidelines: a threshold N alerts above N. */
-    status = checked > (uint64_t)crit ? CHECK_CRITICAL
+    status = !counting ? CHECK_OK
+           : checked > (uint64_t)crit ? CHECK_CRITICAL
            : checked > (uint64_t)warn ? CHECK_WARNING : CHECK_OK;
+    if (g.crit >= 0 && g.rate > g.crit)
+        status = CHECK_CRITICAL;
+    else if (g.warn >= 0 && g.rate > g.warn && status < CHECK_WARNING)
+        status = CHECK_WARNING;
     qt_buf_printf(&summary, "%" PRIu64 " message%s in %s", checked, checked == 1 ? "" : "s",
                   queue ? queue : "the queue");
     if (age_text)
         qt_buf_printf(&summary, " (older than %s)", age_text);
+    if (g.wanted)
+        qt_buf_printf(&summary, ", %" PRIu64 " arrived in the last %s (%.2f/min)", g.arrived,
+                      g.window_text, g.rate);
     if (a->json)
-        print_json(status, summary.data, tally, queue, checked, warn, crit, age_text, age, expr);
+        print_json(status, summary.data, tally, queue, checked, warn, crit, age_text, age, expr,
+                   &g, (int64_t)now);
     else
-        print_plugin(status, summary.data, tally, queue, only, checked, warn, crit);
+        print_plugin(status, summary.data, tally, queue, only, checked, warn, crit, &g);
     qt_buf_free(&summary);
     if (f && qt_filter_runtime_error(f))
         fprintf(stderr, "qtriage: filter: %s\n", qt_filter_runtime_error(f));

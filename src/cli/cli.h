@@ -174,6 +174,7 @@ struct cli_action_args {
 
 struct cli_stats_args {
     int by;                     /* enum qt_stats_by */
+    int sort;                   /* enum qt_stats_sort */
     long top;                   /* 0: 20 */
     bool json;
 };
@@ -188,6 +189,9 @@ struct cli_check_args {
     long warn, crit;
     struct cli_duration age;
     bool json;                  /* one JSON object instead of the plugin line */
+    /* Growth: arrivals per minute over the window ("N/min", "N/h", "N"). */
+    const char *growth, *growth_crit;
+    struct cli_duration growth_window;      /* 0: 5 minutes */
 };
 
 struct cli_metrics_args {

@@ -28,6 +28,22 @@ static void stats_by_words(struct qt_buf *out)
         qt_buf_printf(out, "%s%s", i ? " " : "", qt_stats_by_info[i].name);
 }
 
+static void stats_sort_words(struct qt_buf *out)
+{
+    qt_buf_printf(out, "count rate");
+}
+
+static bool stats_sort_parse(const char *word, int *out)
+{
+    if (strcmp(word, "count") == 0)
+        *out = QT_STATS_SORT_COUNT;
+    else if (strcmp(word, "rate") == 0)
+        *out = QT_STATS_SORT_RATE;
+    else
+        return false;
+    return true;
+}
+
 static bool stats_by_parse(const char *word, int *out)
 {
     enum qt_stats_by by;
@@ -209,7 +225,12 @@ static const struct cli_option stats_options[] = {
     OPT("by", 'B', CLI_WORD, "KEY", STATS(by), "group by KEY (default sender)",
      .wants = "--by key", .parse = stats_by_parse, .words = stats_by_words,
      .complete = CLI_COMPLETE_WORDS),
-    OPT("top", 'n', CLI_LONG, "N", STATS(top), "the N largest groups (default 20)", .min = 1,
+    OPT("sort", 'o', CLI_WORD, "ORDER", STATS(sort),
+     "count (who fills the queue most, the default) or rate (who is growing fastest: "
+     "arrivals in the last 5, then 15, then 60 minutes)",
+     .wants = "--sort order", .parse = stats_sort_parse, .words = stats_sort_words,
+     .complete = CLI_COMPLETE_WORDS),
+    OPT("top", 'n', CLI_LONG, "N", STATS(top), "the N first groups (default 20)", .min = 1,
      .max = 1e9, .wants = "a positive number"),
     OPT("json", 'j', CLI_FLAG, NULL, STATS(json), "one JSON object"),
     {0},
@@ -242,6 +263,14 @@ static const struct cli_option check_options[] = {
      .max = 1e15, .wants = "a count of messages"),
     OPT("age", 'a', CLI_DURATION, "DURATION", CHECK(age), "count only messages older than that",
      .wants = "a duration such as 30m, 1h or 2d"),
+    OPT("growth", 'g', CLI_STRING, "N/min", CHECK(growth),
+        "WARNING (exit 1) when more than N messages a minute arrived over the growth window "
+        "(counting those still queued)"),
+    OPT("growth-crit", 'G', CLI_STRING, "M/min", CHECK(growth_crit),
+        "CRITICAL (exit 2) above M messages a minute"),
+    OPT("growth-window", 0, CLI_DURATION, "DURATION", CHECK(growth_window),
+        "the window arrivals are counted over (default 5m)",
+     .wants = "a duration such as 5m, 15m or 1h"),
     OPT("json", 'j', CLI_FLAG, NULL, CHECK(json),
         "one JSON object (state, exit code, counts, thresholds, per queue) instead of the "
         "plugin line"),
@@ -374,10 +403,13 @@ const struct cli_command cli_commands[] = {
      .args_size = sizeof(struct cli_shape_args), .run = cli_shape,
      .operands = CLI_COMPLETE_WORDS, .operand_words = cli_queue_words},
     {.name = "check",
-     .summary = "a monitoring plugin: OK, WARNING or CRITICAL by message count",
+     .summary = "a monitoring plugin: OK, WARNING or CRITICAL by message count or growth",
      .description = "Counts the messages and exits 0 (OK), 1 (WARNING: more than N), 2 "
                     "(CRITICAL: more than M) or 3 (UNKNOWN), with one line of text and "
-                    "performance data per queue.",
+                    "performance data per queue.  With --growth, --growth-crit or both, "
+                    "it also measures growth: the messages still queued that arrived "
+                    "within the growth window (default 5m), per minute; mail that "
+                    "arrived and already left does not count, nor does old mail leaving.",
      .options = check_options, .shared = CLI_S_QUEUE | CLI_S_FILTER | CLI_S_HOSTS,
      .flags = CLI_CMD_PLUGIN,
      .args_size = sizeof(struct cli_check_args), .run = cli_check},

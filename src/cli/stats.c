@@ -51,15 +51,26 @@ static void json_settings(struct qt_buf *out, const struct qt_queue_settings *qs
                   qt_queue_settings_active_full(qs, active) ? "true" : "false");
 }
 
+/* With --sort rate, the arrival rates (messages a minute) beside the
+ * counts; the count table keeps its old columns for whoever reads it. */
 static void print_text(const struct qt_stats *st, size_t top)
 {
+    bool rates = st->sort == QT_STATS_SORT_RATE;
     size_t i;
     char size[32];
+    int k;
 
-    printf("%8s %6s  %s\n", "COUNT", "SIZE", qt_stats_by_info[st->by].title);
+    printf("%8s %6s  ", "COUNT", "SIZE");
+    if (rates)
+        printf("%7s %7s %7s  ", "5M/MIN", "15M/MIN", "60M/MIN");
+    printf("%s\n", qt_stats_by_info[st->by].title);
     for (i = 0; i < st->n && i < top; i++) {
         qt_format_size(st->groups[i].size, size, sizeof(size));
-        printf("%8" PRIu64 " %6s  %s\n", st->groups[i].count, size, st->groups[i].label);
+        printf("%8" PRIu64 " %6s  ", st->groups[i].count, size);
+        for (k = 0; rates && k < QT_STATS_NWINDOWS; k++)
+            printf("%7.1f%s", qt_stats_rate(st->groups[i].arrived[k], k),
+                   k + 1 < QT_STATS_NWINDOWS ? " " : "  ");
+        printf("%s\n", st->groups[i].label);
     }
     qt_format_size(st->size, size, sizeof(size));
     printf("%" PRIu64 " message%s (%s) in %zu group%s", st->messages,
@@ -70,6 +81,27 @@ static void print_text(const struct qt_stats *st, size_t top)
         printf("; %" PRIu64 " in none (%s)", st->ungrouped,
                st->by == QT_BY_RCPT_DOMAIN ? "no pending recipient" : "no delay reason");
     putchar('\n');
+    if (rates)
+        printf("arrived in the last 5/15/60 minutes: %" PRIu64 "/%" PRIu64 "/%" PRIu64
+               " messages still queued (%.1f/%.1f/%.1f a minute)\n", st->arrived[0],
+               st->arrived[1], st->arrived[2], qt_stats_rate(st->arrived[0], 0),
+               qt_stats_rate(st->arrived[1], 1), qt_stats_rate(st->arrived[2], 2));
+}
+
+/* "arrived":{"5m":N,...},"rate_per_min":{"5m":R,...} */
+static void json_arrivals(struct qt_buf *out, const uint64_t *arrived)
+{
+    int k;
+
+    qt_buf_printf(out, ",\"arrived\":{");
+    for (k = 0; k < QT_STATS_NWINDOWS; k++)
+        qt_buf_printf(out, "%s\"%s\":%" PRIu64, k ? "," : "", qt_stats_window_names[k],
+                      arrived[k]);
+    qt_buf_printf(out, "},\"rate_per_min\":{");
+    for (k = 0; k < QT_STATS_NWINDOWS; k++)
+        qt_buf_printf(out, "%s\"%s\":%.6g", k ? "," : "", qt_stats_window_names[k],
+                      qt_stats_rate(arrived[k], k));
+    qt_buf_putc(out, '}');
 }
 
 static void print_json(const struct qt_stats *st, size_t top, const struct qt_queue_settings *qs,
@@ -78,9 +110,13 @@ static void print_json(const struct qt_stats *st, size_t top, const struct qt_qu
     struct qt_buf out = {0}, expr = {0};
     size_t i;
 
-    qt_buf_printf(&out, "{\"by\":\"%s\",\"messages\":%" PRIu64 ",\"size\":%" PRIu64
-                  ",\"ungrouped\":%" PRIu64 ",\"groups\":[", qt_stats_by_info[st->by].name,
-                  st->messages, st->size, st->ungrouped);
+    qt_buf_printf(&out, "{\"by\":\"%s\",\"sort\":\"%s\",\"now\":%" PRId64
+                  ",\"messages\":%" PRIu64 ",\"size\":%" PRIu64 ",\"ungrouped\":%" PRIu64,
+                  qt_stats_by_info[st->by].name,
+                  st->sort == QT_STATS_SORT_RATE ? "rate" : "count", st->now, st->messages,
+                  st->size, st->ungrouped);
+    json_arrivals(&out, st->arrived);
+    qt_buf_printf(&out, ",\"groups\":[");
     for (i = 0; i < st->n && i < top; i++) {
         const struct qt_stats_group *g = &st->groups[i];
 
@@ -90,8 +126,9 @@ static void print_json(const struct qt_stats *st, size_t top, const struct qt_qu
         cli_json_string(&out, g->label);
         if (g->null_sender)
             qt_buf_printf(&out, ",\"null_sender\":true");
-        qt_buf_printf(&out, ",\"count\":%" PRIu64 ",\"size\":%" PRIu64 ",\"filter\":",
-                      g->count, g->size);
+        qt_buf_printf(&out, ",\"count\":%" PRIu64 ",\"size\":%" PRIu64, g->count, g->size);
+        json_arrivals(&out, g->arrived);
+        qt_buf_printf(&out, ",\"filter\":");
         qt_buf_reset(&expr);
         if (qt_stats_filter_expr(st, g, &expr))
             cli_json_string(&out, expr.data);
@@ -136,6 +173,7 @@ int cli_stats(const struct cli_call *call)
     cli_filter_headers(f, &cq);
     now = time(NULL);
     qt_stats_init(&st);
+    st.sort = (enum qt_stats_sort)a->sort;
     qt_stats_compute(&st, &cq.store, f, by, now);
     have_settings = qt_queue_settings_load(&qs, &cq.layout, &err);
     if (!have_settings)

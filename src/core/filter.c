@@ -49,6 +49,25 @@ enum op {
     OP_TIME_IN,                 /* arrival=2026-12-01: [number, upto) */
 };
 
+/* A text term's result for each distinct interned string of one field
+ * (most senders, subjects and reasons repeat, so a regex over a million
+ * messages runs once per distinct value).  Strings are interned in a pool
+ * that only grows, so a result holds while the pool's serial does; another
+ * pool (another store) empties the cache.  Slots hold ref << 2 | result.
+ *
+ * A field whose values hardly repeat (queue IDs, subjects of a varied
+ * queue) would only pay for the table: after CACHE_TRIAL lookups a cache
+ * that found fewer than a quarter of them stops, for the filter's life. */
+enum { CACHE_EMPTY, CACHE_NO, CACHE_YES };
+#define CACHE_TRIAL 32768
+struct ref_cache {
+    uint64_t pool_serial;
+    uint64_t *slots;
+    size_t nslots, count;
+    size_t lookups, hits;
+    bool off;
+};
+
 struct term {
     const struct qt_field *field;   /* NULL: a bare word or regex (QT_FIELD_BARE fields) */
     enum op op;
@@ -57,6 +76,9 @@ struct term {
     pcre2_code *re;
     int64_t number, upto;
     char *header;               /* header.NAME: the NAME; field is NULL then */
+    /* Scratch for evaluation (like the match block): results per value of
+     * each field the term looks at (a bare word looks at several). */
+    struct ref_cache *cache[QT_FIELD_COUNT];
 };
 
 /* N_RCPT: rcpt(...), its one kid evaluated for one recipient at a time. */
@@ -79,7 +101,7 @@ struct qt_filter {
     pcre2_match_context *match_context;
     pcre2_jit_stack *jit_stack;
     size_t gave_up;             /* messages on which a regex gave up */
-    const struct term *gave_up_term;
+    char gave_up_text[64];      /* the regex, as typed, cut */
     char gave_up_id[QT_QUEUE_ID_MAX + 1];
     char gave_up_why[128];
     char runtime_error[384];
@@ -96,6 +118,8 @@ struct qt_filter {
     /* The fields a bare word or regex searches, in the registry's order. */
     const struct qt_field *bare[QT_FIELD_COUNT];
     size_t nbare;
+    char *query;                /* as compiled, for qt_filter_clone */
+    uint64_t serial;            /* unique per compiled filter */
 };
 
 /* ---- compiling ---- */
@@ -223,6 +247,11 @@ static void node_free(struct node *n)
     free(n->term.text);
     free(n->term.header);
     pcre2_code_free(n->term.re);
+    for (i = 0; i < QT_FIELD_COUNT; i++) {
+        if (n->term.cache[i])
+            free(n->term.cache[i]->slots);
+        free(n->term.cache[i]);
+    }
     free(n);
 }
 
@@ -995,6 +1024,7 @@ static struct node *parse_or(struct parser *p)
 
 struct qt_filter *qt_filter_compile(const char *query, struct qt_filter_error *err)
 {
+    static _Atomic uint64_t next_serial = 1;
     struct qt_filter_error ignored;
     struct qt_filter *f = xcalloc(1, sizeof(*f));
     struct parser p = {.q = query ? query : "", .f = f, .err = err ? err : &ignored};
@@ -1002,6 +1032,8 @@ struct qt_filter *qt_filter_compile(const char *query, struct qt_filter_error *e
 
     p.err->pos = 0;
     p.err->msg[0] = 0;
+    f->query = xstrdup(p.q);
+    f->serial = next_serial++;
     for (len = 0; len < QT_FIELD_COUNT; len++)
         if (qt_fields[len].flags & QT_FIELD_BARE)
             f->bare[f->nbare++] = &qt_fields[len];
@@ -1026,7 +1058,49 @@ void qt_filter_free(struct qt_filter *f)
     pcre2_match_context_free(f->match_context);
     pcre2_jit_stack_free(f->jit_stack);
     qt_reason_cache_free(&f->reasons);
+    free(f->query);
     free(f);
+}
+
+static void format_runtime_error(struct qt_filter *f);
+static void format_header_error(struct qt_filter *f);
+
+struct qt_filter *qt_filter_clone(const struct qt_filter *f)
+{
+    struct qt_filter *c = qt_filter_compile(f->query, NULL);
+
+    if (!c)
+        qt_die("a compiled query failed to compile again: %s", f->query);
+    c->headers = f->headers;    /* the header cache has a lock of its own */
+    return c;
+}
+
+uint64_t qt_filter_serial(const struct qt_filter *f)
+{
+    return f->serial;
+}
+
+void qt_filter_absorb_runtime_error(struct qt_filter *f, struct qt_filter *other)
+{
+    if (other->header_failed) {
+        if (!f->header_failed) {
+            memcpy(f->header_name, other->header_name, sizeof(f->header_name));
+            memcpy(f->header_why, other->header_why, sizeof(f->header_why));
+        }
+        f->header_failed += other->header_failed;
+        format_header_error(f);
+        other->header_failed = 0;
+    }
+    if (!other->gave_up)
+        return;
+    if (!f->gave_up) {
+        memcpy(f->gave_up_text, other->gave_up_text, sizeof(f->gave_up_text));
+        memcpy(f->gave_up_id, other->gave_up_id, sizeof(f->gave_up_id));
+        memcpy(f->gave_up_why, other->gave_up_why, sizeof(f->gave_up_why));
+    }
+    f->gave_up += other->gave_up;
+    format_runtime_error(f);
+    qt_filter_clear_runtime_error(other);
 }
 
 bool qt_filter_matches_all(const struct qt_filter *f)
@@ -1087,23 +1161,29 @@ static bool contains_folded(const char *hay, size_t hlen, const char *needle, si
     return false;
 }
 
+static void format_runtime_error(struct qt_filter *f)
+{
+    snprintf(f->runtime_error, sizeof(f->runtime_error),
+             "regex %s gave up on %zu message%s (first %s: %s); they do not match",
+             f->gave_up_text, f->gave_up, f->gave_up == 1 ? "" : "s", f->gave_up_id,
+             f->gave_up_why);
+}
+
 static void record_give_up(struct eval *e, const struct term *t, int rc)
 {
     struct qt_filter *f = e->f;
 
     e->gave_up = true;
     if (f->gave_up++ == 0) {
-        f->gave_up_term = t;
+        snprintf(f->gave_up_text, sizeof(f->gave_up_text), "%.60s%s", t->text,
+                 t->len > 60 ? "..." : "");
         snprintf(f->gave_up_id, sizeof(f->gave_up_id), "%s",
                  e->m->id ? qt_store_str(e->s, e->m->id) : "?");
         if (pcre2_get_error_message(rc, (PCRE2_UCHAR *)f->gave_up_why,
                                     sizeof(f->gave_up_why)) < 0)
             snprintf(f->gave_up_why, sizeof(f->gave_up_why), "pcre2 error %d", rc);
     }
-    snprintf(f->runtime_error, sizeof(f->runtime_error),
-             "regex %.60s%s gave up on %zu message%s (first %s: %s); they do not match",
-             f->gave_up_term->text, f->gave_up_term->len > 60 ? "..." : "", f->gave_up,
-             f->gave_up == 1 ? "" : "s", f->gave_up_id, f->gave_up_why);
+    format_runtime_error(f);
 }
 
 static bool regex_match(struct eval *e, const struct term *t, const char *str, size_t len)
@@ -1140,9 +1220,114 @@ static bool text_match(struct eval *e, const struct term *t, const char *str, si
     }
 }
 
-static bool ref_match(struct eval *e, const struct term *t, qt_str ref)
+/* Cached results: a hash of the ref (multiplicative; refs are offsets, so
+ * their low bits are nearly random already). */
+static size_t cache_home(const struct ref_cache *c, qt_str ref)
 {
-    return text_match(e, t, qt_store_str(e->s, ref), qt_strpool_len(&e->s->pool, ref));
+    return (size_t)(((uint64_t)ref * 0x9E3779B97F4A7C15ull) >> 20) & (c->nslots - 1);
+}
+
+static int cache_get(const struct ref_cache *c, qt_str ref)
+{
+    size_t mask = c->nslots - 1, i;
+
+    for (i = cache_home(c, ref); c->slots[i]; i = (i + 1) & mask)
+        if (c->slots[i] >> 2 == ref)
+            return (int)(c->slots[i] & 3);
+    return CACHE_EMPTY;
+}
+
+static void cache_put(struct ref_cache *c, qt_str ref, int result)
+{
+    size_t mask, i;
+
+    if ((c->count + 1) * 2 > c->nslots) {
+        uint64_t *old = c->slots;
+        size_t n = c->nslots, j;
+
+        c->nslots *= 2;
+        c->slots = xcalloc(c->nslots, sizeof(*c->slots));
+        mask = c->nslots - 1;
+        for (j = 0; j < n; j++) {
+            if (!old[j])
+                continue;
+            for (i = cache_home(c, (qt_str)(old[j] >> 2)); c->slots[i]; i = (i + 1) & mask)
+                ;
+            c->slots[i] = old[j];
+        }
+        free(old);
+    }
+    mask = c->nslots - 1;
+    for (i = cache_home(c, ref); c->slots[i]; i = (i + 1) & mask)
+        ;
+    c->slots[i] = (uint64_t)ref << 2 | (uint64_t)result;
+    c->count++;
+}
+
+/* The cache of field `fd` of term t, ready for the pool of store s; NULL
+ * when it was given up. */
+static struct ref_cache *term_cache(const struct term *t, const struct qt_store *s,
+                                    const struct qt_field *fd)
+{
+    /* The cache is scratch space, as the match block is: the term it
+     * belongs to stays as compiled. */
+    struct ref_cache **slot = (struct ref_cache **)&t->cache[qt_field_index(fd)];
+    struct ref_cache *c = *slot;
+
+    if (!c) {
+        c = *slot = xcalloc(1, sizeof(*c));
+        c->nslots = 1 << 10;
+        c->slots = xcalloc(c->nslots, sizeof(*c->slots));
+        c->pool_serial = s->pool.serial;
+    }
+    if (c->off)
+        return NULL;
+    if (c->pool_serial != s->pool.serial) {
+        memset(c->slots, 0, c->nslots * sizeof(*c->slots));
+        c->count = 0;
+        c->pool_serial = s->pool.serial;
+    }
+    if (c->lookups == CACHE_TRIAL && c->hits < CACHE_TRIAL / 4) {
+        c->off = true;
+        free(c->slots);
+        c->slots = NULL;
+        c->nslots = c->count = 0;
+        return NULL;
+    }
+    return c;
+}
+
+/* Whether the value `ref` of field `fd` matches t (for the domain fields:
+ * the domain of the address `ref`), from the cache when the value was met
+ * before. */
+static bool cached_match(struct eval *e, const struct term *t, const struct qt_field *fd,
+                         qt_str ref)
+{
+    const struct qt_store *s = e->s;
+    struct ref_cache *c = ref ? term_cache(t, s, fd) : NULL;
+    const char *str;
+    size_t len;
+    bool hit;
+
+    if (c) {
+        int got = cache_get(c, ref);
+
+        c->lookups++;
+        if (got != CACHE_EMPTY) {
+            c->hits++;
+            return got == CACHE_YES;
+        }
+    }
+    str = qt_store_str(s, ref);
+    len = qt_strpool_len(&s->pool, ref);
+    if (fd->source == QT_SRC_SENDER_DOMAIN || fd->source == QT_SRC_RCPT_DOMAIN)
+        str = qt_address_domain(str, len, &len);
+    hit = text_match(e, t, str, len);
+    /* A regex that gave up decided nothing: it is asked again (and
+     * counted) on each message that holds the value. */
+    if (c && !e->gave_up)
+        cache_put(c, ref, hit ? CACHE_YES : CACHE_NO);
+    return hit;
 }
 
 /* The recipients a recipient's field looks at: the group's one, or all. */
@@ -1159,21 +1344,16 @@ static void rcpt_range(const struct eval *e, uint32_t *first, uint32_t *end)
 
 /* Any pending recipient's domain matches (in a group: the recipient's,
  * whatever its state; state=pending says more when that matters). */
-static bool rcpt_domains_match(struct eval *e, const struct term *t)
+static bool rcpt_domains_match(struct eval *e, const struct term *t, const struct qt_field *fd)
 {
-    const struct qt_store *s = e->s;
     uint32_t i, end;
 
     for (rcpt_range(e, &i, &end); i < end && !e->gave_up; i++) {
         const struct qt_rcpt *r = &e->m->rcpts[i];
-        size_t dlen;
-        const char *d;
 
         if (r->state != QT_RCPT_PENDING && e->rcpt == UINT32_MAX)
             continue;
-        d = qt_address_domain(qt_store_str(s, r->address), qt_strpool_len(&s->pool, r->address),
-                              &dlen);
-        if (text_match(e, t, d, dlen))
+        if (cached_match(e, t, fd, r->address))
             return true;
     }
     return false;
@@ -1209,9 +1389,9 @@ static const char *rcpt_state_name(uint8_t state)
     }
 }
 
-/* Any recipient's string `source` (address, reason, status, original
+/* Any recipient's string of field `fd` (address, reason, status, original
  * address, state) matches. */
-static bool rcpts_match(struct eval *e, const struct term *t, enum qt_field_source source)
+static bool rcpts_match(struct eval *e, const struct term *t, const struct qt_field *fd)
 {
     uint32_t i, end;
 
@@ -1220,22 +1400,22 @@ static bool rcpts_match(struct eval *e, const struct term *t, enum qt_field_sour
         const char *state;
         bool hit;
 
-        switch (source) {
+        switch (fd->source) {
         case QT_SRC_RCPT_REASON:
-            hit = ref_match(e, t, r->reason);
+            hit = cached_match(e, t, fd, r->reason);
             break;
         case QT_SRC_RCPT_STATUS:
-            hit = ref_match(e, t, r->status);
+            hit = cached_match(e, t, fd, r->status);
             break;
         case QT_SRC_RCPT_ORIG:
-            hit = ref_match(e, t, r->orig);
+            hit = cached_match(e, t, fd, r->orig);
             break;
         case QT_SRC_RCPT_STATE:
             state = rcpt_state_name(r->state);
             hit = text_match(e, t, state, strlen(state));
             break;
         default:
-            hit = ref_match(e, t, r->address);
+            hit = cached_match(e, t, fd, r->address);
             break;
         }
         if (hit)
@@ -1266,13 +1446,12 @@ static bool field_match(struct eval *e, const struct term *t, const struct qt_fi
 {
     const struct qt_msg *m = e->m;
     const char *v;
-    size_t dlen;
 
     switch (fd->source) {
     case QT_SRC_STR:
         if (t->op == OP_NULL_SENDER)
             return (m->flags & QT_MSG_NULL_SENDER) != 0;
-        return ref_match(e, t, qt_field_str(fd, m));
+        return cached_match(e, t, fd, qt_field_str(fd, m));
     case QT_SRC_U32:
         return compare(qt_field_u32(fd, m), t);
     case QT_SRC_AGE:
@@ -1281,17 +1460,15 @@ static bool field_match(struct eval *e, const struct term *t, const struct qt_fi
         v = qt_queue_name((enum qt_queue)m->queue);
         return text_match(e, t, v, strlen(v));
     case QT_SRC_SENDER_DOMAIN:
-        v = qt_address_domain(qt_store_str(e->s, m->sender),
-                              qt_strpool_len(&e->s->pool, m->sender), &dlen);
-        return text_match(e, t, v, dlen);
+        return cached_match(e, t, fd, m->sender);
     case QT_SRC_RCPT_ADDRESS:
     case QT_SRC_RCPT_REASON:
     case QT_SRC_RCPT_STATUS:
     case QT_SRC_RCPT_STATE:
     case QT_SRC_RCPT_ORIG:
-        return rcpts_match(e, t, fd->source);
+        return rcpts_match(e, t, fd);
     case QT_SRC_RCPT_DOMAIN:
-        return rcpt_domains_match(e, t);
+        return rcpt_domains_match(e, t, fd);
     case QT_SRC_RCPT_CLASS:
         return classes_match(e, t);
     case QT_SRC_NONE:
@@ -1431,7 +1608,7 @@ const char *qt_filter_runtime_error(const struct qt_filter *f)
 void qt_filter_clear_runtime_error(struct qt_filter *f)
 {
     f->gave_up = 0;
-    f->gave_up_term = NULL;
+    f->gave_up_text[0] = 0;
     f->runtime_error[0] = 0;
     f->header_failed = 0;
     f->header_name[0] = 0;

@@ -50,6 +50,11 @@ struct shape_priv {
     size_t n, cap;
     uint32_t *slots;            /* entry + 1 */
     size_t nslots;
+    /* Counting in steps: what begin was given, the address buffer. */
+    struct qt_filter *filter;
+    int64_t now;
+    char *buf;
+    size_t bufcap;
 };
 
 void qt_shape_init(struct qt_shape *sh)
@@ -64,6 +69,7 @@ void qt_shape_free(struct qt_shape *sh)
     if (p) {
         free(p->e);
         free(p->slots);
+        free(p->buf);
         qt_arena_free(&p->arena);
         free(p);
     }
@@ -216,57 +222,30 @@ static bool shape_queue(const struct qt_shape_options *o, enum qt_queue q)
     return q == QT_Q_INCOMING || q == QT_Q_ACTIVE;
 }
 
-void qt_shape_compute(struct qt_shape *sh, const struct qt_store *s, struct qt_filter *f,
-                      const struct qt_shape_options *o, int64_t now)
+void qt_shape_begin(struct qt_shape *sh, const struct qt_store *s, struct qt_filter *f,
+                    const struct qt_shape_options *o, int64_t now)
 {
     struct shape_priv *p;
-    char *buf = NULL;
-    size_t bufcap = 0, i, n;
 
     qt_shape_free(sh);
     p = xcalloc(1, sizeof(*p));
     sh->priv = p;
     sh->opts = *o;
-    if (f && qt_filter_matches_all(f))
-        f = NULL;
+    sh->total = s->n;
+    p->filter = f && !qt_filter_matches_all(f) ? f : NULL;
+    p->now = now;
     entry(p, o->buckets, "TOTAL", 5);     /* entry 0 */
-    for (i = 0; i < s->n; i++) {
-        const struct qt_msg *m = &s->msgs[i];
-        int b;
-        uint32_t r;
+}
 
-        /* qshape reads only finished files of mode 0700 (not 0710, forced
-         * to expire) that name a sender and at least one pending recipient. */
-        if (!shape_queue(o, (enum qt_queue)m->queue) || m->npending == 0 ||
-            (m->flags & (QT_MSG_UNREADABLE | QT_MSG_FORCED_EXPIRE)))
-            continue;
-        if (!(m->flags & QT_MSG_NULL_SENDER) && qt_strpool_len(&s->pool, m->sender) == 0)
-            continue;
-        if (f && !qt_filter_match(f, s, m, now))
-            continue;
-        b = qt_shape_bucket(now - (int64_t)m->arrival, o);
-        if (o->sender) {
-            n = qt_strpool_len(&s->pool, m->sender);
-            buf = xgrow(buf, &bufcap, n + 16, 1);
-            count_address(p, o, qt_store_str(s, m->sender),
-                          (m->flags & QT_MSG_NULL_SENDER) ? 0 : n, b, buf);
-            continue;
-        }
-        for (r = 0; r < m->nrcpts; r++) {
-            const struct qt_rcpt *rc = &m->rcpts[r];
-            const char *a = qt_store_str(s, rc->address);
+static void shape_finish(struct qt_shape *sh)
+{
+    struct shape_priv *p = sh->priv;
+    const struct qt_shape_options *o = &sh->opts;
+    size_t i;
 
-            if (rc->state != QT_RCPT_PENDING)
-                continue;
-            n = qt_strpool_len(&s->pool, rc->address);
-            /* The store shows the empty address as MAILER-DAEMON. */
-            if (n == 13 && memcmp(a, "MAILER-DAEMON", 13) == 0)
-                n = 0;
-            buf = xgrow(buf, &bufcap, n + 16, 1);
-            count_address(p, o, a, n, b, buf);
-        }
-    }
-    free(buf);
+    free(p->buf);
+    p->buf = NULL;
+    p->bufcap = 0;
     sh->rows = xcalloc(p->n, sizeof(*sh->rows));
     for (i = 0; i < p->n; i++) {
         struct shape_entry *e = &p->e[i];
@@ -283,6 +262,66 @@ void qt_shape_compute(struct qt_shape *sh, const struct qt_store *s, struct qt_f
         sh->n++;
     }
     qsort(sh->rows, sh->n, sizeof(*sh->rows), compare_rows);
+    sh->complete = true;
+}
+
+bool qt_shape_step(struct qt_shape *sh, const struct qt_store *s, size_t budget)
+{
+    struct shape_priv *p = sh->priv;
+    const struct qt_shape_options *o = &sh->opts;
+    size_t i, n, end;
+
+    if (sh->complete)
+        return true;
+    end = sh->total - sh->counted < budget ? sh->total : sh->counted + budget;
+    for (i = sh->counted; i < end && i < s->n; i++) {
+        const struct qt_msg *m = &s->msgs[i];
+        int b;
+        uint32_t r;
+
+        /* qshape reads only finished files of mode 0700 (not 0710, forced
+         * to expire) that name a sender and at least one pending recipient. */
+        if (!shape_queue(o, (enum qt_queue)m->queue) || m->npending == 0 ||
+            (m->flags & (QT_MSG_UNREADABLE | QT_MSG_FORCED_EXPIRE)))
+            continue;
+        if (!(m->flags & QT_MSG_NULL_SENDER) && qt_strpool_len(&s->pool, m->sender) == 0)
+            continue;
+        if (p->filter && !qt_filter_match(p->filter, s, m, p->now))
+            continue;
+        b = qt_shape_bucket(p->now - (int64_t)m->arrival, o);
+        if (o->sender) {
+            n = qt_strpool_len(&s->pool, m->sender);
+            p->buf = xgrow(p->buf, &p->bufcap, n + 16, 1);
+            count_address(p, o, qt_store_str(s, m->sender),
+                          (m->flags & QT_MSG_NULL_SENDER) ? 0 : n, b, p->buf);
+            continue;
+        }
+        for (r = 0; r < m->nrcpts; r++) {
+            const struct qt_rcpt *rc = &m->rcpts[r];
+            const char *a = qt_store_str(s, rc->address);
+
+            if (rc->state != QT_RCPT_PENDING)
+                continue;
+            n = qt_strpool_len(&s->pool, rc->address);
+            /* The store shows the empty address as MAILER-DAEMON. */
+            if (n == 13 && memcmp(a, "MAILER-DAEMON", 13) == 0)
+                n = 0;
+            p->buf = xgrow(p->buf, &p->bufcap, n + 16, 1);
+            count_address(p, o, a, n, b, p->buf);
+        }
+    }
+    sh->counted = end;
+    if (sh->counted < sh->total)
+        return false;
+    shape_finish(sh);
+    return true;
+}
+
+void qt_shape_compute(struct qt_shape *sh, const struct qt_store *s, struct qt_filter *f,
+                      const struct qt_shape_options *o, int64_t now)
+{
+    qt_shape_begin(sh, s, f, o, now);
+    qt_shape_step(sh, s, SIZE_MAX);
 }
 
 /* Perl prints numbers with %.15g. */

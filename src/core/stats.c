@@ -25,6 +25,19 @@ static uint32_t ref_hash(qt_str ref)
 
 /* ---- top-N groups ---- */
 
+const int64_t qt_stats_windows[QT_STATS_NWINDOWS] = {5 * 60, 15 * 60, 60 * 60};
+const char *const qt_stats_window_names[QT_STATS_NWINDOWS] = {"5m", "15m", "60m"};
+
+bool qt_stats_arrived(int64_t arrival, int64_t now, int64_t window)
+{
+    return now - arrival < window;
+}
+
+double qt_stats_rate(uint64_t arrived, int w)
+{
+    return (double)arrived * 60.0 / (double)qt_stats_windows[w];
+}
+
 static struct qt_stats_key by_table[QT_BY_COUNT];
 static pthread_once_t by_table_once = PTHREAD_ONCE_INIT;
 
@@ -86,6 +99,12 @@ struct stats_priv {
     size_t ref_slots, ref_count;
     struct qt_reason_cache reasons;
     struct qt_buf scratch, key;
+    /* Counting in steps: what begin was given. */
+    const struct qt_field *fd;
+    struct qt_filter *filter;
+    int64_t now;
+    /* The message being counted: which windows it arrived within. */
+    bool in_window[QT_STATS_NWINDOWS];
 };
 
 void qt_stats_init(struct qt_stats *st)
@@ -276,6 +295,8 @@ static void count_in(struct stats_priv *p, uint32_t g, uint32_t msgno, const str
     w->stamp = msgno + 1;
     w->g.count++;
     w->g.size += m->msg_size;
+    for (int k = 0; k < QT_STATS_NWINDOWS; k++)
+        w->g.arrived[k] += p->in_window[k];
 }
 
 /* Count message number `i` in its groups by field `fd`; false when it is
@@ -351,42 +372,115 @@ static int compare_groups(const void *pa, const void *pb)
     return a->key_len < b->key_len ? -1 : a->key_len > b->key_len;
 }
 
-void qt_stats_compute(struct qt_stats *st, const struct qt_store *s, struct qt_filter *f,
-                      enum qt_stats_by by, int64_t now)
+static int compare_rates(const void *pa, const void *pb)
 {
-    const struct qt_field *fd = qt_field_of_group(by);
-    struct stats_priv *p;
+    const struct qt_stats_group *a = pa, *b = pb;
+    int k;
+
+    for (k = 0; k < QT_STATS_NWINDOWS; k++)
+        if (a->arrived[k] != b->arrived[k])
+            return a->arrived[k] > b->arrived[k] ? -1 : 1;
+    return compare_groups(pa, pb);
+}
+
+void qt_stats_sort(struct qt_stats *st, enum qt_stats_sort sort)
+{
+    st->sort = sort;
+    if (st->n)
+        qsort(st->groups, st->n, sizeof(*st->groups),
+              sort == QT_STATS_SORT_RATE ? compare_rates : compare_groups);
+}
+
+bool qt_stats_group_catchall(const struct qt_stats_group *g)
+{
+    static const char *const words[] = {"unknown", "(unknown)", "(none)"};
     size_t i;
+
+    if (g->null_sender)
+        return false;
+    if (g->key_len == 0)
+        return true;
+    for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (g->key_len == strlen(words[i]) && qt_ascii_equal_folded(g->key, words[i], g->key_len))
+            return true;
+    return false;
+}
+
+void qt_stats_begin(struct qt_stats *st, const struct qt_store *s, struct qt_filter *f,
+                    enum qt_stats_by by, int64_t now)
+{
+    enum qt_stats_sort sort = st->sort;
+    struct stats_priv *p;
 
     qt_stats_free(st);
     p = xcalloc(1, sizeof(*p));
     st->priv = p;
     st->by = by;
-    if (f && qt_filter_matches_all(f))
-        f = NULL;
-    for (i = 0; i < s->n; i++) {
-        const struct qt_msg *m = &s->msgs[i];
+    st->sort = sort;
+    st->now = now;
+    st->total = s->n;
+    p->fd = qt_field_of_group(by);
+    p->filter = f && !qt_filter_matches_all(f) ? f : NULL;
+    p->now = now;
+}
 
-        if (f && !qt_filter_match(f, s, m, now))
-            continue;
-        st->messages++;
-        st->size += m->msg_size;
-        if (!fd || !group_message(p, s, fd, (uint32_t)i))
-            st->ungrouped++;
-    }
+static void finish(struct qt_stats *st)
+{
+    struct stats_priv *p = st->priv;
+    size_t i;
+
     st->n = p->nwork;
     st->groups = xcalloc(st->n ? st->n : 1, sizeof(*st->groups));
     for (i = 0; i < st->n; i++)
         st->groups[i] = p->work[i].g;
-    qsort(st->groups, st->n, sizeof(*st->groups), compare_groups);
+    st->complete = true;
+    qt_stats_sort(st, st->sort);
     /* The lookup tables served their purpose; the strings stay. */
     free(p->by_key);
     free(p->ref_keys);
     free(p->ref_groups);
     p->by_key = p->ref_keys = p->ref_groups = NULL;
+    p->key_slots = p->ref_slots = p->ref_count = 0;
     qt_reason_cache_free(&p->reasons);
     qt_buf_free(&p->scratch);
     qt_buf_free(&p->key);
+}
+
+bool qt_stats_step(struct qt_stats *st, const struct qt_store *s, size_t budget)
+{
+    struct stats_priv *p = st->priv;
+    size_t i, end;
+    int k;
+
+    if (st->complete)
+        return true;
+    end = st->total - st->counted < budget ? st->total : st->counted + budget;
+    for (i = st->counted; i < end && i < s->n; i++) {
+        const struct qt_msg *m = &s->msgs[i];
+
+        if (p->filter && !qt_filter_match(p->filter, s, m, p->now))
+            continue;
+        st->messages++;
+        st->size += m->msg_size;
+        for (k = 0; k < QT_STATS_NWINDOWS; k++) {
+            p->in_window[k] = qt_stats_arrived(m->arrival, p->now, qt_stats_windows[k]);
+            st->arrived[k] += p->in_window[k];
+        }
+        if (!p->fd || !group_message(p, s, p->fd, (uint32_t)i))
+            st->ungrouped++;
+    }
+    st->counted = end;
+    if (st->counted < st->total)
+        return false;
+    finish(st);
+    return true;
+}
+
+void qt_stats_compute(struct qt_stats *st, const struct qt_store *s, struct qt_filter *f,
+                      enum qt_stats_by by, int64_t now)
+{
+    qt_stats_begin(st, s, f, by, now);
+    qt_stats_step(st, s, SIZE_MAX);
 }
 
 bool qt_stats_filter_expr(const struct qt_stats *st, const struct qt_stats_group *g,

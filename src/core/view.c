@@ -1,5 +1,6 @@
 #include "qtriage/view.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,6 +96,9 @@ struct sort_item {
 enum build_phase { PHASE_KEYS, PHASE_RUNS, PHASE_MERGE, PHASE_FILTER, PHASE_DONE };
 
 #define SORT_RUN 256    /* sorted by qsort_r before merging */
+/* Below these sizes a second filtering thread costs more than it saves. */
+#define PARALLEL_MIN_STORE 50000
+#define PARALLEL_MIN_SLICE 4096
 
 struct qt_view_build {
     /* The store in sort order, valid for (serial, version, sort, reverse). */
@@ -118,6 +122,11 @@ struct qt_view_build {
     size_t width, lo, mid, hi, i, j, k;
     uint8_t *marks;             /* filter: whether message i matched */
     size_t nmarks;
+    /* A second copy of the filter, with scratch of its own, that a second
+     * thread evaluates on half of each slice; kept while the filter is the
+     * same one (its cache of results per value goes on being useful). */
+    struct qt_filter *helper;
+    uint64_t helper_of;         /* qt_filter_serial of the filter it copies */
     uint32_t *rows;             /* the new rows */
     size_t n, cap;
     size_t done_units, total_units;
@@ -263,6 +272,12 @@ void qt_view_rebuild_begin(struct qt_view *v, const struct qt_store *s, struct q
     b->active = true;
     b->f = f && !qt_filter_matches_all(f) ? f : NULL;
     b->now = now;
+    if (b->f && s->n >= PARALLEL_MIN_STORE &&
+        (!b->helper || b->helper_of != qt_filter_serial(b->f))) {
+        qt_filter_free(b->helper);
+        b->helper = qt_filter_clone(b->f);
+        b->helper_of = qt_filter_serial(b->f);
+    }
     if (resume) {
         b->n = 0;
         return;
@@ -419,6 +434,47 @@ static void step_merge(struct qt_view_build *b, size_t budget)
  * walking it in sort order instead costs a cache miss or three a message
  * and triples the time), marking matches; the rows are then the marked
  * messages in sort order. */
+struct filter_part {
+    struct qt_filter *f;
+    const struct qt_store *s;
+    uint8_t *marks;
+    size_t lo, hi;
+    int64_t now;
+};
+
+static void *filter_part_run(void *arg)
+{
+    struct filter_part *p = arg;
+    size_t i;
+
+    for (i = p->lo; i < p->hi; i++)
+        p->marks[i] = qt_filter_match(p->f, p->s, &p->s->msgs[i], p->now);
+    return NULL;
+}
+
+/* Mark messages [lo, hi): the upper half on a second thread with the
+ * helper copy of the filter when the slice is worth it (the machine this
+ * runs on has two cores or more; with one, the halves take turns). */
+static void filter_range(struct qt_view_build *b, size_t lo, size_t hi)
+{
+    struct filter_part mine = {b->f, b->s, b->marks, lo, hi, b->now};
+    struct filter_part other = mine;
+    pthread_t th;
+
+    if (b->helper && b->helper_of == qt_filter_serial(b->f) && hi - lo >= PARALLEL_MIN_SLICE) {
+        mine.hi = other.lo = lo + (hi - lo) / 2;
+        other.f = b->helper;
+        if (pthread_create(&th, NULL, filter_part_run, &other) == 0) {
+            filter_part_run(&mine);
+            pthread_join(th, NULL);
+            qt_filter_absorb_runtime_error(b->f, b->helper);
+            return;
+        }
+        mine.hi = hi;   /* no thread to be had: all here */
+    }
+    filter_part_run(&mine);
+}
+
 static void step_filter(struct qt_view_build *b, size_t budget)
 {
     size_t n = b->s->n, end = b->next + (budget < n - b->next ? budget : n - b->next);
@@ -440,8 +496,7 @@ static void step_filter(struct qt_view_build *b, size_t budget)
         b->nmarks = n;
         b->marks = xrealloc(b->marks, n);
     }
-    for (i = b->next; i < end; i++)
-        b->marks[i] = qt_filter_match(b->f, b->s, &b->s->msgs[i], b->now);
+    filter_range(b, b->next, end);
     b->done_units += end - b->next;
     b->next = end;
     if (end < n)
@@ -521,6 +576,7 @@ void qt_view_free(struct qt_view *v)
         free(v->build->order);
         free(v->build->rows);
         free(v->build->marks);
+        qt_filter_free(v->build->helper);
         free(v->build);
     }
     free(v->rows);

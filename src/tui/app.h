@@ -65,6 +65,12 @@ struct app {
     int64_t next_scan_ms;       /* when to start the next rescan */
     int64_t scan_started_ms;
     bool scan_wanted;           /* rescan as soon as the running one ends */
+    /* What changed in the queue directories (spool backend only; NULL:
+     * rescan every next_scan_ms, as for postqueue). */
+    struct qt_queue_watch *watch;
+    bool queue_changed;         /* seen since the last rescan started */
+    int64_t next_watch_check_ms;    /* mtime mode: when to stat again */
+    int64_t idle_scan_ms;       /* a full rescan even if nothing was seen */
     int64_t start_ms;
     bool bench_first_rows_logged;
 

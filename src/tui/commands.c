@@ -299,9 +299,19 @@ static unsigned cmd_stats_queues(struct app *a, const struct command *c)
     return stats_next_queues(a);
 }
 
+static unsigned cmd_stats_sort(struct app *a, const struct command *c)
+{
+    (void)c;
+    return stats_next_sort(a);
+}
+
 static unsigned cmd_keep_doing(struct app *a, const struct command *c)
 {
     (void)c;
+    /* A rule from a statistics row acts on the whole group, now and as
+     * it grows: over half of the queue, ask first, as for tagging. */
+    if (a->focus->ops->context == CTX_STATS)
+        return stats_guard(a, "keep acting on", rules_keep_doing);
     return rules_keep_doing(a);
 }
 
@@ -441,6 +451,9 @@ const struct command commands[] = {
      CMD_WRITES, STATS, cmd_stats_block, 0},
     {"stats-queues", "Statistics", "statistics: which queues qshape's tables count", 0, STATS,
      cmd_stats_queues, 0},
+    {"stats-sort", "Statistics",
+     "statistics: order the groups by arrival rate (who grows the queue now) or by count", 0,
+     STATS, cmd_stats_sort, 0},
     {"keep-doing", "Standing rules",
      "keep doing this: hold (or delete, with a backup directory) what the filter or the "
      "statistics row matches, now and as it arrives (a standing rule)",

@@ -69,6 +69,7 @@ static const struct key_binding default_key_bindings[] = {
     {'t', CTX_STATS, "stats-tag"},
     {' ', CTX_STATS, "stats-tag"},
     {'w', CTX_STATS, "stats-queues"},
+    {'o', CTX_STATS, "stats-sort"},
     {'B', CTX_STATS, "stats-block"},
     {'q', CTX_STATS, "close"},
     {'U', CTX_STATS, "untag-all"},

@@ -15,6 +15,7 @@
  * 60) fails the run: the screen is dumped as "=== timeout" and qtriage
  * exits with status 1. */
 #include "script.h"
+#include "stats_pane.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -359,7 +360,7 @@ bool script_start_curses(struct script *s)
 static bool rows_settled(const struct app *a)
 {
     return a->first_scan_done && !a->rows_stale && !a->rows_for_query &&
-           !qt_view_rebuilding(&a->view);
+           !qt_view_rebuilding(&a->view) && !stats_counting(a);
 }
 
 static bool app_idle(struct app *a)

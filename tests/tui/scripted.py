@@ -13,6 +13,8 @@ A .test file is a qtriage script (src/tui/script.c: keys, wait-loaded,
 wait-idle, dump NAME, resize, quit) plus:
   screen COLSxROWS     the screen size (default 120x30)
   args ARG...          more qtriage arguments (split on blanks)
+  now +SECONDS         move the pinned clock from the fixture's "now" (- goes back:
+                       the fixture's mail arrived 7800 s before it)
   --- NAME             the expected screen of `dump NAME`, up to a line "---";
                        trailing blanks do not count
   --- file:NAME        a file written to the test's directory before qtriage
@@ -59,6 +61,8 @@ def parse(path):
             opts["screen"] = line.split()[1]
         elif line.startswith("args "):
             opts["args"] += line.split()[1:]
+        elif line.startswith("now "):
+            opts["now"] = int(line.split()[1])
         else:
             steps.append(line)
     return steps, opts, expected
@@ -150,7 +154,7 @@ def main():
     try:
         spool = os.path.join(tmp, "spool")
         manifest = copy_fixture(spool)
-        p = run(qtriage, steps, opts, spool, manifest["now"], tmp)
+        p = run(qtriage, steps, opts, spool, manifest["now"] + opts.get("now", 0), tmp)
         out = p.stdout.decode("utf-8", "replace")
         got = screens(out, spool, tmp, version)
         rows = int(opts["screen"].split("x")[1])

@@ -3,6 +3,8 @@
 set.  New mail arrives (sorted in between the rows), a tagged message is
 deleted behind qtriage's back: the new rows appear, the cursor stays on
 its message, the tags stay on theirs, and the deleted one's tag goes.
+The TUI learns of changes from inotify; a second run with inotify off
+(QTRIAGE_NO_INOTIFY=1: directory mtimes) must see arrivals and removals too.
 
 Exit: 0 ok, 1 failure, 77 not root."""
 
@@ -71,6 +73,23 @@ def body(c):
             c.eq(tagged_ids(t), tags - {victim}, "the same messages are still tagged")
             t.keys("q")
             c.eq(t.exit_status(), 0, "q quits cleanly")
+
+        # The fallback: directory mtimes, at the default refresh.
+        n1 = len(tb.postqueue_j())
+        with Tui(["-c", tb.etc], height=40, env={"QTRIAGE_NO_INOTIFY": "1"}) as t:
+            c.check(t.wait_loaded(), "the list loads (mtimes)", t.screen())
+            c.eq(t.shown_total(), (n1, n1), "all messages shown (mtimes)")
+            tb.inject(5)
+            t0 = time.monotonic()
+            ok = t.wait_for(r"shown %d/%d" % (n1 + 5, n1 + 5), timeout=30)
+            log("mtimes: new rows shown %.1f s after injection ended" % (time.monotonic() - t0))
+            c.check(ok, "new mail shows without inotify", t.status())
+            gone = sorted(m["queue_id"] for m in tb.postqueue_j())[0]
+            qtlib.sh(["postsuper", "-c", tb.etc, "-d", gone])
+            c.check(t.wait_for(r"shown %d/%d" % (n1 + 4, n1 + 4), timeout=30),
+                    "a removed message leaves the list without inotify", t.status())
+            t.keys("q")
+            c.eq(t.exit_status(), 0, "q quits cleanly (mtimes)")
 
 
 if __name__ == "__main__":

@@ -82,11 +82,18 @@ def run_scenario(c, t, tb, ctx, name, expr, action, expect):
                 "[%s] the row of %s says %d messages" % (name, ctx["top_sasl"], want),
                 t.screen())
         # Mail without a login is a group too, "(none)", most often the
-        # largest: go down to the top user's row, as the admin would.
+        # largest; the cursor opens on the first real group: go from there
+        # to the top user's row, as the admin would.
         rows = [l for l in t.lines() if re.match(r"\s+\d+\s+[\d.]+%", l)]
         pos = next((k for k, l in enumerate(rows) if l.rstrip().endswith(" " + ctx["top_sasl"])), 0)
-        t.keys(*(["j"] * pos))
+        start = next((k for k, l in enumerate(rows) if not l.rstrip().endswith(" (none)")), 0)
+        t.keys(*(["j"] * (pos - start) if pos >= start else ["k"] * (start - pos)))
         t.keys("t")
+        # A group over half of the queue asks first.
+        m = t.wait_for(r"tagged %d messages of %s|of the queue\? y/N" % (want,
+                                                                       re.escape(ctx["top_sasl"])))
+        if m and m.group(0).endswith("y/N"):
+            t.keys("y")
         c.check(t.wait_for(r"tagged %d messages of %s" % (want, re.escape(ctx["top_sasl"]))),
                 "[%s] t tags the whole group" % name, t.screen())
         act(c, t, name, action, acted)

@@ -670,6 +670,210 @@ static void test_by_names(void **state)
     assert_false(qt_stats_by_from_name("nope", &by));
 }
 
+/* ---- growth ---- */
+
+static void test_arrival_windows(void **state)
+{
+    (void)state;
+    /* now - arrival < window: 299 s ago is within 5 minutes, 300 s is not. */
+    assert_true(qt_stats_arrived(NOW - 299, NOW, 300));
+    assert_false(qt_stats_arrived(NOW - 300, NOW, 300));
+    assert_true(qt_stats_arrived(NOW, NOW, 300));
+    /* A clock stepped back: a future arrival counts as just arrived. */
+    assert_true(qt_stats_arrived(NOW + 5000, NOW, 300));
+    assert_int_equal(qt_stats_windows[0], 300);
+    assert_int_equal(qt_stats_windows[1], 900);
+    assert_int_equal(qt_stats_windows[2], 3600);
+    /* Messages a minute. */
+    assert_true(qt_stats_rate(15, 0) == 3.0);
+    assert_true(qt_stats_rate(15, 1) == 1.0);
+    assert_true(qt_stats_rate(90, 2) == 1.5);
+    assert_true(qt_stats_rate(0, 0) == 0.0);
+}
+
+static void assert_arrived(const struct qt_stats_group *g, uint64_t a5, uint64_t a15,
+                           uint64_t a60)
+{
+    assert_non_null(g);
+    assert_int_equal(g->arrived[0], a5);
+    assert_int_equal(g->arrived[1], a15);
+    assert_int_equal(g->arrived[2], a60);
+}
+
+static const struct qt_stats_group *null_sender_group(const struct qt_stats *st)
+{
+    size_t i;
+
+    for (i = 0; i < st->n; i++)
+        if (st->groups[i].null_sender)
+            return &st->groups[i];
+    return NULL;
+}
+
+static void test_rates_per_group(void **state)
+{
+    struct qt_stats st;
+
+    (void)state;
+    qt_stats_init(&st);
+    qt_stats_compute(&st, &store, NULL, QT_BY_SENDER, NOW);
+    assert_int_equal(st.now, NOW);
+    /* Ages 30 and 120 s within 5 minutes, 600 s within 15, 3600 s (exactly
+     * the hour) in none; 7200 s, days in none. */
+    assert_int_equal(st.arrived[0], 2);
+    assert_int_equal(st.arrived[1], 3);
+    assert_int_equal(st.arrived[2], 3);
+    assert_arrived(find_group(&st, "flood@spam.example"), 0, 0, 0);
+    assert_arrived(find_group(&st, "MAILER-DAEMON@corp.example"), 1, 1, 1);
+    assert_arrived(find_group(&st, "user@[192.0.2.99]"), 1, 1, 1);
+    assert_arrived(null_sender_group(&st), 0, 1, 1);
+    assert_arrived(find_group(&st, "nobody"), 0, 0, 0);
+    qt_stats_free(&st);
+
+    /* An hour later nothing is recent; a minute later the 2-minute-old
+     * message is 3 minutes old and still within 5. */
+    qt_stats_compute(&st, &store, NULL, QT_BY_SENDER, NOW + 3600);
+    assert_int_equal(st.arrived[2], 0);
+    qt_stats_free(&st);
+    qt_stats_compute(&st, &store, NULL, QT_BY_SENDER, NOW + 60);
+    assert_arrived(find_group(&st, "user@[192.0.2.99]"), 1, 1, 1);
+    assert_int_equal(st.arrived[0], 2);
+    qt_stats_free(&st);
+
+    /* A message in several recipient-domain groups arrives once in each;
+     * the total counts it once. */
+    qt_stats_compute(&st, &store, NULL, QT_BY_RCPT_DOMAIN, NOW);
+    assert_arrived(find_group(&st, "corp.example"), 1, 1, 1);
+    assert_int_equal(st.arrived[0], 2);
+    qt_stats_free(&st);
+}
+
+static void test_rate_order(void **state)
+{
+    struct qt_stats st;
+
+    (void)state;
+    qt_stats_init(&st);
+    st.sort = QT_STATS_SORT_RATE;
+    qt_stats_compute(&st, &store, NULL, QT_BY_SENDER, NOW);
+    assert_int_equal(st.sort, QT_STATS_SORT_RATE);
+    /* 5-minute arrivals first (a tie: then 15, 60, count, size), then the
+     * null sender (15 minutes only), then the rest as by count: the flood,
+     * largest, last arrived over an hour ago. */
+    assert_string_equal(st.groups[0].key, "user@[192.0.2.99]");
+    assert_string_equal(st.groups[1].key, "MAILER-DAEMON@corp.example");
+    assert_true(st.groups[2].null_sender);
+    assert_string_equal(st.groups[3].key, "flood@spam.example");
+    /* And back to the count order. */
+    qt_stats_sort(&st, QT_STATS_SORT_COUNT);
+    assert_string_equal(st.groups[0].key, "flood@spam.example");
+    qt_stats_free(&st);
+}
+
+/* Counting one message a step gives what counting at once gives. */
+static void test_stepped_counting(void **state)
+{
+    struct qt_stats once, steps;
+    size_t i, n = 0;
+    int by, k;
+
+    (void)state;
+    for (by = 0; by < QT_BY_COUNT; by++) {
+        qt_stats_init(&once);
+        qt_stats_init(&steps);
+        qt_stats_compute(&once, &store, NULL, (enum qt_stats_by)by, NOW);
+        qt_stats_begin(&steps, &store, NULL, (enum qt_stats_by)by, NOW);
+        assert_false(steps.complete);
+        assert_int_equal(steps.total, store.n);
+        while (!qt_stats_step(&steps, &store, 1)) {
+            assert_false(steps.complete);
+            assert_null(steps.groups);
+            n++;
+        }
+        assert_true(steps.complete);
+        assert_int_equal(steps.counted, store.n);
+        assert_int_equal(steps.n, once.n);
+        assert_int_equal(steps.messages, once.messages);
+        assert_int_equal(steps.ungrouped, once.ungrouped);
+        for (i = 0; i < once.n; i++) {
+            assert_int_equal(steps.groups[i].key_len, once.groups[i].key_len);
+            assert_memory_equal(steps.groups[i].key, once.groups[i].key, once.groups[i].key_len);
+            assert_int_equal(steps.groups[i].count, once.groups[i].count);
+            for (k = 0; k < QT_STATS_NWINDOWS; k++)
+                assert_int_equal(steps.groups[i].arrived[k], once.groups[i].arrived[k]);
+        }
+        qt_stats_free(&once);
+        qt_stats_free(&steps);
+    }
+    assert_true(n >= (size_t)QT_BY_COUNT * (store.n - 1));
+}
+
+static void test_catchall(void **state)
+{
+    struct qt_stats_group g;
+    struct qt_stats st;
+    const struct qt_stats_group *found;
+
+    (void)state;
+    memset(&g, 0, sizeof(g));
+    g.key = "";
+    assert_true(qt_stats_group_catchall(&g));
+    g.null_sender = true;       /* bounces are a source like any other */
+    assert_false(qt_stats_group_catchall(&g));
+    g.null_sender = false;
+    g.key = "Unknown";
+    g.key_len = 7;
+    assert_true(qt_stats_group_catchall(&g));
+    g.key = "(none)";
+    g.key_len = 6;
+    assert_true(qt_stats_group_catchall(&g));
+    g.key = "unknown.example";
+    g.key_len = 15;
+    assert_false(qt_stats_group_catchall(&g));
+    /* The sasl view's "(none)": the messages with no login. */
+    qt_stats_init(&st);
+    qt_stats_compute(&st, &store, NULL, QT_BY_SASL, NOW);
+    assert_non_null(found = find_group(&st, ""));
+    assert_true(qt_stats_group_catchall(found));
+    assert_non_null(found = find_group(&st, "hijacked"));
+    assert_false(qt_stats_group_catchall(found));
+    qt_stats_free(&st);
+}
+
+/* qshape's table counted one message a step is the table counted at once. */
+static void test_stepped_shape(void **state)
+{
+    struct qt_shape_options o;
+    struct qt_shape once, steps;
+    size_t i;
+    int sender, b;
+
+    (void)state;
+    for (sender = 0; sender < 2; sender++) {
+        qt_shape_options_default(&o);
+        o.sender = sender;
+        o.parents = true;
+        for (i = 0; i < QT_Q_COUNT; i++)
+            o.queues[i] = true;
+        qt_shape_init(&once);
+        qt_shape_init(&steps);
+        qt_shape_compute(&once, &store, NULL, &o, NOW);
+        qt_shape_begin(&steps, &store, NULL, &o, NOW);
+        while (!qt_shape_step(&steps, &store, 1))
+            assert_false(steps.complete);
+        assert_true(steps.complete && once.complete);
+        assert_int_equal(steps.n, once.n);
+        for (i = 0; i < once.n; i++) {
+            assert_int_equal(steps.rows[i].domain_len, once.rows[i].domain_len);
+            assert_memory_equal(steps.rows[i].domain, once.rows[i].domain, once.rows[i].domain_len);
+            for (b = 0; b <= o.buckets; b++)
+                assert_int_equal(steps.rows[i].counts[b], once.rows[i].counts[b]);
+        }
+        qt_shape_free(&once);
+        qt_shape_free(&steps);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -689,6 +893,12 @@ int main(void)
         cmocka_unit_test(test_shape_long_domain_cut),
         cmocka_unit_test(test_settings),
         cmocka_unit_test(test_by_names),
+        cmocka_unit_test(test_arrival_windows),
+        cmocka_unit_test_setup_teardown(test_rates_per_group, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stepped_counting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_catchall, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stepped_shape, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
