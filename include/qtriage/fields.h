@@ -43,6 +43,10 @@ enum qt_field_id {
     QT_FIELD_SENDER_DOMAIN,
     QT_FIELD_RCPT_DOMAIN,
     QT_FIELD_CLASS,
+    QT_FIELD_STATUS,
+    QT_FIELD_STATE,
+    QT_FIELD_ORIG,
+    QT_FIELD_ARRIVAL,
     QT_FIELD_COUNT,
 };
 
@@ -90,11 +94,15 @@ enum qt_field_source {
     QT_SRC_AGE,             /* now minus arrival, in seconds */
     QT_SRC_QUEUE,           /* the queue's name */
     QT_SRC_SENDER_DOMAIN,   /* the sender's domain (qt_address_domain) */
-    /* One value per recipient: the field matches when any does. */
+    /* One value per recipient: the field matches when any does (inside a
+     * filter's rcpt(...) group: when the group's recipient does). */
     QT_SRC_RCPT_ADDRESS,    /* every recipient's address, pending or done */
     QT_SRC_RCPT_REASON,     /* every recipient's delay reason */
-    QT_SRC_RCPT_DOMAIN,     /* every pending recipient's domain */
+    QT_SRC_RCPT_DOMAIN,     /* every pending recipient's domain (in a group: any state) */
     QT_SRC_RCPT_CLASS,      /* the class (reason.h) of every recipient's reason */
+    QT_SRC_RCPT_STATUS,     /* every recipient's DSN status from the log ("4.2.2") */
+    QT_SRC_RCPT_STATE,      /* "pending", "done" or "canceled" */
+    QT_SRC_RCPT_ORIG,       /* every recipient's original address ("" when the same) */
 };
 
 /* What the filter compares a value as. */
@@ -103,6 +111,8 @@ enum qt_field_type {
     QT_TYPE_COUNT,          /* a plain number */
     QT_TYPE_BYTES,          /* k, M, G: powers of 1024 */
     QT_TYPE_SECONDS,        /* s, m, h, d, w */
+    QT_TYPE_TIME,           /* seconds since the epoch; the filter takes local
+                             * ISO 8601 times: 2026-12-01, 2026-12-01T10:00[:30] */
 };
 
 /* What a column sorts by. */
@@ -117,8 +127,10 @@ enum qt_sort_source {
 /* Flags of a field. */
 #define QT_FIELD_FILTER      0x01u  /* a field of the filter language */
 #define QT_FIELD_BARE        0x02u  /* a bare word or /regex/ searches it */
-#define QT_FIELD_NULL_SENDER 0x04u  /* the sender: "<>" and a group of its own
+#define QT_FIELD_NULL_SENDER 0x04u  /* the sender: "<>", "" and a group of its own
                                      * stand for the null sender */
+#define QT_FIELD_PER_RCPT    0x08u  /* one value per recipient: allowed inside
+                                     * the filter's rcpt(...) groups */
 
 /* Renders one message's field into `out`: sanitised UTF-8. */
 typedef void qt_field_render(const struct qt_store *s, const struct qt_msg *m, int64_t now,
@@ -134,7 +146,7 @@ struct qt_field {
     int min_width;
     bool right_align;
 
-    const char *aliases[3];     /* other names in every role (NULL-terminated) */
+    const char *aliases[4];     /* other names in every role (NULL-terminated) */
     const char *column_alias;   /* a name for the column only ("from": sender) */
     unsigned flags;             /* QT_FIELD_* */
 

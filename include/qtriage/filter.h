@@ -7,12 +7,14 @@
  *   query   := [expr]                    empty or blank: every message
  *   expr    := and ( ("or" | "||") and )*
  *   and     := unary ( ["and" | "&&"] unary )*    adjacent terms: AND
- *   unary   := ("not" | "!") unary | "(" expr ")" | term
+ *   unary   := ("not" | "!") unary | "(" expr ")" | "rcpt(" expr ")" | term
  *   term    := FIELD ":" VALUE           substring, ASCII case-insensitive
  *            | FIELD "=" VALUE           whole value, ASCII case-insensitive
  *            | FIELD "~" /REGEX/FLAGS    pcre2; flags i, x, s, m as in Perl
  *            | FIELD ("!:" | "!=" | "!~") ...   negated (size!=0 too)
  *            | NUMFIELD OP NUMBER[UNIT]  OP: < <= > >= =
+ *            | arrival OP TIME           TIME: YYYY-MM-DD[THH:MM[:SS]], local
+ *            | "header." NAME (":" | "=" | "~" | "!:" | "!=" | "!~") ...
  *            | WORD | "QUOTED"           substring of id, sender, any
  *            | /REGEX/FLAGS              recipient or subject
  *
@@ -24,9 +26,28 @@
  * domain), class (the class of any recipient's delay reason, as reason.h
  * sorts them: connection-refused, timed-out, host-not-found, greylisted,
  * rate-limited, mailbox-full, user-unknown, auth-failed, mail-loop,
- * tls-failure, policy-rejection, other).  The null
- * sender shows as "MAILER-DAEMON"; sender:<> and sender=<> select it by its
- * flag.  An absent value (no subject, no sasl_username) is the empty string.
+ * tls-failure, policy-rejection, other), status (any recipient's DSN status
+ * from the log), state (pending, done or canceled), orig (any recipient's
+ * original address).  The null sender shows as "MAILER-DAEMON"; sender="",
+ * sender=<> and sender:<> select it by its flag.  An absent value (no
+ * subject, no sasl_username) is the empty string.
+ *
+ * rcpt(EXPR) (also recipient(, to(, address() matches when one recipient
+ * satisfies all of EXPR: inside it the recipient's fields (address or rcpt,
+ * domain, reason, class, status, state, orig; a bare word or regex is the
+ * address) are that recipient's alone, and domain is its domain whatever
+ * its state.  Groups do not nest.
+ *
+ * header.NAME (letters, digits, '-', '_', '.'; any case) is every value of
+ * that header, unfolded, RFC 2047 decoded and sanitised like the subject,
+ * without the blanks around it; it matches when one value does, and a
+ * missing header is "".  Headers are read from the queue files through the
+ * cache given with qt_filter_set_headers(): a message whose file is gone,
+ * or cannot be read, matches no header term (not even under "not").
+ *
+ * arrival compares the arrival time with a local ISO 8601 time; a date
+ * alone is its midnight, and "=" matches the whole day, minute or second
+ * written (arrival=2026-12-01 is that day).
  * Numeric fields: size (bytes; k, M, G are powers of 1024), age (now minus
  * arrival; s, m, h, d, w; seconds without a unit) and rcpts (pending
  * recipients).  Field names and and/or/not are case-insensitive; "not" binds
@@ -72,12 +93,19 @@ bool qt_filter_match(struct qt_filter *f, const struct qt_store *s, const struct
                      int64_t now);
 
 /* Non-NULL after a regex gave up on some message (pcre2's match, depth or
- * heap limit, which stop patterns such as (a+)+$ from running for hours):
- * says which regex and on how many messages.  Those messages did not match,
+ * heap limit, which stop patterns such as (a+)+$ from running for hours),
+ * or a header term could not read some message's headers (no cache, a file
+ * that cannot be read): says which and on how many messages.  Those messages did not match,
  * even under a "not": a regex that gave up decided nothing.
  * The text belongs to the filter and stays until the next clear or free. */
 const char *qt_filter_runtime_error(const struct qt_filter *f);
 void qt_filter_clear_runtime_error(struct qt_filter *f);
+
+struct qt_header_cache;
+/* True when the query has header.NAME terms: give it a cache to read the
+ * queue files with (borrowed; it must outlive the filter's use). */
+bool qt_filter_uses_headers(const struct qt_filter *f);
+void qt_filter_set_headers(struct qt_filter *f, struct qt_header_cache *c);
 
 /* True for the empty query, so a caller can skip evaluating it. */
 bool qt_filter_matches_all(const struct qt_filter *f);

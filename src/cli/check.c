@@ -372,6 +372,7 @@ int cli_check(const struct cli_call *call)
         qt_filter_free(f);
         return unknown("cannot read the queue: %s", why.msg[0] ? why.msg : "see stderr");
     }
+    cli_filter_headers(f, &cq);
     now = time(NULL);
     counted = xcalloc(cq.store.n ? cq.store.n : 1, sizeof(*counted));
     for (i = 0; i < cq.store.n; i++) {
@@ -423,6 +424,8 @@ int cli_check(const struct cli_call *call)
     qt_buf_free(&summary);
     free(hosts);
     free(counted);
+    if (f && qt_filter_runtime_error(f))
+        fprintf(stderr, "qtriage: filter: %s\n", qt_filter_runtime_error(f));
     qt_filter_free(f);
     cli_close_queue(&cq);
     return status;

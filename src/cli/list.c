@@ -466,6 +466,7 @@ int cli_list(const struct cli_call *call)
         qt_filter_free(filter);
         return 3;
     }
+    cli_filter_headers(filter, &cq);
     lc.json = json;
     lc.have_queue = have_queue;
     lc.keep = stats;

@@ -7,6 +7,7 @@
 
 #include "qtriage/filter.h"
 #include "qtriage/fleet.h"
+#include "qtriage/header_cache.h"
 
 bool cli_fleet_spec(const struct cli_common *common, struct qt_fleet_spec *spec,
                     struct qt_config *from_file)
@@ -132,8 +133,20 @@ bool cli_load_queue(struct cli_queue *cq)
     return qt_backend_load(cq->backend, &cq->store, print_error, cq);
 }
 
+void cli_filter_headers(struct qt_filter *f, struct cli_queue *cq)
+{
+    /* A fleet's queue files are on its hosts: header terms match nothing
+     * there, and the filter says why, as with postqueue -j. */
+    if (!f || !qt_filter_uses_headers(f) || !cq->backend || cq->backend->read_only || cq->fleet)
+        return;
+    if (!cq->headers)
+        cq->headers = qt_header_cache_new(&cq->layout);
+    qt_filter_set_headers(f, cq->headers);
+}
+
 void cli_close_queue(struct cli_queue *cq)
 {
+    qt_header_cache_free(cq->headers);
     qt_backend_close(cq->backend);
     if (cq->store_live)
         qt_store_free(&cq->store);
@@ -209,6 +222,7 @@ int cli_targets_from_filter(struct cli_targets *t, struct cli_queue *cq, const c
 
     if (bad)
         return 2;
+    cli_filter_headers(f, cq);
     /* What could not be read is said on stderr; what was read still counts
      * (a message that could not be read is listed as unreadable). */
     cli_load_queue(cq);

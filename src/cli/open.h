@@ -17,6 +17,7 @@ struct cli_queue {
     struct qt_backend *backend;
     bool feed_live, store_live;
     bool fleet;                 /* --hosts: backend is the fleet; layout is empty */
+    struct qt_header_cache *headers;    /* for header.NAME filters; NULL until asked */
     struct qt_error error;      /* the first problem printed, for one-line reports */
 };
 
@@ -50,6 +51,10 @@ bool cli_targets_valid(const struct cli_targets *t, const char *cmd);
  * --queue (NULL: every queue); NULL when both are NULL.  Says on stderr
  * where EXPR is wrong and sets *bad; otherwise the caller frees the filter. */
 struct qt_filter *cli_filter_compile(const char *expr, const enum qt_queue *queue, bool *bad);
+/* Let `f` (NULL is fine) read headers from cq's queue files when it has
+ * header.NAME terms and the queue is read from the spool; with postqueue -j
+ * its header terms match nothing and it says why. */
+void cli_filter_headers(struct qt_filter *f, struct cli_queue *cq);
 
 /* --hosts: false, after saying why, when an ID is not HOST:QUEUEID of a
  * host of the fleet. */

@@ -170,6 +170,7 @@ int cli_stats(const struct cli_call *call)
         qt_filter_free(f);
         return 3;
     }
+    cli_filter_headers(f, &cq);
     now = time(NULL);
     qt_stats_init(&st);
     st.sort = (enum qt_stats_sort)a->sort;

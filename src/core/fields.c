@@ -198,8 +198,8 @@ const struct qt_field qt_fields[QT_FIELD_COUNT] = {
         MSG_STR(sender), QT_TYPE_TEXT, cell_sender, SORT_STR(sender),
         QT_BY_SENDER + 1, 's', "sender", cell_sender, "sender"},
     [QT_FIELD_RCPT] = {
-        "rcpt", "RECIPIENT", 0, 3, 10, false, {"recipient", "to", NULL}, NULL,
-        QT_FIELD_FILTER | QT_FIELD_BARE,
+        "rcpt", "RECIPIENT", 0, 3, 10, false, {"recipient", "to", "address"}, NULL,
+        QT_FIELD_FILTER | QT_FIELD_BARE | QT_FIELD_PER_RCPT,
         QT_SRC_RCPT_ADDRESS, 0, QT_TYPE_TEXT, cell_rcpt, QT_SORT_FIRST_RCPT, 0,
         0, 'r', "recipients", pending_rcpts, "recipients"},
     [QT_FIELD_SUBJECT] = {
@@ -207,7 +207,8 @@ const struct qt_field qt_fields[QT_FIELD_COUNT] = {
         MSG_STR(subject), QT_TYPE_TEXT, NULL, SORT_STR(subject),
         QT_BY_SUBJECT + 1, 'S', "subject", NULL, "subject"},
     [QT_FIELD_REASON] = {  /* the column: the first reason; the filter: any */
-        "reason", "DELAY REASON", 0, 3, 10, false, {NULL}, NULL, QT_FIELD_FILTER,
+        "reason", "DELAY REASON", 0, 3, 10, false, {NULL}, NULL,
+        QT_FIELD_FILTER | QT_FIELD_PER_RCPT,
         QT_SRC_RCPT_REASON, 0, QT_TYPE_TEXT, cell_reason, SORT_STR(reason),
         QT_BY_REASON + 1, 'R', "reason", first_reason, NULL},
     [QT_FIELD_CLIENT] = {
@@ -245,12 +246,32 @@ const struct qt_field qt_fields[QT_FIELD_COUNT] = {
         QT_BY_SENDER_DOMAIN + 1, 0, NULL, NULL, NULL},
     [QT_FIELD_RCPT_DOMAIN] = {
         "rcpt_domain", "RECIPIENT DOMAIN", 0, 0, 0, false, {"domain", NULL}, NULL,
-        QT_FIELD_FILTER, QT_SRC_RCPT_DOMAIN, 0, QT_TYPE_TEXT, NULL, QT_SORT_ID, 0,
+        QT_FIELD_FILTER | QT_FIELD_PER_RCPT, QT_SRC_RCPT_DOMAIN, 0, QT_TYPE_TEXT, NULL, QT_SORT_ID, 0,
         QT_BY_RCPT_DOMAIN + 1, 0, NULL, NULL, NULL},
     [QT_FIELD_CLASS] = {
-        "class", "REASON CLASS", 0, 0, 0, false, {NULL}, NULL, QT_FIELD_FILTER,
+        "class", "REASON CLASS", 0, 0, 0, false, {NULL}, NULL,
+        QT_FIELD_FILTER | QT_FIELD_PER_RCPT,
         QT_SRC_RCPT_CLASS, 0, QT_TYPE_TEXT, NULL, QT_SORT_ID, 0,
         QT_BY_CLASS + 1, 0, NULL, NULL, NULL},
+    [QT_FIELD_STATUS] = {  /* the DSN status the defer or bounce log gives */
+        "status", "DSN STATUS", 0, 0, 0, false, {NULL}, NULL,
+        QT_FIELD_FILTER | QT_FIELD_PER_RCPT,
+        QT_SRC_RCPT_STATUS, 0, QT_TYPE_TEXT, NULL, QT_SORT_ID, 0,
+        0, 0, NULL, NULL, NULL},
+    [QT_FIELD_STATE] = {  /* pending, done (delivered or bounced) or canceled */
+        "state", "RECIPIENT STATE", 0, 0, 0, false, {NULL}, NULL,
+        QT_FIELD_FILTER | QT_FIELD_PER_RCPT,
+        QT_SRC_RCPT_STATE, 0, QT_TYPE_TEXT, NULL, QT_SORT_ID, 0,
+        0, 0, NULL, NULL, NULL},
+    [QT_FIELD_ORIG] = {  /* the original recipient, "" when it is the same */
+        "orig", "ORIGINAL RECIPIENT", 0, 0, 0, false, {"orig_rcpt", NULL}, NULL,
+        QT_FIELD_FILTER | QT_FIELD_PER_RCPT,
+        QT_SRC_RCPT_ORIG, 0, QT_TYPE_TEXT, NULL, QT_SORT_ID, 0,
+        0, 0, NULL, NULL, NULL},
+    [QT_FIELD_ARRIVAL] = {  /* absolute, local time; "age" is the relative view */
+        "arrival", "ARRIVAL", 0, 0, 0, false, {NULL}, NULL, QT_FIELD_FILTER,
+        QT_SRC_U32, offsetof(struct qt_msg, arrival), QT_TYPE_TIME, NULL, QT_SORT_ID, 0,
+        0, 0, NULL, NULL, NULL},
 };
 
 /* ---- lookups ---- */

@@ -10,11 +10,13 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "qtriage/fields.h"
+#include "qtriage/header_cache.h"
 #include "qtriage/reason.h"
 #include "qtriage/spool.h"
 #include "qtriage/text.h"
@@ -44,6 +46,7 @@ enum op {
     OP_GT,
     OP_GE,
     OP_NUM_EQ,
+    OP_TIME_IN,                 /* arrival=2026-12-01: [number, upto) */
 };
 
 /* A text term's result for each distinct interned string of one field
@@ -71,17 +74,19 @@ struct term {
     char *text;                 /* lowercased needle; for a regex "/src/flags" */
     size_t len;
     pcre2_code *re;
-    int64_t number;
+    int64_t number, upto;
+    char *header;               /* header.NAME: the NAME; field is NULL then */
     /* Scratch for evaluation (like the match block): results per value of
      * each field the term looks at (a bare word looks at several). */
     struct ref_cache *cache[QT_FIELD_COUNT];
 };
 
-enum node_kind { N_TERM, N_NOT, N_AND, N_OR };
+/* N_RCPT: rcpt(...), its one kid evaluated for one recipient at a time. */
+enum node_kind { N_TERM, N_NOT, N_AND, N_OR, N_RCPT };
 
 struct node {
     enum node_kind kind;
-    struct node **kids;         /* N_NOT: one; N_AND, N_OR: two or more */
+    struct node **kids;         /* N_NOT, N_RCPT: one; N_AND, N_OR: two or more */
     size_t nkids;
     struct term term;
 };
@@ -100,6 +105,14 @@ struct qt_filter {
     char gave_up_id[QT_QUEUE_ID_MAX + 1];
     char gave_up_why[128];
     char runtime_error[384];
+    /* header.NAME terms read the queue files through this (NULL: they
+     * cannot, and no message matches them). */
+    struct qt_header_cache *headers;
+    bool uses_headers;
+    size_t header_failed;       /* messages whose headers could not be read */
+    char header_name[48];       /* the first term that could not, and why */
+    char header_why[200];
+    char header_error[400];
     /* "class" terms: each distinct reason is classified once. */
     struct qt_reason_cache reasons;
     /* The fields a bare word or regex searches, in the registry's order. */
@@ -118,6 +131,7 @@ struct parser {
     struct qt_filter_error *err;
     bool failed;
     int nesting;
+    bool in_rcpt;               /* inside rcpt(...): recipient fields only */
 };
 
 enum token { T_END, T_LPAREN, T_RPAREN, T_AND, T_OR, T_NOT, T_TERM };
@@ -231,6 +245,7 @@ static void node_free(struct node *n)
         node_free(n->kids[i]);
     free(n->kids);
     free(n->term.text);
+    free(n->term.header);
     pcre2_code_free(n->term.re);
     for (i = 0; i < QT_FIELD_COUNT; i++) {
         if (n->term.cache[i])
@@ -254,11 +269,39 @@ static void node_add(struct node *n, struct node *kid, size_t *cap)
     n->kids[n->nkids++] = kid;
 }
 
-/* An AND or OR of one is that one. */
+/* Whether evaluating n may read a queue file (header.NAME). */
+static bool node_reads_files(const struct node *n)
+{
+    size_t i;
+
+    if (n->kind == N_TERM)
+        return n->term.header != NULL;
+    for (i = 0; i < n->nkids; i++)
+        if (node_reads_files(n->kids[i]))
+            return true;
+    return false;
+}
+
+/* An AND or OR of one is that one.  Otherwise the terms that read queue
+ * files go last, so the store's fields decide first and a file is read
+ * only when they leave the answer open. */
 static struct node *node_collapse(struct node *n)
 {
     struct node *kid;
+    size_t i, cheap = 0;
 
+    if (n->nkids > 1) {
+        struct node **order = xmalloc(n->nkids * sizeof(*order));
+
+        for (i = 0; i < n->nkids; i++)
+            if (!node_reads_files(n->kids[i]))
+                order[cheap++] = n->kids[i];
+        for (i = 0; i < n->nkids; i++)
+            if (node_reads_files(n->kids[i]))
+                order[cheap++] = n->kids[i];
+        memcpy(n->kids, order, n->nkids * sizeof(*order));
+        free(order);
+    }
     if (n->nkids != 1)
         return n;
     kid = n->kids[0];
@@ -495,6 +538,136 @@ static bool parse_number(struct parser *p, const struct qt_field *def, const cha
     return true;
 }
 
+/* `digits` digits at p->pos for a part of a time, between lo and hi. */
+static bool time_part(struct parser *p, int digits, int lo, int hi, const char *what, int *out)
+{
+    size_t start = p->pos;
+    int k, v = 0;
+
+    for (k = 0; k < digits; k++) {
+        char c = p->q[start + (size_t)k];
+
+        if (c < '0' || c > '9') {
+            fail(p, start, "bad %s: %d digits, as in 2026-12-01T10:00:30", what,
+                 digits);
+            return false;
+        }
+        v = v * 10 + (c - '0');
+    }
+    if (v < lo || v > hi) {
+        fail(p, start, "bad %s %0*d: it goes from %0*d to %0*d", what, digits, v, digits, lo,
+             digits, hi);
+        return false;
+    }
+    p->pos = start + (size_t)digits;
+    *out = v;
+    return true;
+}
+
+/* The character `c` at p->pos, which separates two parts of a time. */
+static bool time_sep(struct parser *p, char c, const char *after)
+{
+    if (p->q[p->pos] != c) {
+        fail(p, p->pos, "expected '%c' after the %s: write YYYY-MM-DD[THH:MM[:SS]]", c, after);
+        return false;
+    }
+    p->pos++;
+    return true;
+}
+
+static int days_in_month(int year, int month)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
+/* A local time, as the admin reads the clock on the server: YYYY-MM-DD,
+ * then optionally THH:MM and :SS.  t->number is its first second, t->upto
+ * the end of the day, minute or second written (what "=" matches). */
+static bool parse_time(struct parser *p, const struct qt_field *def, const char *opname,
+                       struct term *t)
+{
+    size_t start = p->pos, i;
+    int year, month, day, hour = 0, min = 0, sec = 0, unit;
+    struct tm tm = {0};
+    time_t first, end;
+
+    if (ends_word(p->q[start])) {
+        fail(p, start, "missing value after '%s%s': a local time, as in %s%s2026-12-01T10:00",
+             def->name, opname, def->name, opname);
+        return false;
+    }
+    for (i = start; i < start + 4 && p->q[i] >= '0' && p->q[i] <= '9'; i++)
+        ;
+    if (i < start + 4 || p->q[i] != '-') {
+        fail(p, start, "bad time '%.*s': %s takes a local date and time, as in "
+             "%s%s2026-12-01T10:00 (for a time relative to now use age, as in age<2h)",
+             quote_len(p->q, start), p->q + start, def->name, def->name, opname);
+        return false;
+    }
+    if (!time_part(p, 4, 1970, 2105, "year", &year) || !time_sep(p, '-', "year") ||
+        !time_part(p, 2, 1, 12, "month", &month) || !time_sep(p, '-', "month") ||
+        !time_part(p, 2, 1, days_in_month(year, month), "day", &day))
+        return false;
+    unit = 86400;
+    if (p->q[p->pos] == 'T' || p->q[p->pos] == 't') {
+        p->pos++;
+        if (!time_part(p, 2, 0, 23, "hour", &hour) || !time_sep(p, ':', "hour") ||
+            !time_part(p, 2, 0, 59, "minute", &min))
+            return false;
+        unit = 60;
+        if (p->q[p->pos] == ':') {
+            p->pos++;
+            if (!time_part(p, 2, 0, 59, "second", &sec))
+                return false;
+            unit = 1;
+        }
+    }
+    /* "2026-12-01 10:00" would be a date and a bare word: surely not meant. */
+    if (unit == 86400 && is_blank(p->q[p->pos])) {
+        for (i = p->pos; is_blank(p->q[i]); i++)
+            ;
+        if (p->q[i] >= '0' && p->q[i] <= '9' && p->q[i + 1] >= '0' && p->q[i + 1] <= '9' &&
+            p->q[i + 2] == ':') {
+            fail(p, p->pos, "join the date and the time with T, as in %.10sT%.5s",
+                 p->q + start, p->q + i);
+            return false;
+        }
+    }
+    if (!ends_word(p->q[p->pos])) {
+        fail(p, p->pos, "unexpected '%.*s' in the time: write YYYY-MM-DD[THH:MM[:SS]], "
+             "local time without a zone", quote_len(p->q, p->pos), p->q + p->pos);
+        return false;
+    }
+    tm.tm_year = year - 1900;
+    tm.tm_mon = month - 1;
+    tm.tm_mday = day;
+    tm.tm_hour = hour;
+    tm.tm_min = min;
+    tm.tm_sec = sec;
+    tm.tm_isdst = -1;
+    first = mktime(&tm);
+    if (unit == 86400) {    /* the next midnight: a day is not always 86400 s */
+        memset(&tm, 0, sizeof(tm));
+        tm.tm_year = year - 1900;
+        tm.tm_mon = month - 1;
+        tm.tm_mday = day + 1;
+        tm.tm_isdst = -1;
+        end = mktime(&tm);
+    } else {
+        end = first + unit;
+    }
+    if (first == (time_t)-1 || end == (time_t)-1) {
+        fail(p, start, "this time does not exist in the local time zone");
+        return false;
+    }
+    t->number = (int64_t)first;
+    t->upto = (int64_t)end;
+    return true;
+}
+
 /* The comparison at q, its length in *len; false when there is none. */
 static bool parse_op(const char *q, enum op *op, size_t *len)
 {
@@ -522,6 +695,22 @@ static bool parse_op(const char *q, enum op *op, size_t *len)
     return false;
 }
 
+/* The names of the fields a term may name: every filter field, or inside
+ * rcpt(...) those of one recipient. */
+static void rcpt_field_names(bool in_rcpt, struct qt_buf *out)
+{
+    size_t i, n = 0;
+
+    if (!in_rcpt) {
+        qt_field_names(QT_ROLE_FILTER, out);
+        return;
+    }
+    for (i = 0; i < QT_FIELD_COUNT; i++)
+        if (qt_fields[i].flags & QT_FIELD_PER_RCPT)
+            qt_buf_printf(out, "%s%s", n++ ? " " : "",
+                          i == QT_FIELD_RCPT ? "address (also rcpt)" : qt_fields[i].name);
+}
+
 /* FIELD OP VALUE, with p->pos on the field name, which ends at name_end;
  * the comparison is at op_at (after the '!' of a negated one). */
 static bool parse_field_term(struct parser *p, struct term *t, size_t name_end, size_t op_at)
@@ -531,12 +720,17 @@ static bool parse_field_term(struct parser *p, struct term *t, size_t name_end, 
     char opname[4] = {0}, label[32];
     enum op op;
 
-    if (!def) {
+    if (!def || (p->in_rcpt && !(def->flags & QT_FIELD_PER_RCPT))) {
         struct qt_buf names = {0};
 
-        qt_field_names(QT_ROLE_FILTER, &names);
-        fail(p, start, "unknown field '%.*s' (fields: %s)", (int)(name_end - start) > 40 ? 40
-             : (int)(name_end - start), p->q + start, names.data);
+        rcpt_field_names(p->in_rcpt, &names);
+        if (def)
+            fail(p, start, "%s is not a recipient's field: inside rcpt(...) use %s",
+                 def->name, names.data);
+        else
+            fail(p, start, "unknown field '%.*s' (fields: %s%s)", (int)(name_end - start) > 40
+                 ? 40 : (int)(name_end - start), p->q + start, names.data,
+                 p->in_rcpt ? "" : " header.NAME rcpt(...)");
         qt_buf_free(&names);
         return false;
     }
@@ -546,11 +740,16 @@ static bool parse_field_term(struct parser *p, struct term *t, size_t name_end, 
     t->field = def;
     if (def->type != QT_TYPE_TEXT) {
         if (op == OP_CONTAINS || op == OP_REGEX) {
-            fail(p, name_end, "%s is a number: compare it with <, <=, >, >= or =", def->name);
+            fail(p, name_end, "%s is a %s: compare it with <, <=, >, >= or =", def->name,
+                 def->type == QT_TYPE_TIME ? "time" : "number");
             return false;
         }
         if (def->source == QT_SRC_AGE)
             p->f->uses_time = true;
+        if (def->type == QT_TYPE_TIME) {
+            t->op = op == OP_EQUALS ? OP_TIME_IN : op;
+            return parse_time(p, def, opname, t);
+        }
         t->op = op == OP_EQUALS ? OP_NUM_EQ : op;
         return parse_number(p, def, opname, &t->number);
     }
@@ -566,9 +765,67 @@ static bool parse_field_term(struct parser *p, struct term *t, size_t name_end, 
     t->op = op;
     if (!(t->text = parse_value(p, def->name, opname, &t->len)))
         return false;
-    if ((def->flags & QT_FIELD_NULL_SENDER) && strcmp(t->text, "<>") == 0)
+    /* The null sender is "" in the queue file and <> in SMTP; the store
+     * keeps "MAILER-DAEMON" as postqueue shows it, so both go by its flag. */
+    if ((def->flags & QT_FIELD_NULL_SENDER) &&
+        (strcmp(t->text, "<>") == 0 || (op == OP_EQUALS && t->len == 0)))
         t->op = OP_NULL_SENDER;
     return true;
+}
+
+/* The characters of a header's name as the filter takes it: those of real
+ * header names, none of the filter's operators. */
+static bool is_header_name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.';
+}
+
+/* header.NAME OP VALUE, with p->pos on "header."; *negated for !: != !~. */
+static bool parse_header_term(struct parser *p, struct term *t, bool *negated)
+{
+    size_t start = p->pos, name_at = start + 7, name_end = name_at, op_at, oplen;
+    char opname[3] = {0}, label[QT_HEADER_NAME_MAX + 16];
+    enum op op;
+
+    if (p->in_rcpt) {
+        fail(p, start, "header.NAME is not a recipient's field: put it outside rcpt(...)");
+        return false;
+    }
+    while (is_header_name_char(p->q[name_end]))
+        name_end++;
+    if (name_end == name_at) {
+        fail(p, name_at, "missing header name after 'header.': write header.NAME:VALUE, "
+             "as in header.X-Mailer~/PHPMailer/");
+        return false;
+    }
+    if (name_end - name_at > QT_HEADER_NAME_MAX) {
+        fail(p, name_at, "header name longer than %d characters", QT_HEADER_NAME_MAX);
+        return false;
+    }
+    op_at = name_end;
+    if (p->q[op_at] == '!' && p->q[op_at + 1] && strchr(":=~", p->q[op_at + 1])) {
+        *negated = true;
+        op_at++;
+    }
+    if (!parse_op(p->q + op_at, &op, &oplen) ||
+        (op != OP_CONTAINS && op != OP_EQUALS && op != OP_REGEX)) {
+        fail(p, name_end, "a header is text: write header.%.*s:VALUE, =VALUE or ~/REGEX/",
+             (int)(name_end - name_at), p->q + name_at);
+        return false;
+    }
+    memcpy(opname, p->q + name_end, op_at - name_end + oplen);
+    t->field = NULL;
+    t->header = xstrndup(p->q + name_at, name_end - name_at);
+    p->f->uses_headers = true;
+    p->pos = op_at + oplen;
+    if (op == OP_REGEX) {
+        snprintf(label, sizeof(label), "header.%s%s", t->header, opname);
+        return parse_regex(p, t, label);
+    }
+    t->op = op;
+    snprintf(label, sizeof(label), "header.%s", t->header);
+    return (t->text = parse_value(p, label, opname, &t->len)) != NULL;
 }
 
 static struct node *node_not(struct node *kid)
@@ -589,6 +846,15 @@ static struct node *parse_term(struct parser *p)
     bool ok, negated = false;
     enum op op;
 
+    if (strncasecmp(p->q + p->pos, "header.", 7) == 0) {
+        if (!parse_header_term(p, t, &negated)) {
+            node_free(n);
+            return NULL;
+        }
+        if (t->text)
+            lowercase(t->text, t->len);
+        return negated ? node_not(n) : n;
+    }
     while (is_ident(p->q[name_end], name_end == p->pos))
         name_end++;
     op_at = name_end;
@@ -615,6 +881,9 @@ static struct node *parse_term(struct parser *p)
     }
     if (t->text && t->op != OP_REGEX)
         lowercase(t->text, t->len);
+    /* Inside rcpt(...) a bare word or regex is the recipient's address. */
+    if (ok && !t->field && p->in_rcpt)
+        t->field = &qt_fields[QT_FIELD_RCPT];
     if (!ok) {
         node_free(n);
         return NULL;
@@ -623,6 +892,55 @@ static struct node *parse_term(struct parser *p)
 }
 
 static struct node *parse_or(struct parser *p);
+
+/* Whether p->pos is on rcpt( (or recipient(, to(, address(): a group. */
+static bool rcpt_group_at(const struct parser *p)
+{
+    size_t end = p->pos;
+
+    while (is_ident(p->q[end], end == p->pos))
+        end++;
+    return end > p->pos && p->q[end] == '(' &&
+           qt_field_find(p->q + p->pos, end - p->pos, QT_ROLE_FILTER) ==
+               &qt_fields[QT_FIELD_RCPT];
+}
+
+/* rcpt( EXPR ): a message matches when one of its recipients satisfies
+ * all of EXPR, each recipient's field read from that recipient alone. */
+static struct node *parse_rcpt_group(struct parser *p)
+{
+    size_t start = p->pos, open, len;
+    struct node *n, *kid;
+
+    while (p->q[p->pos] != '(')
+        p->pos++;
+    open = p->pos++;
+    if (p->in_rcpt) {
+        fail(p, start, "rcpt(...) inside rcpt(...): one group already means one recipient");
+        return NULL;
+    }
+    if (peek(p, &len) == T_RPAREN) {
+        fail(p, open, "empty rcpt(): put what one recipient must satisfy inside, as in "
+             "rcpt(domain=example.com and class=mailbox-full)");
+        return NULL;
+    }
+    p->in_rcpt = true;
+    kid = parse_or(p);
+    p->in_rcpt = false;
+    if (kid && peek(p, &len) != T_RPAREN) {
+        fail(p, open, "unbalanced parenthesis: this '(' is never closed");
+        node_free(kid);
+        return NULL;
+    }
+    if (!kid)
+        return NULL;
+    p->pos++;
+    n = node_new(N_RCPT);
+    n->kids = xmalloc(sizeof(*n->kids));
+    n->kids[0] = kid;
+    n->nkids = 1;
+    return n;
+}
 
 static struct node *parse_unary(struct parser *p)
 {
@@ -655,7 +973,7 @@ static struct node *parse_unary(struct parser *p)
         p->pos++;
         break;
     case T_TERM:
-        n = parse_term(p);
+        n = rcpt_group_at(p) ? parse_rcpt_group(p) : parse_term(p);
         break;
     default:
         fail(p, p->pos, "expected a term, found %s", token_name(t));
@@ -745,6 +1063,7 @@ void qt_filter_free(struct qt_filter *f)
 }
 
 static void format_runtime_error(struct qt_filter *f);
+static void format_header_error(struct qt_filter *f);
 
 struct qt_filter *qt_filter_clone(const struct qt_filter *f)
 {
@@ -752,6 +1071,7 @@ struct qt_filter *qt_filter_clone(const struct qt_filter *f)
 
     if (!c)
         qt_die("a compiled query failed to compile again: %s", f->query);
+    c->headers = f->headers;    /* the header cache has a lock of its own */
     return c;
 }
 
@@ -762,6 +1082,15 @@ uint64_t qt_filter_serial(const struct qt_filter *f)
 
 void qt_filter_absorb_runtime_error(struct qt_filter *f, struct qt_filter *other)
 {
+    if (other->header_failed) {
+        if (!f->header_failed) {
+            memcpy(f->header_name, other->header_name, sizeof(f->header_name));
+            memcpy(f->header_why, other->header_why, sizeof(f->header_why));
+        }
+        f->header_failed += other->header_failed;
+        format_header_error(f);
+        other->header_failed = 0;
+    }
     if (!other->gave_up)
         return;
     if (!f->gave_up) {
@@ -791,6 +1120,11 @@ struct eval {
     const struct qt_store *s;
     const struct qt_msg *m;
     int64_t now;
+    /* Inside rcpt(...): the recipient whose fields the terms read; else
+     * UINT32_MAX, and a recipient's field matches when any does. */
+    uint32_t rcpt;
+    /* Set when a regex gave up or a message's headers could not be read:
+     * the message is undecided, and does not match. */
     bool gave_up;
 };
 
@@ -996,15 +1330,30 @@ static bool cached_match(struct eval *e, const struct term *t, const struct qt_f
     return hit;
 }
 
-/* Any pending recipient's domain matches. */
+/* The recipients a recipient's field looks at: the group's one, or all. */
+static void rcpt_range(const struct eval *e, uint32_t *first, uint32_t *end)
+{
+    if (e->rcpt != UINT32_MAX) {
+        *first = e->rcpt;
+        *end = e->rcpt + 1;
+    } else {
+        *first = 0;
+        *end = e->m->nrcpts;
+    }
+}
+
+/* Any pending recipient's domain matches (in a group: the recipient's,
+ * whatever its state; state=pending says more when that matters). */
 static bool rcpt_domains_match(struct eval *e, const struct term *t, const struct qt_field *fd)
 {
-    uint32_t i;
+    uint32_t i, end;
 
-    for (i = 0; i < e->m->nrcpts && !e->gave_up; i++) {
+    for (rcpt_range(e, &i, &end); i < end && !e->gave_up; i++) {
         const struct qt_rcpt *r = &e->m->rcpts[i];
 
-        if (r->state == QT_RCPT_PENDING && cached_match(e, t, fd, r->address))
+        if (r->state != QT_RCPT_PENDING && e->rcpt == UINT32_MAX)
+            continue;
+        if (cached_match(e, t, fd, r->address))
             return true;
     }
     return false;
@@ -1013,9 +1362,9 @@ static bool rcpt_domains_match(struct eval *e, const struct term *t, const struc
 /* Any recipient's delay reason is of a matching class. */
 static bool classes_match(struct eval *e, const struct term *t)
 {
-    uint32_t i;
+    uint32_t i, end;
 
-    for (i = 0; i < e->m->nrcpts && !e->gave_up; i++) {
+    for (rcpt_range(e, &i, &end); i < end && !e->gave_up; i++) {
         int cls = qt_reason_cache_class(&e->f->reasons, e->s, e->m->rcpts[i].reason);
         const char *name;
 
@@ -1028,21 +1377,58 @@ static bool classes_match(struct eval *e, const struct term *t)
     return false;
 }
 
-/* Any recipient's address (or delay reason) matches. */
-static bool rcpts_match(struct eval *e, const struct term *t, const struct qt_field *fd,
-                        bool reason)
+static const char *rcpt_state_name(uint8_t state)
 {
-    uint32_t i;
+    switch (state) {
+    case QT_RCPT_PENDING:
+        return "pending";
+    case QT_RCPT_DONE:
+        return "done";
+    default:
+        return "canceled";
+    }
+}
 
-    for (i = 0; i < e->m->nrcpts && !e->gave_up; i++)
-        if (cached_match(e, t, fd, reason ? e->m->rcpts[i].reason : e->m->rcpts[i].address))
+/* Any recipient's string of field `fd` (address, reason, status, original
+ * address, state) matches. */
+static bool rcpts_match(struct eval *e, const struct term *t, const struct qt_field *fd)
+{
+    uint32_t i, end;
+
+    for (rcpt_range(e, &i, &end); i < end && !e->gave_up; i++) {
+        const struct qt_rcpt *r = &e->m->rcpts[i];
+        const char *state;
+        bool hit;
+
+        switch (fd->source) {
+        case QT_SRC_RCPT_REASON:
+            hit = cached_match(e, t, fd, r->reason);
+            break;
+        case QT_SRC_RCPT_STATUS:
+            hit = cached_match(e, t, fd, r->status);
+            break;
+        case QT_SRC_RCPT_ORIG:
+            hit = cached_match(e, t, fd, r->orig);
+            break;
+        case QT_SRC_RCPT_STATE:
+            state = rcpt_state_name(r->state);
+            hit = text_match(e, t, state, strlen(state));
+            break;
+        default:
+            hit = cached_match(e, t, fd, r->address);
+            break;
+        }
+        if (hit)
             return true;
+    }
     return false;
 }
 
 static bool compare(int64_t v, const struct term *t)
 {
     switch (t->op) {
+    case OP_TIME_IN:
+        return v >= t->number && v < t->upto;
     case OP_LT:
         return v < t->number;
     case OP_LE:
@@ -1076,9 +1462,11 @@ static bool field_match(struct eval *e, const struct term *t, const struct qt_fi
     case QT_SRC_SENDER_DOMAIN:
         return cached_match(e, t, fd, m->sender);
     case QT_SRC_RCPT_ADDRESS:
-        return rcpts_match(e, t, fd, false);
     case QT_SRC_RCPT_REASON:
-        return rcpts_match(e, t, fd, true);
+    case QT_SRC_RCPT_STATUS:
+    case QT_SRC_RCPT_STATE:
+    case QT_SRC_RCPT_ORIG:
+        return rcpts_match(e, t, fd);
     case QT_SRC_RCPT_DOMAIN:
         return rcpt_domains_match(e, t, fd);
     case QT_SRC_RCPT_CLASS:
@@ -1100,8 +1488,68 @@ static bool bare_match(struct eval *e, const struct term *t)
     return false;
 }
 
+/* A header that decided nothing (unreadable file, no way to read one). */
+static void format_header_error(struct qt_filter *f)
+{
+    snprintf(f->header_error, sizeof(f->header_error),
+             "header.%s: the headers of %zu message%s could not be read (%s); "
+             "they do not match", f->header_name, f->header_failed,
+             f->header_failed == 1 ? "" : "s", f->header_why);
+}
+
+static void header_failure(struct eval *e, const struct term *t, const char *why)
+{
+    struct qt_filter *f = e->f;
+
+    e->gave_up = true;
+    if (f->header_failed++ == 0) {
+        snprintf(f->header_name, sizeof(f->header_name), "%.40s", t->header);
+        snprintf(f->header_why, sizeof(f->header_why), "%s", why);
+    }
+    format_header_error(f);
+}
+
+struct header_test {
+    struct eval *e;
+    const struct term *t;
+};
+
+static bool header_value_test(void *ctx, const char *value, size_t len)
+{
+    struct header_test *h = ctx;
+
+    return text_match(h->e, h->t, value, len) || h->e->gave_up;
+}
+
+static bool header_match(struct eval *e, const struct term *t)
+{
+    struct header_test h = {e, t};
+
+    if (!e->f->headers) {
+        header_failure(e, t, "this run cannot read queue files: headers need the spool, "
+                       "as root or the mail owner");
+        return false;
+    }
+    switch (qt_header_cache_any(e->f->headers, e->s, e->m, t->header, header_value_test, &h)) {
+    case QT_HEADER_YES:
+        return !e->gave_up;
+    case QT_HEADER_NO:
+        return false;
+    case QT_HEADER_GONE:
+        /* Gone since the scan: not there to act on, even under "not". */
+        e->gave_up = true;
+        return false;
+    case QT_HEADER_UNREADABLE:
+        header_failure(e, t, qt_header_cache_last_error(e->f->headers));
+        return false;
+    }
+    return false;
+}
+
 static bool term_match(struct eval *e, const struct term *t)
 {
+    if (t->header)
+        return header_match(e, t);
     return t->field ? field_match(e, t, t->field) : bare_match(e, t);
 }
 
@@ -1124,6 +1572,14 @@ static bool eval_node(struct eval *e, const struct node *n)
             if (eval_node(e, n->kids[i]))
                 return true;
         return false;
+    case N_RCPT:
+        for (e->rcpt = 0; e->rcpt < e->m->nrcpts && !e->gave_up; e->rcpt++)
+            if (eval_node(e, n->kids[0])) {
+                e->rcpt = UINT32_MAX;
+                return !e->gave_up;
+            }
+        e->rcpt = UINT32_MAX;
+        return false;
     }
     return false;
 }
@@ -1131,7 +1587,7 @@ static bool eval_node(struct eval *e, const struct node *n)
 bool qt_filter_match(struct qt_filter *f, const struct qt_store *s, const struct qt_msg *m,
                      int64_t now)
 {
-    struct eval e = {.f = f, .s = s, .m = m, .now = now};
+    struct eval e = {.f = f, .s = s, .m = m, .now = now, .rcpt = UINT32_MAX};
     bool hit;
 
     if (!f->root)
@@ -1144,7 +1600,9 @@ bool qt_filter_match(struct qt_filter *f, const struct qt_store *s, const struct
 
 const char *qt_filter_runtime_error(const struct qt_filter *f)
 {
-    return f->gave_up ? f->runtime_error : NULL;
+    if (f->gave_up)
+        return f->runtime_error;
+    return f->header_failed ? f->header_error : NULL;
 }
 
 void qt_filter_clear_runtime_error(struct qt_filter *f)
@@ -1152,6 +1610,20 @@ void qt_filter_clear_runtime_error(struct qt_filter *f)
     f->gave_up = 0;
     f->gave_up_text[0] = 0;
     f->runtime_error[0] = 0;
+    f->header_failed = 0;
+    f->header_name[0] = 0;
+    f->header_why[0] = 0;
+    f->header_error[0] = 0;
+}
+
+bool qt_filter_uses_headers(const struct qt_filter *f)
+{
+    return f->uses_headers;
+}
+
+void qt_filter_set_headers(struct qt_filter *f, struct qt_header_cache *c)
+{
+    f->headers = c;
 }
 
 void qt_filter_quote(const char *value, size_t len, struct qt_buf *out)

@@ -12,6 +12,7 @@
 
 #include "qtriage/fleet.h"
 #include "prompt.h"
+#include "qtriage/header_cache.h"
 #include "qtriage/search.h"
 #include "qtriage/util.h"
 #include "viewer.h"
@@ -21,6 +22,9 @@ struct list_pane {
     /* The filter in force and the text it came from. */
     struct qt_filter *filter;
     char *filter_text;
+    /* Headers read for header.NAME filters, kept across filters and
+     * rescans; NULL until one asks (and with postqueue -j, for good). */
+    struct qt_header_cache *headers;
     uint64_t filter_serial;     /* bumped whenever the filter changes */
     /* While the filter bar is open: what to go back to on Esc. */
     char *saved_filter_text;
@@ -265,11 +269,28 @@ static long char_index(const char *utf8, size_t pos)
     return n;
 }
 
+struct qt_filter *list_compile_filter(struct app *a, const char *text,
+                                      struct qt_filter_error *err)
+{
+    struct list_pane *l = list_of(a);
+    struct qt_filter *f = qt_filter_compile(text, err);
+
+    /* Only the spool backend has the queue files; without them the
+     * filter's header terms match nothing and say why. */
+    if (f && qt_filter_uses_headers(f) && a->backend &&
+        strcmp(a->backend->ops->name, "spool") == 0) {
+        if (!l->headers)
+            l->headers = qt_header_cache_new(&a->layout);
+        qt_filter_set_headers(f, l->headers);
+    }
+    return f;
+}
+
 bool list_apply_filter(struct app *a, const char *text)
 {
     struct list_pane *l = list_of(a);
     struct qt_filter_error err = {0, ""};
-    struct qt_filter *f = qt_filter_compile(text, &err);
+    struct qt_filter *f = list_compile_filter(a, text, &err);
 
     if (!f) {
         l->filter_error = true;
@@ -303,9 +324,27 @@ static unsigned filter_submit(struct app *a, const char *text)
     return R_REDRAW;
 }
 
-/* Live: the list narrows and the count updates as the query is typed. */
+/* Live: the list narrows and the count updates as the query is typed.
+ * Not for a query that reads headers: each partial name ("header.X-Ma")
+ * would read every queue file once more; Enter applies it. */
 static unsigned filter_changed(struct app *a, const char *text)
 {
+    struct qt_filter *f = qt_filter_compile(text, NULL);
+    bool reads_files = f && qt_filter_uses_headers(f);
+
+    qt_filter_free(f);
+    if (reads_files) {
+        struct list_pane *l = list_of(a);
+        const char *before = l->saved_filter_text ? l->saved_filter_text : "";
+
+        /* Meanwhile the list is what it was when the bar opened, not what
+         * the last keys before "header." made of it. */
+        if (strcmp(l->filter_text ? l->filter_text : "", before) != 0)
+            list_apply_filter(a, before);
+        l->filter_error = false;
+        app_message(a, false, "a header filter reads the queue files: Enter applies it");
+        return R_REDRAW;
+    }
     if (list_apply_filter(a, text))
         list_show_count(a);
     return R_REDRAW;
@@ -763,6 +802,7 @@ static void list_free(struct pane *p)
 
     qt_search_free(l->search);
     qt_filter_free(l->filter);
+    qt_header_cache_free(l->headers);
     free(l->filter_text);
     free(l->saved_filter_text);
     free(l);

@@ -25,6 +25,11 @@ uint64_t list_filter_serial(const struct app *a);
 /* Compile `text` and make it the filter; false (message shown) when it
  * does not compile. */
 bool list_apply_filter(struct app *a, const char *text);
+/* Compile `text` as list_apply_filter does, for another use (tagging a
+ * statistics row): its header.NAME terms read the queue files through the
+ * list's header cache.  NULL with `err` filled when it does not compile. */
+struct qt_filter *list_compile_filter(struct app *a, const char *text,
+                                      struct qt_filter_error *err);
 /* Say "N of M match" once the rows are counted. */
 void list_show_count(struct app *a);
 /* The rows were rebuilt: keep the cursor on its message (by ID). */

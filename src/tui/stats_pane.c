@@ -638,7 +638,7 @@ static unsigned tag_row(struct app *a)
         return R_REDRAW;
     }
     text = combined(a, expr.data);
-    f = qt_filter_compile(text, &ferr);
+    f = list_compile_filter(a, text, &ferr);
     if (!f) {
         app_message(a, true, "cannot tag: %s", ferr.msg);
     } else {

@@ -66,14 +66,16 @@ static void test_filter_fields_compile(void **state)
     (void)state;
     for (i = 0; i < QT_FIELD_COUNT; i++) {
         const struct qt_field *f = &qt_fields[i];
-        const char *names[4] = {f->name, f->aliases[0], f->aliases[1], f->aliases[2]};
+        const char *names[5] = {f->name, f->aliases[0], f->aliases[1], f->aliases[2],
+                                f->aliases[3]};
 
-        for (k = 0; k < 4 && names[k]; k++) {
+        for (k = 0; k < 5 && names[k]; k++) {
             struct qt_filter_error err;
             struct qt_filter *flt;
             char q[64];
 
-            snprintf(q, sizeof(q), f->type == QT_TYPE_TEXT ? "%s:x" : "%s>1", names[k]);
+            snprintf(q, sizeof(q), f->type == QT_TYPE_TEXT ? "%s:x"
+                     : f->type == QT_TYPE_TIME ? "%s>2026-12-01" : "%s>1", names[k]);
             flt = qt_filter_compile(q, &err);
             if ((f->flags & QT_FIELD_FILTER) && !flt)
                 fail_msg("\"%s\" does not compile: %s", q, err.msg);
@@ -104,6 +106,33 @@ static void test_names_per_role(void **state)
     assert_string_equal(qt_stats_by_info[QT_BY_SASL].title, "SASL USER");
 }
 
+/* The fields a filter's rcpt(...) group takes are exactly those with one
+ * value per recipient; arrival is an absolute time. */
+static void test_recipient_and_time_fields(void **state)
+{
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < QT_FIELD_COUNT; i++) {
+        enum qt_field_source src = qt_fields[i].source;
+        bool per_rcpt = src == QT_SRC_RCPT_ADDRESS || src == QT_SRC_RCPT_REASON ||
+                        src == QT_SRC_RCPT_DOMAIN || src == QT_SRC_RCPT_CLASS ||
+                        src == QT_SRC_RCPT_STATUS || src == QT_SRC_RCPT_STATE ||
+                        src == QT_SRC_RCPT_ORIG;
+
+        if (per_rcpt != ((qt_fields[i].flags & QT_FIELD_PER_RCPT) != 0))
+            fail_msg("%s: per-recipient flag wrong", qt_fields[i].name);
+    }
+    assert_ptr_equal(find("address", QT_ROLE_FILTER), &qt_fields[QT_FIELD_RCPT]);
+    assert_ptr_equal(find("Status", QT_ROLE_FILTER), &qt_fields[QT_FIELD_STATUS]);
+    assert_ptr_equal(find("orig_rcpt", QT_ROLE_FILTER), &qt_fields[QT_FIELD_ORIG]);
+    assert_ptr_equal(find("arrival", QT_ROLE_FILTER), &qt_fields[QT_FIELD_ARRIVAL]);
+    assert_int_equal(qt_fields[QT_FIELD_ARRIVAL].type, QT_TYPE_TIME);
+    assert_int_equal(qt_fields[QT_FIELD_ARRIVAL].offset, offsetof(struct qt_msg, arrival));
+    assert_null(find("arrival", QT_ROLE_COLUMN));
+    assert_null(find("state", QT_ROLE_GROUP));
+}
+
 static void test_name_lists(void **state)
 {
     struct qt_buf b = {0};
@@ -129,6 +158,7 @@ int main(void)
         cmocka_unit_test(test_rows_are_complete),
         cmocka_unit_test(test_filter_fields_compile),
         cmocka_unit_test(test_names_per_role),
+        cmocka_unit_test(test_recipient_and_time_fields),
         cmocka_unit_test(test_name_lists),
     };
 

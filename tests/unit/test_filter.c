@@ -10,7 +10,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <errno.h>
+#include <sys/stat.h>
+
+#include "qfbuild.h"
 #include "qtriage/filter.h"
+#include "qtriage/header_cache.h"
+#include "qtriage/spool.h"
 #include "qtriage/store.h"
 #include "qtriage/util.h"
 
@@ -288,8 +294,375 @@ static void test_null_sender(void **state)
         add(&d);
         assert_string_equal(ids("sender=<>"), "D4E5F6");
         assert_string_equal(ids("sender=mailer-daemon"), "D4E5F6 FA4E");
+        assert_string_equal(ids("sender=\"\""), "D4E5F6");
     }
 }
+
+/* sender="" is the null sender (the queue file's empty S record), as
+ * sender=<> is; neither a real address at MAILER-DAEMON nor the text
+ * "MAILER-DAEMON" is. */
+static void test_null_sender_empty(void **state)
+{
+    struct qt_msg_data d = {.id = "DAE40", .queue = QT_Q_DEFERRED,
+                            .sender = "MAILER-DAEMON@x.example"};
+
+    (void)state;
+    add(&d);
+    assert_string_equal(ids("sender=\"\""), "D4E5F6");
+    assert_string_equal(ids("sender=<>"), "D4E5F6");
+    assert_string_equal(ids("sender!=\"\""), "A1B2C3 0FF1CE DAE40");
+    assert_string_equal(ids("not sender=\"\""), "A1B2C3 0FF1CE DAE40");
+    assert_string_equal(ids("sender=\"\" or sender_domain=x.example"), "D4E5F6 DAE40");
+    /* Only "=" means the null sender: ":" with nothing is every sender. */
+    assert_string_equal(ids("sender:\"\""), "A1B2C3 D4E5F6 0FF1CE DAE40");
+    assert_string_equal(ids("sender:mailer-daemon@"), "DAE40");
+}
+
+/* Messages whose recipients tell "one recipient satisfies the group" from
+ * "each term is satisfied by some recipient". */
+static void add_recipient_mix(void)
+{
+    static struct qt_rcpt_data same[] = {   /* the full mailbox is at qq.example */
+        {.address = "ann@qq.example", .state = QT_RCPT_PENDING, .status = "4.2.2",
+         .reason = "host mx.qq.example said: 552 5.2.2 Mailbox full"},
+        {.address = "ben@other.example", .state = QT_RCPT_PENDING, .status = "4.4.1",
+         .reason = "connect to mx.other.example[192.0.2.9]:25: Connection refused"},
+    };
+    static struct qt_rcpt_data crossed[] = {    /* full elsewhere, refused at qq */
+        {.address = "cat@qq.example", .state = QT_RCPT_PENDING, .status = "4.4.1",
+         .reason = "connect to mx.qq.example[192.0.2.8]:25: Connection refused"},
+        {.address = "dan@other.example", .state = QT_RCPT_PENDING, .status = "4.2.2",
+         .reason = "host mx.other.example said: 452 4.2.2 Mailbox full"},
+    };
+    static struct qt_rcpt_data done[] = {   /* the qq.example one is delivered */
+        {.address = "eve@qq.example", .state = QT_RCPT_DONE, .orig = "alias@qq.example"},
+        {.address = "fay@other.example", .state = QT_RCPT_PENDING, .status = "4.2.2",
+         .reason = "host mx.other.example said: 452 4.2.2 Mailbox full"},
+    };
+    struct qt_msg_data d = {.queue = QT_Q_DEFERRED, .sender = "s@x.example"};
+
+    d.id = "5A3E";
+    d.rcpts = same;
+    d.nrcpts = 2;
+    add(&d);
+    d.id = "C7055";
+    d.rcpts = crossed;
+    add(&d);
+    d.id = "D0AE";
+    d.rcpts = done;
+    add(&d);
+}
+
+static void test_rcpt_group(void **state)
+{
+    (void)state;
+    add_recipient_mix();
+    /* Each term on its own looks at any recipient: both mixes match. */
+    assert_string_equal(ids("rcpt_domain=qq.example and class=mailbox-full"), "5A3E C7055");
+    /* The group wants one recipient with both. */
+    assert_string_equal(ids("rcpt(domain=qq.example and class=mailbox-full)"), "5A3E");
+    assert_string_equal(ids("RCPT( rcpt_domain=qq.example class=mailbox-full )"), "5A3E");
+    assert_string_equal(ids("recipient(domain=other.example and status=4.4.1)"), "5A3E");
+    assert_string_equal(ids("to(domain=other.example and status:4.2)"), "C7055 D0AE");
+    /* Every recipient field and operator inside. */
+    assert_string_equal(ids("rcpt(address~/^(ann|dan)@/ and reason:full)"), "5A3E C7055");
+    assert_string_equal(ids("rcpt(domain=qq.example and not class=mailbox-full)"), "C7055 D0AE");
+    assert_string_equal(ids("rcpt(domain=qq.example and (class=connection-refused or "
+                            "state=done))"), "C7055 D0AE");
+    assert_string_equal(ids("rcpt(domain=qq.example and state=pending)"), "5A3E C7055");
+    assert_string_equal(ids("rcpt(domain!=qq.example and class!=mailbox-full)"),
+                        "A1B2C3 D4E5F6 0FF1CE 5A3E");
+    assert_string_equal(ids("rcpt(orig=alias@qq.example and state=done)"), "D0AE");
+    assert_string_equal(ids("rcpt(ann or dan@)"), "5A3E C7055");   /* bare: the address */
+    assert_string_equal(ids("rcpt(/^eve@/ and state!=pending)"), "D0AE");
+    assert_string_equal(ids("rcpt(domain=qq.example class=mailbox-full) or queue=hold"),
+                        "D4E5F6 5A3E");
+    assert_string_equal(ids("not rcpt(domain=qq.example and class=mailbox-full) and "
+                            "sender=s@x.example"), "C7055 D0AE");
+    /* Outside a group, the recipient fields still mean any recipient;
+     * rcpt_domain there only the pending ones, in a group whatever state. */
+    assert_string_equal(ids("status=4.4.1"), "5A3E C7055");
+    assert_string_equal(ids("state=done"), "A1B2C3 D0AE");
+    assert_string_equal(ids("rcpt_domain=qq.example"), "5A3E C7055");
+    assert_string_equal(ids("rcpt(domain=qq.example)"), "5A3E C7055 D0AE");
+    /* A message without recipients has none that satisfies a group. */
+    {
+        struct qt_msg_data d = {.id = "E0", .queue = QT_Q_HOLD, .sender = "a@b"};
+
+        add(&d);
+        assert_string_equal(ids("rcpt(domain:\"\")"), "A1B2C3 D4E5F6 0FF1CE 5A3E C7055 D0AE");
+        assert_string_equal(ids("not rcpt(domain:\"\") and queue=hold"), "E0");
+    }
+}
+
+/* Local time, as the clock on the server reads: a zone with a DST switch,
+ * written as a POSIX TZ rule so no zone file is needed. */
+static void test_arrival_times(void **state)
+{
+    char *old = getenv("TZ") ? xstrdup(getenv("TZ")) : NULL;
+    /* 2023-03-27 00:30 CEST, just after the 23-hour day of the switch,
+     * and 2023-03-25 23:30 CET, just before it. */
+    struct qt_msg_data after = {.id = "D57A", .queue = QT_Q_DEFERRED, .sender = "a@b",
+                                .arrival = 1679869800};
+    struct qt_msg_data before = {.id = "D57B", .queue = QT_Q_DEFERRED, .sender = "a@b",
+                                 .arrival = 1679783400};
+
+    (void)state;
+    setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3", 1);
+    tzset();
+    /* NOW is 2023-11-14 23:13:20 CET; the messages arrived 6 days, 30
+     * minutes and 2 hours before: 11-08 23:13:20, 11-14 22:43:20, 21:13:20. */
+    assert_string_equal(ids("arrival>2023-11-14"), "D4E5F6 0FF1CE");
+    assert_string_equal(ids("arrival<2023-11-14"), "A1B2C3");
+    assert_string_equal(ids("arrival=2023-11-14"), "D4E5F6 0FF1CE");
+    assert_string_equal(ids("arrival=2023-11-08"), "A1B2C3");
+    assert_string_equal(ids("arrival=2023-11-09"), "");
+    /* Local, not UTC: 22:43 CET is 21:43 UTC. */
+    assert_string_equal(ids("arrival>2023-11-14T22:00"), "D4E5F6");
+    assert_string_equal(ids("arrival>2023-11-14T22:43"), "D4E5F6");
+    assert_string_equal(ids("arrival=2023-11-14T22:43"), "D4E5F6");
+    assert_string_equal(ids("arrival>2023-11-14T22:43:20"), "");
+    assert_string_equal(ids("arrival>=2023-11-14T22:43:20"), "D4E5F6");
+    assert_string_equal(ids("arrival<=2023-11-14t21:13:20"), "A1B2C3 0FF1CE");
+    assert_string_equal(ids("arrival=2023-11-14T21:13:20"), "0FF1CE");
+    assert_string_equal(ids("arrival>2023-11-08T23:00 and age>1d"), "A1B2C3");
+    {   /* an absolute time does not move with the clock */
+        struct qt_filter *f = compile_ok("arrival>2023-11-14");
+
+        assert_false(qt_filter_uses_time(f));
+        assert_false(qt_filter_uses_headers(f));
+        qt_filter_free(f);
+    }
+    /* A day is from midnight to midnight, 23 hours on the switch. */
+    add(&after);
+    add(&before);
+    assert_string_equal(ids("arrival=2023-03-26"), "");
+    assert_string_equal(ids("arrival=2023-03-27"), "D57A");
+    assert_string_equal(ids("arrival=2023-03-25"), "D57B");
+    assert_string_equal(ids("arrival>=2023-03-27 and arrival<2023-03-27T00:31"), "D57A");
+    if (old)
+        setenv("TZ", old, 1);
+    else
+        unsetenv("TZ");
+    free(old);
+    tzset();
+}
+
+/* ---- header.NAME: queue files in a spool of our own ---- */
+
+static char spool_dir[] = "/tmp/qtriage-filter-spool-XXXXXX";
+
+static void write_queue_file(const char *id, const char *headers)
+{
+    struct qt_buf b = {0}, path = {0};
+    size_t size_pos, content_start, content_end;
+    FILE *fp;
+
+    size_pos = qfb_size_placeholder(&b);
+    qfb_str(&b, 'T', "1700000000 0");
+    qfb_str(&b, 'S', "a@b.example");
+    qfb_str(&b, 'R', "c@d.example");
+    qfb_str(&b, 'M', "");
+    content_start = b.len;
+    qfb_content_lines(&b, headers, strlen(headers));
+    qfb_str(&b, 'N', "");
+    qfb_str(&b, 'N', "X-Mailer: PHPMailer in the body is no header");
+    content_end = b.len;
+    qfb_str(&b, 'X', "");
+    qfb_str(&b, 'E', "");
+    qfb_size_patch(&b, size_pos, content_start, content_end, 1);
+    qt_buf_printf(&path, "%s/deferred/%s", spool_dir, id);
+    fp = fopen(path.data, "w");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(b.data, 1, b.len, fp), b.len);
+    fclose(fp);
+    qt_buf_free(&b);
+    qt_buf_free(&path);
+}
+
+struct header_spool {
+    struct qt_spool_layout layout;
+    struct qt_header_cache *cache;
+};
+
+static int setup_headers(void **state)
+{
+    static struct header_spool hs;
+    struct qt_buf path = {0};
+    struct qt_msg_data d = {.queue = QT_Q_DEFERRED, .sender = "a@b.example",
+                            .arrival = NOW - 60};
+
+    setup(state);
+    strcpy(spool_dir + strlen(spool_dir) - 6, "XXXXXX");
+    assert_non_null(mkdtemp(spool_dir));
+    qt_buf_printf(&path, "%s/deferred", spool_dir);
+    assert_int_equal(mkdir(path.data, 0700), 0);
+    qt_buf_free(&path);
+    write_queue_file("4A1B2C", "Received: from one\nReceived: from second\n"
+                     "X-Mailer: PHPMailer\n 6.1\n"
+                     "List-Id: =?UTF-8?Q?J=C3=BCrgen?= <news.list.example>\n");
+    write_queue_file("4A1B2D", "Received: from one\nx-mailer:   Outlook  \n"
+                     "Subject: hi\n");
+    d.id = "4A1B2C";
+    add(&d);
+    d.id = "4A1B2D";
+    add(&d);
+    d.id = "4A1B2E";    /* in the store, gone from the spool */
+    add(&d);
+    memset(&hs, 0, sizeof(hs));
+    hs.layout.queue_directory = spool_dir;
+    hs.layout.hash_depth = 1;
+    hs.cache = qt_header_cache_new(&hs.layout);
+    *state = &hs;
+    return 0;
+}
+
+static int teardown_headers(void **state)
+{
+    struct header_spool *hs = *state;
+    struct qt_buf path = {0};
+
+    qt_header_cache_free(hs->cache);
+    qt_buf_printf(&path, "%s/deferred/4A1B2C", spool_dir);
+    unlink(path.data);
+    qt_buf_reset(&path);
+    qt_buf_printf(&path, "%s/deferred/4A1B2D", spool_dir);
+    unlink(path.data);
+    qt_buf_reset(&path);
+    qt_buf_printf(&path, "%s/deferred", spool_dir);
+    rmdir(path.data);
+    rmdir(spool_dir);
+    qt_buf_free(&path);
+    return teardown(state);
+}
+
+/* IDs `query` matches with headers read through `c`. */
+static const char *header_ids(struct qt_header_cache *c, const char *query)
+{
+    static char out[256];
+    struct qt_filter *f = compile_ok(query);
+    size_t i;
+
+    assert_true(qt_filter_uses_headers(f));
+    qt_filter_set_headers(f, c);
+    out[0] = 0;
+    for (i = 0; i < store.n; i++) {
+        if (!qt_filter_match(f, &store, &store.msgs[i], NOW))
+            continue;
+        if (out[0])
+            strcat(out, " ");
+        strcat(out, qt_store_str(&store, store.msgs[i].id));
+    }
+    assert_null(qt_filter_runtime_error(f));
+    qt_filter_free(f);
+    return out;
+}
+
+static void test_header_terms(void **state)
+{
+    struct qt_header_cache *c = ((struct header_spool *)*state)->cache;
+
+    assert_string_equal(header_ids(c, "header.X-Mailer~/PHPMailer/"), "4A1B2C");
+    /* Two files read, once: the gone message costs a failed open only. */
+    assert_int_equal(qt_header_cache_reads(c), 2);
+    /* Unfolded, blanks around the value dropped, names in any case. */
+    assert_string_equal(header_ids(c, "header.x-mailer=\"phpmailer 6.1\""), "4A1B2C");
+    assert_string_equal(header_ids(c, "HEADER.X-MAILER=outlook"), "4A1B2D");
+    assert_string_equal(header_ids(c, "header.X-Mailer!:php and queue=deferred"), "4A1B2D");
+    /* The same names again read nothing. */
+    assert_int_equal(qt_header_cache_reads(c), 2);
+    /* RFC 2047 decoded, as the subject is. */
+    assert_string_equal(header_ids(c, "header.List-Id:Jürgen"), "4A1B2C");
+    assert_string_equal(header_ids(c, "header.List-Id:news.list.example"), "4A1B2C");
+    assert_string_equal(header_ids(c, "header.List-Id~/^J\\x{fc}rgen </"), "4A1B2C");
+    assert_int_equal(qt_header_cache_reads(c), 4);    /* a new name: read once more */
+    /* Any value of a repeated header; a missing header is "". */
+    assert_string_equal(header_ids(c, "header.Received=\"from second\""), "4A1B2C");
+    assert_string_equal(header_ids(c, "header.List-Id=\"\""), "4A1B2D");
+    /* The body's lines are no headers; the store's subject is not needed. */
+    assert_string_equal(header_ids(c, "header.X-Mailer:\"in the body\""), "");
+    assert_string_equal(header_ids(c, "header.subject=hi or header.X-Mailer:php"),
+                        "4A1B2C 4A1B2D");
+    /* A gone message matches nothing, not even under "not". */
+    assert_string_equal(header_ids(c, "not header.X-Mailer:php"), "4A1B2D");
+    assert_string_equal(header_ids(c, "not header.X-Nothing:x and id:4A1B2"),
+                        "4A1B2C 4A1B2D");
+}
+
+/* Terms on the store decide first: a file is read only when they leave
+ * the answer open. */
+static void test_header_read_last(void **state)
+{
+    struct qt_header_cache *c = ((struct header_spool *)*state)->cache;
+
+    assert_string_equal(header_ids(c, "header.X-Mailer:php and queue=hold"), "");
+    assert_int_equal(qt_header_cache_reads(c), 0);
+    assert_string_equal(header_ids(c, "header.X-Mailer:php or id:4a"), "4A1B2C 4A1B2D 4A1B2E");
+    assert_int_equal(qt_header_cache_reads(c), 0);
+    assert_string_equal(header_ids(c, "(header.X-Mailer:php or sender=x) and id=4A1B2D"), "");
+    assert_int_equal(qt_header_cache_reads(c), 1);
+}
+
+/* A queue ID Postfix gives to another message is read afresh; a message
+ * that only moved queue is not. */
+static void test_header_cache_identity(void **state)
+{
+    struct qt_header_cache *c = ((struct header_spool *)*state)->cache;
+    struct qt_msg_data d = {.id = "4A1B2D", .queue = QT_Q_HOLD, .sender = "a@b.example",
+                            .arrival = NOW - 60};
+
+    assert_string_equal(header_ids(c, "header.X-Mailer=outlook"), "4A1B2D");
+    assert_int_equal(qt_header_cache_reads(c), 2);
+    add(&d);        /* moved to hold in the store; the file is still where it was */
+    assert_string_equal(header_ids(c, "header.X-Mailer=outlook"), "4A1B2D");
+    assert_int_equal(qt_header_cache_reads(c), 2);
+    write_queue_file("4A1B2D", "X-Mailer: Thunderbird\n");
+    d.arrival = NOW - 5;
+    add(&d);
+    assert_string_equal(header_ids(c, "header.X-Mailer=outlook"), "");
+    assert_string_equal(header_ids(c, "header.X-Mailer=thunderbird"), "4A1B2D");
+    assert_int_equal(qt_header_cache_reads(c), 3);
+    /* After a rescan that lost messages, pruning forgets them. */
+    assert_int_equal(qt_header_cache_size(c), 6);  /* setup()'s three are gone too */
+    qt_store_remove(&store, "4A1B2E");
+    qt_header_cache_prune(c, &store);
+    assert_int_equal(qt_header_cache_size(c), 5);
+    assert_string_equal(header_ids(c, "header.X-Mailer=thunderbird"), "4A1B2D");
+    assert_int_equal(qt_header_cache_reads(c), 3);
+}
+
+/* Headers that cannot be read decide nothing, and say so. */
+static void test_header_unavailable(void **state)
+{
+    struct qt_header_cache *c = ((struct header_spool *)*state)->cache;
+    struct qt_msg_data d = {.id = "host1:4A1B2C", .queue = QT_Q_DEFERRED,
+                            .sender = "a@b.example"};
+    struct qt_filter *f = compile_ok("not header.X-Mailer:php");
+    size_t i, hits = 0;
+
+    /* No cache: the filter cannot read files, and no message matches. */
+    for (i = 0; i < store.n; i++)
+        hits += qt_filter_match(f, &store, &store.msgs[i], NOW);
+    assert_int_equal(hits, 0);
+    assert_non_null(qt_filter_runtime_error(f));
+    assert_non_null(strstr(qt_filter_runtime_error(f), "cannot read queue files"));
+    qt_filter_clear_runtime_error(f);
+    assert_null(qt_filter_runtime_error(f));
+    /* Not a queue ID of this host (a fleet's HOST:ID). */
+    add(&d);
+    qt_filter_set_headers(f, c);
+    for (i = 0; i < store.n; i++)
+        if (qt_filter_match(f, &store, &store.msgs[i], NOW))
+            assert_string_equal(qt_store_str(&store, store.msgs[i].id), "4A1B2D");
+    assert_non_null(qt_filter_runtime_error(f));
+    assert_non_null(strstr(qt_filter_runtime_error(f), "host1:4A1B2C: not a queue ID"));
+    assert_non_null(strstr(qt_filter_runtime_error(f), "1 message could"));
+    qt_filter_free(f);
+    f = compile_ok("sender:x or header.X:y");
+    assert_true(qt_filter_uses_headers(f));
+    qt_filter_free(f);
+}
+
 
 static void test_numbers_and_units(void **state)
 {
@@ -470,6 +843,34 @@ static void test_errors(void **state)
         {"not", 3, "expected a term"},
         {"(cheap and)", 10, "expected a term, found ')'"},
         {"cheap ||", 8, "expected a term"},
+        {"arrival>2026-13-01", 13, "bad month 13: it goes from 01 to 12"},
+        {"arrival>2026-02-29", 16, "bad day 29: it goes from 01 to 28"},
+        {"arrival>2026-12-1", 16, "bad day: 2 digits"},
+        {"arrival>2h", 8, "bad time '2h': arrival takes a local date and time"},
+        {"arrival>1700000000", 8, "bad time"},
+        {"arrival>2026/12/01", 8, "bad time"},
+        {"arrival>2026-12-01T25:00", 19, "bad hour 25"},
+        {"arrival>2026-12-01T10", 21, "expected ':' after the hour"},
+        {"arrival>2026-12-01T10:60", 22, "bad minute 60"},
+        {"arrival>2026-12-01T10:00:7", 25, "bad second: 2 digits"},
+        {"arrival>2026-12-01T10:00Z", 24, "unexpected 'Z' in the time"},
+        {"arrival>2026-12-01 10:00", 18, "join the date and the time with T"},
+        {"arrival>", 8, "missing value after 'arrival>'"},
+        {"arrival:2026", 7, "arrival is a time"},
+        {"arrival>1969-12-31", 8, "bad year 1969"},
+        {"rcpt(sender=x)", 5, "sender is not a recipient's field"},
+        {"rcpt(domain=x and size>1)", 18, "size is not a recipient's field"},
+        {"rcpt()", 4, "empty rcpt()"},
+        {"rcpt(domain=x", 4, "unbalanced parenthesis"},
+        {"rcpt(rcpt(domain=x))", 5, "rcpt(...) inside rcpt(...)"},
+        {"rcpt(nope=x)", 5, "unknown field 'nope' (fields: address (also rcpt) reason"},
+        {"rcpt(header.X:y)", 5, "header.NAME is not a recipient's field"},
+        {"header.:x", 7, "missing header name"},
+        {"header.X-Mailer>5", 15, "a header is text"},
+        {"header.X-Mailer", 15, "a header is text"},
+        {"header.X-Mailer:", 16, "missing value after 'header.X-Mailer:'"},
+        {"header.X-Mailer!~", 17, "missing value after 'header.X-Mailer!~'"},
+        {"header.X~/a(/", 12, "bad regex"},
     };
     struct qt_filter_error err;
     struct qt_filter *f;
@@ -676,6 +1077,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_regex_flags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_case_insensitive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_null_sender, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_null_sender_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rcpt_group, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_arrival_times, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_header_terms, setup_headers, teardown_headers),
+        cmocka_unit_test_setup_teardown(test_header_read_last, setup_headers, teardown_headers),
+        cmocka_unit_test_setup_teardown(test_header_cache_identity, setup_headers,
+                                        teardown_headers),
+        cmocka_unit_test_setup_teardown(test_header_unavailable, setup_headers,
+                                        teardown_headers),
         cmocka_unit_test_setup_teardown(test_numbers_and_units, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uses_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_boolean_operators, setup, teardown),
