@@ -67,6 +67,16 @@ struct qt_rule *qt_rules_add(struct qt_rules *r, const char *query, enum qt_acti
         qt_error_set(err, "a rule needs a filter: it would act on every message");
         return NULL;
     }
+    /* Header terms read queue files through a cache the list owns; a rule
+     * runs on the action thread with a copy of its filter and none, so
+     * its header terms would never match.  Said, rather than a rule that
+     * silently catches nothing. */
+    if (qt_filter_uses_headers(f)) {
+        qt_filter_free(f);
+        qt_error_set(err, "a rule cannot test header.NAME yet: use the fields the list "
+                     "shows (sender, subject, client, sasl, ...)");
+        return NULL;
+    }
     r->v = xgrow(r->v, &r->cap, r->n + 1, sizeof(*r->v));
     rule = &r->v[r->n++];
     memset(rule, 0, sizeof(*rule));

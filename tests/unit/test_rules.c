@@ -39,6 +39,10 @@ static void test_refusals(void **state)
     assert_non_null(strstr(err.msg, "backup"));
     assert_null(qt_rules_add(&r, "", QT_ACT_HOLD, NULL, 0, NOW, &err));
     assert_null(qt_rules_add(&r, "sender=(", QT_ACT_HOLD, NULL, 0, NOW, &err));
+    /* A rule has no header cache: refused, not a rule that never matches. */
+    assert_null(qt_rules_add(&r, "header.X-Mailer~/PHPMailer/", QT_ACT_HOLD, NULL, 0, NOW,
+                             &err));
+    assert_non_null(strstr(err.msg, "header"));
     assert_int_equal(r.n, 0);
     qt_rules_free(&r);
 }
