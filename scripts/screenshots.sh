@@ -32,7 +32,9 @@
 # (the ? screen), stats.png, classes.png and shape.png (the statistics
 # pane), history.png (a message's mail-log lines), tagged.png (after T on a
 # filter, filter cleared again: the
-# tags stay on their messages).
+# tags stay on their messages), rules.png (W, the rules pane: standing rules
+# added with K on a filter, what each caught, one paused; last, since the
+# rules hold mail).
 set -euo pipefail
 
 PROG=${0##*/}
@@ -141,6 +143,17 @@ wait_for() {
     done
     screen_text >&2
     die "timed out waiting for \"$text\" on the screen"
+}
+
+# wait_re REGEX [SECONDS]: until a line of the screen matches REGEX (grep -E)
+wait_re() {
+    local re=$1 limit=${2:-30} i
+    for (( i = 0; i < limit * 10; i++ )); do
+        screen_text | grep -qE -- "$re" && return 0
+        sleep 0.1
+    done
+    screen_text >&2
+    die "timed out waiting for /$re/ on the screen"
 }
 
 # settle: until the status line (the last one) is the same twice in a row
@@ -268,4 +281,45 @@ shot history "qtriage: l, the message's history from the mail log"
 keys q
 keys q
 
-say "done: list.png help.png filter.png tagged.png viewer.png stats.png classes.png shape.png history.png in $OUT"
+# 8. Standing rules, last: they hold mail, and the screens above show the
+#    queue as the flood left it.  K on a filtered list asks "keep doing on"
+#    with "hold 1h" ready (Enter), then the confirmation (y); the rule holds
+#    what matches now and what arrives for the hour.  Three rules on the
+#    flood's senders: the bulk sender, the hijacked sasl account, the
+#    newsletter; W opens the rules pane once each has caught mail, and p
+#    pauses the newsletter's (the cursor is on the last rule).
+# add_rule N QUERY: filter on QUERY, K, Enter, y; until rule N caught mail
+add_rule() {
+    local n=$1 query=$2
+    keys F
+    keys f
+    type_text "$query"
+    keys Enter
+    wait_for "messages match"
+    keys K
+    wait_for "keep doing on"
+    keys Enter
+    wait_for "Rule: hold every message matching"
+    keys y
+    wait_for "rule $n: hold"
+    keys W
+    wait_re "^$n +active +hold[^|]* +[1-9][0-9]* +[0-9]" 300
+    keys q
+}
+start
+add_rule 1 'sender=promo@bulk-deals.example'
+add_rule 2 'sasl=j.smith@customer-isp.example'
+add_rule 3 'sender=newsletter@mass-mailer.example'
+keys F
+wait_for "filter cleared"
+keys W
+wait_for "Standing rules"
+keys G
+keys p
+wait_re "^3 +paused "
+wait_re "rules 2 active, [1-9][0-9]* caught"
+settle
+shot rules "qtriage: W, the standing rules (K on a filter adds one): what each caught, p pauses"
+keys q
+
+say "done: list.png help.png filter.png tagged.png viewer.png stats.png classes.png shape.png history.png rules.png in $OUT"

@@ -702,6 +702,20 @@ static void draw_header(struct list_pane *l, const int *widths, size_t n)
         draw_text(a, w, "", 0, COLS - getcurx(w), attr, NULL, 0);
 }
 
+/* Whether the row's message is on a fleet host that is not connected now
+ * (lost, stale, reconnecting): its rows stay, greyed, and actions on them
+ * report "unreachable, nothing done". */
+static bool host_lost(struct app *a, const char *id)
+{
+    char host[QT_FLEET_HOST_MAX + 1], why[300];
+    const char *queue_id;
+
+    if (!qt_backend_is_fleet(a->backend) ||
+        !qt_fleet_split_id(id, host, sizeof(host), &queue_id))
+        return false;
+    return !qt_fleet_host_usable(a->backend, host, why, sizeof(why));
+}
+
 static void draw_row(struct list_pane *l, int y, size_t row, const int *widths, size_t n,
                      int64_t now, struct qt_buf *cell)
 {
@@ -721,6 +735,8 @@ static void draw_row(struct list_pane *l, int y, size_t row, const int *widths, 
         attr = pair_attr(a, COLOR_PAIR_HOLD, A_DIM);
     if (m->flags & QT_MSG_UNREADABLE)
         attr = pair_attr(a, COLOR_PAIR_ERROR, A_DIM);
+    if (host_lost(a, id))
+        attr = A_DIM;   /* a lost host's last rows: shown, greyed, not acted on */
     if (tagged)
         attr = pair_attr(a, COLOR_PAIR_TAGGED, A_BOLD) | A_BOLD;
     if (in_range)
