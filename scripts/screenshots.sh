@@ -303,7 +303,7 @@ add_rule() {
     keys y
     wait_for "rule $n: hold"
     keys W
-    wait_re "^$n +active +hold[^|]* +[1-9][0-9]* +[0-9]" 300
+    wait_re "^$n +active +hold +[1-9][0-9]* +[0-9]" 300
     keys q
 }
 start

@@ -119,6 +119,10 @@ struct qt_export_result {
 bool qt_export_run(const struct qt_spool_layout *l, enum qt_export_format fmt, const char *path,
                    const struct qt_action_target *targets, size_t n,
                    struct qt_export_result *res);
+/* res->message: "export to PATH[SUFFIX]: N exported", then what was already
+ * there, already gone and not exported. */
+void qt_export_result_describe(struct qt_export_result *res, const char *path,
+                               const char *suffix);
 void qt_export_result_free(struct qt_export_result *res);
 
 /* Delete with a backup: export `targets` as .eml files into `backup_dir`,

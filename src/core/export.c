@@ -538,21 +538,25 @@ bool qt_export_run(const struct qt_spool_layout *l, enum qt_export_format fmt, c
     }
     qt_idmap_free(&seen);
     qt_export_close(&x);
-    {
-        int len = snprintf(res->message, sizeof(res->message), "export to %.300s: %zu exported",
-                           path, res->nexported);
-
-        if (res->nalready && len > 0 && (size_t)len < sizeof(res->message))
-            len += snprintf(res->message + len, sizeof(res->message) - (size_t)len,
-                            " (%zu of them already there, identical)", res->nalready);
-        if (res->ngone && len > 0 && (size_t)len < sizeof(res->message))
-            len += snprintf(res->message + len, sizeof(res->message) - (size_t)len,
-                            ", %zu already gone", res->ngone);
-        if (res->nfailed && len > 0 && (size_t)len < sizeof(res->message))
-            snprintf(res->message + len, sizeof(res->message) - (size_t)len,
-                     ", %zu NOT exported (first: %s)", res->nfailed, res->failed_why[0]);
-    }
+    qt_export_result_describe(res, path, "");
     return res->nfailed == 0;
+}
+
+void qt_export_result_describe(struct qt_export_result *res, const char *path,
+                               const char *suffix)
+{
+    int len = snprintf(res->message, sizeof(res->message), "export to %.300s%s: %zu exported",
+                       path, suffix, res->nexported);
+
+    if (res->nalready && len > 0 && (size_t)len < sizeof(res->message))
+        len += snprintf(res->message + len, sizeof(res->message) - (size_t)len,
+                        " (%zu of them already there, identical)", res->nalready);
+    if (res->ngone && len > 0 && (size_t)len < sizeof(res->message))
+        len += snprintf(res->message + len, sizeof(res->message) - (size_t)len,
+                        ", %zu already gone", res->ngone);
+    if (res->nfailed && len > 0 && (size_t)len < sizeof(res->message))
+        snprintf(res->message + len, sizeof(res->message) - (size_t)len,
+                 ", %zu NOT exported (first: %s)", res->nfailed, res->failed_why[0]);
 }
 
 void qt_export_result_free(struct qt_export_result *res)

@@ -145,16 +145,6 @@ bool qt_fleet_export_run(struct qt_backend *b, enum qt_export_format fmt, const 
     }
     if (open)
         qt_export_close(&x);
-    {
-        int len = snprintf(res->message, sizeof(res->message), "export to %.300s%s: %zu exported",
-                           path, fmt == QT_EXPORT_EML_DIR ? "/HOST" : "", res->nexported);
-
-        if (res->ngone && len > 0 && (size_t)len < sizeof(res->message))
-            len += snprintf(res->message + len, sizeof(res->message) - (size_t)len,
-                            ", %zu already gone", res->ngone);
-        if (res->nfailed && len > 0 && (size_t)len < sizeof(res->message))
-            snprintf(res->message + len, sizeof(res->message) - (size_t)len,
-                     ", %zu NOT exported (first: %s)", res->nfailed, res->failed_why[0]);
-    }
+    qt_export_result_describe(res, path, fmt == QT_EXPORT_EML_DIR ? "/HOST" : "");
     return res->nfailed == 0;
 }

@@ -104,12 +104,24 @@ static bool make_pipe(int p[2])
     return pipe2(p, O_CLOEXEC) == 0;
 }
 
+/* qtriage ignores SIGPIPE (a closed reader of its own output is not an
+ * error); children get the default disposition back. */
+static void child_signals(posix_spawnattr_t *attr)
+{
+    sigset_t defaults;
+
+    posix_spawnattr_init(attr);
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    posix_spawnattr_setsigdefault(attr, &defaults);
+    posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF);
+}
+
 bool qt_proc_run(const struct qt_proc_spec *spec, struct qt_proc_result *res)
 {
     int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
-    sigset_t defaults;
     size_t max = spec->max_capture ? spec->max_capture : DEFAULT_CAPTURE;
     size_t written = 0;
     struct qt_buf pending_out = {0}, pending_err = {0};
@@ -150,15 +162,10 @@ bool qt_proc_run(const struct qt_proc_spec *spec, struct qt_proc_result *res)
         posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-    /* qtriage ignores SIGPIPE (a closed reader of its own output is not an
-     * error); Postfix's tools get the default disposition.  The signal mask
-     * is inherited on purpose: the TUI's action thread blocks the signals
-     * its main thread handles, so a Ctrl-C does not cut a postsuper batch. */
-    posix_spawnattr_init(&attr);
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+    /* The signal mask is inherited on purpose: the TUI's action thread
+     * blocks the signals its main thread handles, so a Ctrl-C does not cut
+     * a postsuper batch. */
+    child_signals(&attr);
     rc = posix_spawn(&pid, program ? program : spec->argv[0], &fa, &attr,
                      (char *const *)spec->argv, child_env);
     posix_spawnattr_destroy(&attr);
@@ -273,7 +280,6 @@ bool qt_proc_start(const char *const *argv, struct qt_proc_child *child,
     int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
-    sigset_t defaults;
     pid_t pid;
     int rc;
     char *program = NULL;
@@ -305,11 +311,7 @@ bool qt_proc_start(const char *const *argv, struct qt_proc_child *child,
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-    posix_spawnattr_init(&attr);
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+    child_signals(&attr);
     rc = posix_spawn(&pid, program ? program : argv[0], &fa, &attr, (char *const *)argv,
                      child_env);
     posix_spawnattr_destroy(&attr);
