@@ -156,6 +156,22 @@ wait_re() {
     die "timed out waiting for /$re/ on the screen"
 }
 
+# tab_to TEXT: Tab through the statistics' views until the screen shows TEXT
+# (however many views there are before it)
+tab_to() {
+    local text=$1 i j title
+    for (( i = 0; i < 30; i++ )); do
+        screen_text | grep -qF -- "$text" && return 0
+        title=$(screen_text | sed -n 2p)
+        keys Tab
+        for (( j = 0; j < 100; j++ )); do     # until the view's title changed
+            [ "$(screen_text | sed -n 2p)" != "$title" ] && break
+            sleep 0.1
+        done
+    done
+    wait_for "$text" 5
+}
+
 # settle: until the status line (the last one) is the same twice in a row
 settle() {
     local a b i
@@ -257,12 +273,10 @@ keys s
 wait_for "Top SENDER"
 settle
 shot stats "qtriage: s, the statistics: who is growing the queue now (arrival rates), and who fills it"
-keys Tab Tab Tab Tab Tab Tab Tab Tab
-wait_for "Top REASON CLASS"
+tab_to "Top REASON CLASS"
 settle
 shot classes "qtriage: s, Tab: delay reasons by class"
-keys Tab
-wait_for "qshape by recipient domain"
+tab_to "qshape by recipient domain"
 settle
 shot shape "qtriage: s, Tab: qshape's table"
 keys q
@@ -301,7 +315,7 @@ add_rule() {
     keys Enter
     wait_for "Rule: hold every message matching"
     keys y
-    wait_for "rule $n: hold"
+    wait_for "rules $n active"
     keys W
     wait_re "^$n +active +hold +[1-9][0-9]* +[0-9]" 300
     keys q

@@ -131,6 +131,12 @@ bool qt_proc_run(const struct qt_proc_spec *spec, struct qt_proc_result *res)
     char **child_env;
 
     memset(res, 0, sizeof(*res));
+    /* No program at all (a layout without postconf, as a fleet's): said
+     * as "not found", never a crash. */
+    if (!spec->argv[0]) {
+        res->spawn_errno = ENOENT;
+        return false;
+    }
     /* glibc's posix_spawn reports a failed exec as its own error, but only
      * where it can share memory with the child (clone with CLONE_VFORK);
      * elsewhere -- under valgrind, on other libcs -- the child just exits

@@ -12,6 +12,7 @@
 #include "script.h"
 #include "stats_pane.h"
 #include "qtriage/block.h"
+#include "qtriage/fleet.h"
 #include "qtriage/queue_settings.h"
 
 /* Expiry is checked this often; entries live for minutes to hours. */
@@ -160,6 +161,11 @@ unsigned block_from_stats(struct app *a)
         app_message(a, true, "block: changing Postfix's access tables needs root");
         return R_REDRAW;
     }
+    if (qt_backend_is_fleet(a->backend)) {
+        app_message(a, true, "block: the access tables are on each host: run qtriage block "
+                             "there (ssh HOST qtriage block add ...)");
+        return R_REDRAW;
+    }
     if (key_len == 0 || key_len >= sizeof(raw) || memchr(key, '\0', key_len)) {
         app_message(a, true, "block: this group has no key to block");
         return R_REDRAW;
@@ -192,8 +198,10 @@ unsigned block_tick(struct app *a)
     size_t n = 0;
     int64_t now = app_now_ms();
 
-    /* Only root changes the tables; a scripted run has no Postfix. */
-    if (a->script || geteuid() != 0 || a->backend->read_only)
+    /* Only root changes the tables; a scripted run has no Postfix, a
+     * fleet's tables are on its hosts. */
+    if (a->script || geteuid() != 0 || a->backend->read_only ||
+        qt_backend_is_fleet(a->backend))
         return R_NONE;
     b = state(a);
     if (b->broken || b->expiry_stopped || now < b->next_expire_ms)

@@ -11,6 +11,7 @@
 #include "help.h"
 #include "list_pane.h"
 #include "prompt.h"
+#include "qtriage/fleet.h"
 #include "qtriage/util.h"
 #include "rules_pane.h"
 #include "stats_pane.h"
@@ -308,6 +309,11 @@ static unsigned cmd_stats_sort(struct app *a, const struct command *c)
 static unsigned cmd_keep_doing(struct app *a, const struct command *c)
 {
     (void)c;
+    if (qt_backend_is_fleet(a->backend)) {
+        app_message(a, true, "keep doing: standing rules act on one queue; on a fleet run "
+                             "qtriage hold --filter EXPR --follow 1h on each host");
+        return R_REDRAW;
+    }
     /* A rule from a statistics row acts on the whole group, now and as
      * it grows: over half of the queue, ask first, as for tagging. */
     if (a->focus->ops->context == CTX_STATS)
