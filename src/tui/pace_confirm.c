@@ -83,8 +83,10 @@ unsigned pace_confirm_open(struct app *a, enum qt_action act, const struct qt_ac
     a->job.asked.paced = qt_pace_default(&a->layout, n, &a->job.asked.pace, a->job.asked.how,
                                          sizeof(a->job.asked.how));
     if (a->job.asked.paced)
-        snprintf(label, sizeof(label), "%s %zu messages %.120s? Enter: yes; all: unpaced; "
-                 "N/s: that rate; Esc: no: ", qt_action_describe(act)->verb, n,
+        /* The keys first: the proposed pace is long and a narrow
+         * terminal cuts the end of the line. */
+        snprintf(label, sizeof(label), "%s %zu messages? Enter: paced, all: unpaced, N/s: "
+                 "that rate, Esc: no (%.120s): ", qt_action_describe(act)->verb, n,
                  a->job.asked.how);
     else
         snprintf(label, sizeof(label), "%s %zu message%s? Enter: all at once; N/s: paced at "

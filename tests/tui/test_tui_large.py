@@ -211,6 +211,16 @@ def body(c):
             c.check(t.wait_for(r"shown %s/" % format(N, ","), timeout=60),
                     "the filter is cleared", t.status())
             t.keys("H", delay=0)
+            # Above 10,000 messages the release proposes a pace first; "all"
+            # sends them unpaced, as one postsuper per queue, which quitting
+            # then waits for (a paced one would stop after its step).
+            asked, _ = wait_until(t, lambda s: "Enter: paced, all: unpaced" in s, 30)
+            c.check(asked and re.search(r"Release %d messages\? Enter: paced, all: unpaced, "
+                                        r"N/s: that rate, Esc: no \(paced: steps of \d+" % nhold,
+                                        asked), "above 10,000 the release proposes a pace",
+                    asked)
+            t.type("all", delay=0)
+            t.keys("Enter", delay=0)
             running, _ = wait_until(t, lambda s: "releasing %d messages" % nhold in s, 5)
             log("after H: %s" % t.message().strip())
             t.keys("Q", delay=0)
