@@ -92,6 +92,18 @@ class Checker:
         return 0
 
 
+def wait_for(what, pred, timeout=60):
+    """Poll pred() until it returns something true, and return that; raise
+    after `timeout` seconds, naming `what` was waited for."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise RuntimeError("timed out waiting for " + what)
+
+
 def run_main(name, body):
     """Run body(checker) with exception reporting; exit with the right code."""
     c = Checker(name)

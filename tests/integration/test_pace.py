@@ -31,7 +31,7 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qtlib  # noqa: E402
-from qtlib import log  # noqa: E402
+from qtlib import log, wait_for  # noqa: E402
 
 N = 200
 SENDER = "bulk@pace.example"
@@ -58,16 +58,6 @@ def released(tb, offset):
         if m:
             out.append((stamp(m.group(1)), m.group(2)))
     return out
-
-
-def wait_for(what, pred, timeout=60):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise RuntimeError("timed out waiting for " + what)
 
 
 def ours(tb):

@@ -28,7 +28,7 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qtlib  # noqa: E402
-from qtlib import log  # noqa: E402
+from qtlib import log, wait_for  # noqa: E402
 
 FILTER = "sender_domain=spam.example"
 MATCH_SENDERS = ["flood@spam.example", "x@spam.example"]
@@ -50,16 +50,6 @@ def wave(tb, k):
         inject(tb, s, PER_WAVE // len(MATCH_SENDERS), "wave %d" % k)
     for s in OTHER_SENDERS:
         inject(tb, s, PER_WAVE // len(OTHER_SENDERS), "spam.example wave %d" % k)
-
-
-def wait_for(what, pred, timeout=60):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise RuntimeError("timed out waiting for " + what)
 
 
 def sender_domain(m):
