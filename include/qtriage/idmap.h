@@ -12,9 +12,12 @@ struct qt_idmap_entry {
     uint32_t id;                /* offset of the ID in the map's ids */
     uint32_t gen;               /* scan generation that last saw it */
     uint64_t ino;
-    int64_t size;
     int64_t mtime_ns;
-    uint32_t mode;
+    /* 32 bytes an entry: a file over 4 GiB never compares equal to its
+     * size here, so it is only read again on each scan; st_mode fits in
+     * 16 bits on Linux. */
+    uint32_t size;
+    uint16_t mode;
     uint8_t queue;
     uint8_t dead;               /* removed; kept until the next rebuild */
 };

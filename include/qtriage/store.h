@@ -29,12 +29,13 @@ struct qt_msg {
     uint32_t nrcpts;            /* all its recipients */
     uint32_t npending;          /* of which still to deliver */
     uint32_t rcpt_first;        /* its recipients: the store's rcpts[] from here */
-    /* Seconds since the epoch (unsigned 32 bits last until 2106) and sizes
-     * (a queue file over 4 GiB is clamped): at a million messages every
-     * byte here is a megabyte. */
-    uint32_t arrival, create_time, mtime;
-    uint32_t msg_size, file_size;
-    uint32_t content_size, data_offset;
+    /* Seconds since the epoch (unsigned 32 bits last until 2106) and the
+     * size (a message over 4 GiB is clamped): at a million messages every
+     * byte here is a megabyte, so what nothing reads from the store (the
+     * file's size and layout, create_time) is not kept: `list --json`
+     * prints those from the scan's data. */
+    uint32_t arrival, mtime;
+    uint32_t msg_size;
     uint8_t queue;              /* enum qt_queue */
     uint8_t flags;
 };

@@ -195,12 +195,8 @@ static void fill(struct qt_store *s, struct qt_msg *m, const struct qt_msg_data 
             m->reason = r->reason;
     }
     m->arrival = clamp_u32(d->arrival);
-    m->create_time = clamp_u32(d->create_time);
     m->mtime = clamp_u32(d->mtime);
     m->msg_size = clamp_u32(d->msg_size);
-    m->file_size = clamp_u32(d->file_size);
-    m->content_size = clamp_u32(d->content_size);
-    m->data_offset = clamp_u32(d->data_offset);
     m->queue = (uint8_t)d->queue;
     m->flags = (d->forced_expire ? QT_MSG_FORCED_EXPIRE : 0) |
                (d->null_sender ? QT_MSG_NULL_SENDER : 0) |
