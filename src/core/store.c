@@ -167,7 +167,9 @@ static void fill(struct qt_store *s, struct qt_msg *m, const struct qt_msg_data 
         first = alloc_rcpts(s, d->nrcpts);
     }
     memset(m, 0, sizeof(*m));
-    m->id = intern(s, d->id);
+    /* The store's index keeps IDs unique: the pool's would only cost a
+     * slot and a probe per message. */
+    m->id = qt_strpool_add(&s->pool, d->id, strlen(d->id));
     m->sender = intern(s, d->sender);
     m->subject = intern(s, d->subject);
     m->from = intern(s, d->from);
@@ -222,7 +224,8 @@ static void compact_pool(struct qt_store *s)
         struct qt_msg *m = &s->msgs[i];
         struct qt_rcpt *r = s->rcpts + m->rcpt_first;
 
-        m->id = move_str(&s->pool, &old, m->id);
+        m->id = qt_strpool_add(&s->pool, qt_strpool_get(&old, m->id),
+                               qt_strpool_len(&old, m->id));
         m->sender = move_str(&s->pool, &old, m->sender);
         m->subject = move_str(&s->pool, &old, m->subject);
         m->from = move_str(&s->pool, &old, m->from);
