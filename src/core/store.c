@@ -107,7 +107,7 @@ static void compact_rcpts(struct qt_store *s)
 
         if (m->nrcpts)
             memcpy(r + used, s->rcpts + m->rcpt_first, m->nrcpts * sizeof(*r));
-        m->rcpt_first = (uint32_t)used;
+        m->rcpt_first = m->nrcpts ? (uint32_t)used : 0;
         used += m->nrcpts;
     }
     free(s->rcpts);
@@ -179,7 +179,8 @@ static void fill(struct qt_store *s, struct qt_msg *m, const struct qt_msg_data 
     for (i = 0; i < QT_ATTR_NFIELDS; i++)
         m->attr_fields[i] = intern(s, d->attr_fields[i]);
     m->nrcpts = (uint32_t)d->nrcpts;
-    m->rcpt_first = first;
+    /* An empty run points at the start, never past the array's end. */
+    m->rcpt_first = d->nrcpts ? first : 0;
     for (i = 0; i < d->nrcpts; i++) {
         const struct qt_rcpt_data *rd = &d->rcpts[i];
         struct qt_rcpt *r = &s->rcpts[first + i];
