@@ -1,6 +1,7 @@
 /* qtriage list: one line or one JSON object per message. */
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "qtriage/fleet.h"
 #include "qtriage/fields.h"
 #include "qtriage/filter.h"
+#include "qtriage/scanner.h"
 #include "qtriage/text.h"
 #include "qtriage/view.h"
 
@@ -363,6 +365,10 @@ struct list_ctx {
      * starts afresh now and then: memory does not grow with the queue. */
     struct qt_store *store;
     const struct qt_backend *backend;
+    /* Plain --json: each parsing thread formats into its own buffer and
+     * writes whole pieces under out_lock (list_json_slot). */
+    struct qt_buf slot_line[QT_SCANNER_MAX_WORKERS];
+    pthread_mutex_t out_lock;
 };
 
 /* A read-only listing that fails has two reasons: why the spool could not
@@ -388,6 +394,31 @@ static void list_flush(struct list_ctx *lc)
     if (lc->line.len)
         cli_write(lc->line.data, lc->line.len);
     qt_buf_reset(&lc->line);
+}
+
+static void slot_flush(struct list_ctx *lc, struct qt_buf *line)
+{
+    pthread_mutex_lock(&lc->out_lock);
+    if (line->len)
+        cli_write(line->data, line->len);
+    pthread_mutex_unlock(&lc->out_lock);
+    qt_buf_reset(line);
+}
+
+/* Plain --json (no filter, no --stats): called on the thread that parsed
+ * the message, formatted there, so every core formats and no batch goes
+ * through one writer.  Lines of different threads interleave in pieces of
+ * whole lines; within a queue the order was the workers' anyway. */
+static void list_json_slot(void *ctx, int slot, const struct qt_msg_data *d)
+{
+    struct list_ctx *lc = ctx;
+    struct qt_buf *line = &lc->slot_line[slot];
+
+    if ((lc->have_queue && d->queue != lc->only) || ferror(stdout))
+        return;
+    print_json(line, d);
+    if (line->len >= OUTPUT_PIECE)
+        slot_flush(lc, line);
 }
 
 /* One message as the scan reads it: printed at once, in scan order (queue
@@ -476,7 +507,17 @@ int cli_list(const struct cli_call *call)
     lc.now = now;
     lc.store = &cq.store;
     lc.backend = cq.backend;
-    ok = qt_backend_stream(cq.backend, list_one, print_error, &lc);
+    if (json && !filter && !stats) {
+        pthread_mutex_init(&lc.out_lock, NULL);
+        ok = qt_backend_stream_parallel(cq.backend, list_json_slot, print_error, &lc);
+        for (i = 0; i < QT_SCANNER_MAX_WORKERS; i++) {
+            slot_flush(&lc, &lc.slot_line[i]);
+            qt_buf_free(&lc.slot_line[i]);
+        }
+        pthread_mutex_destroy(&lc.out_lock);
+    } else {
+        ok = qt_backend_stream(cq.backend, list_one, print_error, &lc);
+    }
     list_flush(&lc);
     /* Said after the listing worked; when it did not, the error says it. */
     if (ok && cq.backend->read_only)

@@ -105,6 +105,10 @@ struct qt_scanner {
     /* Cleared when the kernel refuses O_NOATIME (not the files' owner and
      * no CAP_FOWNER): reads then update atime as any reader's do. */
     atomic_bool noatime;
+    /* Set: parsed messages go to the sink on the worker threads, not to
+     * the feed (qt_scanner_set_sink). */
+    qt_scan_sink sink;
+    void *sink_ctx;
 
     atomic_ulong files_seen, parsed, unreadable, vanished;
     struct qt_scan_stats last;
@@ -119,6 +123,8 @@ struct qt_scanner *qt_scanner_new(const struct qt_spool_layout *layout, struct q
     sc->layout = layout;
     sc->feed = feed;
     sc->nworkers = nworkers > 0 ? nworkers : (cpus > 0 && cpus < 64 ? (int)cpus : 2);
+    if (sc->nworkers > QT_SCANNER_MAX_WORKERS)
+        sc->nworkers = QT_SCANNER_MAX_WORKERS;
     sc->qdir_fd = -1;
     for (int k = 0; k < WALKERS; k++)
         qt_idmap_init(&sc->known[k]);
@@ -177,7 +183,9 @@ static size_t ring_pop_many(struct qt_scanner *sc, struct scan_item *it, size_t 
         sc->head = (sc->head + 1) % RING_SIZE;
         sc->count--;
     }
-    if (sc->producers_waiting)
+    /* A walker waiting for room is woken once half the ring is free, not
+     * after every pop: a wake-up per chunk was a futex call per 16 files. */
+    if (sc->producers_waiting && sc->count <= RING_SIZE / 2)
         pthread_cond_broadcast(&sc->nonfull);
     pthread_mutex_unlock(&sc->lock);
     return n;
@@ -408,6 +416,8 @@ static void log_index_build(struct qt_scanner *sc, struct log_index *x, const ch
 
 struct worker {
     struct qt_scanner *sc;
+    int index;                  /* for the sink */
+    struct qt_arena sink_arena; /* one message for the sink, reused */
     struct qt_batch *batch;
     size_t published;
     struct qt_queue_file qf;
@@ -540,10 +550,18 @@ static void parse_item(struct worker *w, struct scan_item *it)
              sc->use_log_index, true);
     read_log(sc, &w->bounce, &sc->bounce_logs, "bounce", sc->layout->bounce_hashed, it, true,
              false);
+    atomic_fetch_add(&sc->parsed, 1);
+    if (sc->sink) {
+        struct qt_msg_data m;
+
+        qt_msg_data_build(&w->sink_arena, &m, &w->qf, it->queue, &st, &w->defer, &w->bounce);
+        sc->sink(sc->sink_ctx, w->index, &m);
+        qt_arena_reset(&w->sink_arena);
+        return;
+    }
     ev = qt_batch_add(worker_batch(w), QT_EV_UPSERT);
     qt_msg_data_build(&w->batch->arena, &ev->msg, &w->qf, it->queue, &st, &w->defer,
                       &w->bounce);
-    atomic_fetch_add(&sc->parsed, 1);
 }
 
 static void *worker_main(void *arg)
@@ -567,6 +585,7 @@ static void *worker_main(void *arg)
     qt_queue_file_free(&w->qf);
     qt_defer_log_free(&w->defer);
     qt_defer_log_free(&w->bounce);
+    qt_arena_free(&w->sink_arena);
     return NULL;
 }
 
@@ -845,6 +864,7 @@ static void *coordinator_main(void *arg)
     log_index_build(sc, &sc->bounce_logs, "bounce");
     for (n = 0; n < sc->nworkers; n++) {
         workers[n].sc = sc;
+        workers[n].index = n;
         pthread_create(&threads[n], NULL, worker_main, &workers[n]);
     }
     walk_queues(wk);
@@ -891,6 +911,12 @@ done:
     free(workers);
     atomic_store(&sc->running, false);
     return NULL;
+}
+
+void qt_scanner_set_sink(struct qt_scanner *sc, qt_scan_sink fn, void *ctx)
+{
+    sc->sink = fn;
+    sc->sink_ctx = ctx;
 }
 
 bool qt_scanner_start(struct qt_scanner *sc)
