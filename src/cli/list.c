@@ -78,13 +78,26 @@ static void put(struct qt_buf *out, const char *text, size_t len)
 
 #define PUT(out, lit) put(out, lit, sizeof(lit) - 1)
 
+/* A key of our own (the registry's JSON names, fixed words: plain ASCII,
+ * nothing to escape) goes out as it is; a name taken from the queue file
+ * goes through cli_json_string (json_key_str_from). */
 static void json_key(struct qt_buf *out, const char *key, bool *first)
 {
+    size_t len = strlen(key);
+    char *o;
+
+    qt_buf_reserve(out, len + 4);
+    o = out->data + out->len;
     if (!*first)
-        PUT(out, ",");
+        *o++ = ',';
     *first = false;
-    cli_json_string(out, key);
-    PUT(out, ":");
+    *o++ = '"';
+    memcpy(o, key, len);
+    o += len;
+    *o++ = '"';
+    *o++ = ':';
+    *o = 0;
+    out->len = (size_t)(o - out->data);
 }
 
 static void json_key_str(struct qt_buf *out, const char *key, const char *value, bool *first)
@@ -215,7 +228,13 @@ static void print_json(struct qt_buf *out, const struct qt_msg_data *m)
             continue;
         memcpy(name, a, (size_t)(eq - a));
         name[eq - a] = 0;
-        json_key_str(out, name, eq + 1, &inner);
+        /* The attribute's name is the sender's text: escaped. */
+        if (!inner)
+            PUT(out, ",");
+        inner = false;
+        cli_json_string(out, name);
+        PUT(out, ":");
+        cli_json_string(out, eq + 1);
     }
     if (clamp_u32(m->create_time)) {
         char ct[32];
