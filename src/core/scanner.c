@@ -547,11 +547,12 @@ static bool stat_open_file(struct qt_scanner *sc, const struct scan_item *it, in
     if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) ||
         (it->queue != QT_Q_CORRUPT && (st->st_mode & S_IRWXU) != S_IRWXU))
         return false;
-    /* The walker left the entry unlike any file; a rescan compares with
-     * this. */
+    /* The walker left the entry unlike any file (inode 0, mode 0: a
+     * stat()ed regular file has S_IFREG in its mode); a rescan compares
+     * with what is filled in here. */
     pthread_mutex_lock(&sc->known_lock[share]);
     e = qt_idmap_get(&sc->known[share], it->id);
-    if (e && e->gen == sc->gen && e->size < 0) {
+    if (e && e->gen == sc->gen && e->mode == 0) {
         e->ino = st->st_ino;
         e->size = st->st_size;
         e->mtime_ns = mtime_ns(st);
@@ -741,9 +742,10 @@ static void saw_file(struct walk *wk, enum qt_queue q, const struct scan_dir *di
         pthread_mutex_unlock(&sc->known_lock[wk->share]);
         return;
     }
-    /* Without a stat: a size no file has, until the worker's fstat(). */
+    /* Without a stat: inode 0, which no file has, until the worker's
+     * fstat(). */
     e->ino = st ? st->st_ino : 0;
-    e->size = st ? st->st_size : -1;
+    e->size = st ? st->st_size : 0;
     e->mtime_ns = st ? mtime_ns(st) : 0;
     e->mode = st ? st->st_mode : 0;
     e->queue = (uint8_t)q;
