@@ -442,48 +442,13 @@ struct filter_part {
     int64_t now;
 };
 
-/* How far ahead of the message being matched its strings are fetched.  A
- * text filter over a large store waits on memory, not on matching: each
- * message's subject, sender and recipients are somewhere in a pool of
- * hundreds of MB, one cache miss each (and the recipients' strings a
- * second one behind the array).  Asked for this far ahead, the misses of
- * several messages overlap instead of following each other. */
-#define PREFETCH_AHEAD 16
-
-static void prefetch_strings(const struct qt_store *s, size_t i, size_t hi)
-{
-    const char *bytes = s->pool.bytes;
-    const struct qt_msg *m;
-
-    if (i + PREFETCH_AHEAD < hi) {
-        m = &s->msgs[i + PREFETCH_AHEAD];
-        if (m->subject)
-            __builtin_prefetch(bytes + m->subject - 4);
-        if (m->sender)
-            __builtin_prefetch(bytes + m->sender - 4);
-        if (m->nrcpts)
-            __builtin_prefetch(m->rcpts);
-    }
-    if (i + PREFETCH_AHEAD / 2 < hi) {
-        m = &s->msgs[i + PREFETCH_AHEAD / 2];
-        if (m->nrcpts) {
-            if (m->rcpts[0].address)
-                __builtin_prefetch(bytes + m->rcpts[0].address - 4);
-            if (m->rcpts[0].reason)
-                __builtin_prefetch(bytes + m->rcpts[0].reason - 4);
-        }
-    }
-}
-
 static void *filter_part_run(void *arg)
 {
     struct filter_part *p = arg;
     size_t i;
 
-    for (i = p->lo; i < p->hi; i++) {
-        prefetch_strings(p->s, i, p->hi);
+    for (i = p->lo; i < p->hi; i++)
         p->marks[i] = qt_filter_match(p->f, p->s, &p->s->msgs[i], p->now);
-    }
     return NULL;
 }
 
