@@ -512,7 +512,10 @@ echo "# qtriage: $qtriage_src ($("$qtriage" --version 2>/dev/null | head -n 1),"
 echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# reps: $reps (median wall time, max RSS over the reps), warm cache, seed $seed${longids:+, long queue IDs}"
 
-qgen_sum=$(sha1sum <"$HERE/qgen.c" | cut -c1-12)
+# the cache key: qgen's output format (QGEN_FORMAT), not its source, so a
+# faster qgen reuses the queues an older one wrote
+qgen_sum=$(sed -n 's/^#define QGEN_FORMAT "\(.*\)"$/\1/p' "$HERE/qgen.c")
+[ -n "$qgen_sum" ] || die "no QGEN_FORMAT in $HERE/qgen.c"
 for n in "${size_list[@]}"; do
     stamp="n=$n seed=$seed ids=${longids:-short} qgen=$qgen_sum"
     if [ -n "$qcache" ]; then
