@@ -119,6 +119,7 @@ class SshBed:
         if self.dir is None:
             self.dir = tempfile.mkdtemp(prefix="qtriage-sshbed-", dir="/tmp")
         os.makedirs(self.path("bin"), exist_ok=True)
+        os.makedirs(self.path("home"), exist_ok=True)
         os.chmod(self.dir, 0o755)
         # sshd's privilege-separation directory; Debian's unit creates it at boot,
         # a container without systemd has none.
@@ -200,6 +201,10 @@ PrintLastLog no
 MaxStartups 100:30:200
 MaxSessions 50
 LogLevel VERBOSE
+# The session's shell reads $HOME/.bashrc (Debian's bash does for ssh): this
+# machine's root has pyenv set up there, seconds a login under load, which a
+# fleet benchmark would otherwise count as qtriage's first-rows time.
+SetEnv HOME=%(dir)s/home
 """ % dict(name=name, port=self.port[name], dir=self.dir,
            root="yes" if passwords else "prohibit-password",
            keys="authorized_keys.none" if passwords else "authorized_keys", pw="yes" if passwords else "no")
