@@ -37,6 +37,7 @@ struct agent {
     struct qt_action_target *targets;
     size_t ntargets, targets_cap;
     struct qt_fleet_fields ff;
+    struct qt_fleet_dict_enc dict;  /* this connection's repeated strings */
 };
 
 static void flush_out(struct agent *ag)
@@ -78,7 +79,7 @@ static void on_event(void *ctx, const struct qt_event *e)
 
     switch (e->kind) {
     case QT_EV_UPSERT:
-        qt_fleet_encode_msg(&ag->out, &e->msg, QT_FLEET_MAX_LINE);
+        qt_fleet_encode_msg(&ag->out, &e->msg, QT_FLEET_MAX_LINE, &ag->dict);
         break;
     case QT_EV_UPDATE:
         qt_fleet_encode_update(&ag->out, &e->msg);
@@ -382,6 +383,7 @@ int qt_agent_serve(const struct qt_spool_layout *layout, const char *fatal, int 
     clear_targets(&ag);
     free(ag.targets);
     qt_fleet_fields_free(&ag.ff);
+    qt_fleet_dict_enc_free(&ag.dict);
     qt_buf_free(&ag.in);
     qt_buf_free(&ag.out);
     return status;

@@ -11,7 +11,7 @@ the bad host onto the terminal.
                   terminal of its own, ssh must not prompt (BatchMode)
   hostkey         mx3's host key is not in known_hosts (no prompt, no TOFU)
   not installed   qtriage= names no program (exit 127)
-  version         the agent speaks protocol 2
+  version         the agent speaks protocol 3
   motd            a greeting before the handshake
   garbage         escape sequences and an unknown line type after the handshake
   oversized       a 5 MiB line
@@ -22,6 +22,8 @@ the bad host onto the terminal.
                   before its answer: the outcome is reported unknown, mx1 and
                   mx2 are acted on
   unreachable during an action: nothing done there, the others acted on
+  sudo            sudo=yes through a sudoers rule for the agent command only;
+                  sudo wanting a password fails with its message, no prompt
 
 Exit: 0 ok, 1 failure, 77 not root / no sshd."""
 
@@ -57,8 +59,8 @@ def sound(c, p, what):
             repr(p.err[:300]))
 
 
-def list_with_bad_mx3(c, f, queues, what, reason, dest=None, qtriage=None):
-    over = {}
+def list_with_bad_mx3(c, f, queues, what, reason, dest=None, qtriage=None, **more):
+    over = dict(more)
     if dest:
         over["dest"] = dest
     if qtriage:
@@ -132,6 +134,30 @@ def test_connect_faults(c, f, queues):
     c.check(st not in (0, None), "unknown host key on a terminal: ends, non-zero (%r)" % st)
 
 
+def test_sudo(c, f, queues):
+    """sudo=yes for real: a user whose sudoers rule allows exactly the agent
+    command.  Without a password it lists the host like root's login does;
+    where sudo wants a password, `sudo -n` fails at once with sudo's own
+    message and nothing prompts, not even on a terminal."""
+    f.bed.setup_sudo()
+    etc1 = f.tb["mx1"].etc
+    fleet = f.fleet_file({"mx1": {"dest": "mxsudo", "sudo": True}})
+    rows, p = f.list_json(c, fleet=fleet, what="sudo=yes")
+    sound(c, p, "sudo=yes")
+    c.eq(p.returncode, 0, "sudo=yes: exit status", p.err[-800:])
+    check_rows_match(c, rows, queues, f.names, "sudo=yes")
+    what = "sudo wants a password"
+    list_with_bad_mx3(c, f, queues, what, r"sudo: a password is required", dest="mxsudopw",
+                      config=etc1, sudo=True)
+    fleet = f.fleet_file({"mx3": {"dest": "mxsudopw", "config": etc1, "sudo": True}})
+    argv = [qtlib.qtriage_path(), "list", "--hosts", "all", "--json"] + f.args(fleet)
+    st, shown = on_a_terminal(argv, 60)
+    c.check(not re.search(r"password( for [^:]*)?:", shown, re.I),
+            "%s: no prompt on the terminal" % what, shown[-500:])
+    c.check(st not in (0, None), "%s on a terminal: ends, non-zero (%r)" % (what, st))
+    f.bed.teardown_sudo()
+
+
 def not_installed(c, f, queues):
     """No qtriage on mx3 (ssh's exit 127): said so, and mx3 is listed read-only
     through `ssh mx3 postqueue -j`, which the issue offers for such hosts."""
@@ -154,7 +180,7 @@ def not_installed(c, f, queues):
 
 def test_agent_faults(c, f, queues):
     prog, _ = f.bed.fault_program("version")
-    list_with_bad_mx3(c, f, queues, "version", r"protocol 2|version|same qtriage", qtriage=prog)
+    list_with_bad_mx3(c, f, queues, "version", r"protocol 3|version|same qtriage", qtriage=prog)
     prog, _ = f.bed.fault_program("motd")
     list_with_bad_mx3(c, f, queues, "motd", r"protocol", qtriage=prog)
     prog, _ = f.bed.fault_program("garbage")
@@ -252,7 +278,8 @@ def body(c):
         return
     with fleetlib.Fleet(3, N, tag="faults") as f:
         queues = f.postqueue()
-        for part in (test_connect_faults, test_agent_faults, test_slow, test_action_faults):
+        for part in (test_connect_faults, test_sudo, test_agent_faults, test_slow,
+                     test_action_faults):
             t = time.monotonic()
             try:
                 if part is test_action_faults:
