@@ -16,14 +16,25 @@
  * the set starts afresh (only the chance of a definition is lost). */
 #define SEEN_MAX_SLOTS (1u << 20)
 
+/* A word at a time: the agent hashes every string field it sends. */
 static uint64_t hash64(const char *s, size_t len)
 {
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ len, w;
 
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
+    for (; len >= 8; s += 8, len -= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
     }
+    if (len) {
+        w = 0;
+        memcpy(&w, s, len);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    h ^= h >> 29;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 32;
     return h | 1;       /* 0 marks an empty slot */
 }
 
@@ -114,10 +125,15 @@ void qt_fleet_put_dict(struct qt_buf *out, struct qt_fleet_dict_enc *d, const ch
     h = hash64(s, len);
     i = find(d, h, s, len, &at);
     if (i >= 0) {
-        char ref[24];
-        int n = snprintf(ref, sizeof(ref), "\t\\#%ld", i);
+        char ref[24], *p = ref + sizeof(ref);
 
-        qt_buf_append(out, ref, (size_t)n);
+        do
+            *--p = (char)('0' + i % 10);
+        while ((i /= 10) != 0);
+        *--p = '#';
+        *--p = '\\';
+        *--p = '\t';
+        qt_buf_append(out, p, (size_t)(ref + sizeof(ref) - p));
         return;
     }
     if (d->n >= QT_FLEET_DICT_ENTRIES || d->bytes.len + len > QT_FLEET_DICT_BYTES ||
