@@ -60,6 +60,9 @@ void qt_fleet_put_escaped(struct qt_buf *out, const char *s, size_t len);
  * save nothing). */
 #define QT_FLEET_DICT_MIN_LEN 6
 
+/* Kinds of fields the agent tells apart (see tries below). */
+#define QT_FLEET_DICT_KINDS 20
+
 /* The agent's side: which strings it defined, and which it saw once. */
 struct qt_fleet_dict_enc {
     uint32_t *slot;             /* entry + 1; 0: empty */
@@ -72,14 +75,20 @@ struct qt_fleet_dict_enc {
     struct qt_buf bytes;
     uint64_t *seen;             /* hashes of strings sent once */
     size_t seen_slots, seen_used;
+    /* Per kind of field (the caller's numbering): strings looked up, and
+     * those found or defined.  A kind whose values hardly repeat (queue
+     * IDs in log_ident, most recipients of a flood) is sent plain for a
+     * while without hashing or probing. */
+    uint32_t tries[QT_FLEET_DICT_KINDS], hits[QT_FLEET_DICT_KINDS];
+    uint32_t resting[QT_FLEET_DICT_KINDS];
 };
 
 void qt_fleet_dict_enc_free(struct qt_fleet_dict_enc *d);
 /* Append `s` as one field (with its tab): a reference when `d` holds it, a
  * definition the second time it is sent, else as qt_fleet_put().  d NULL:
- * qt_fleet_put(). */
-void qt_fleet_put_dict(struct qt_buf *out, struct qt_fleet_dict_enc *d, const char *s,
-                       size_t len);
+ * qt_fleet_put().  `kind` (< QT_FLEET_DICT_KINDS) says which field it is. */
+void qt_fleet_put_dict(struct qt_buf *out, struct qt_fleet_dict_enc *d, unsigned kind,
+                       const char *s, size_t len);
 /* Forget the definitions from the n-th on (a line that was not sent). */
 void qt_fleet_dict_enc_rollback(struct qt_fleet_dict_enc *d, size_t n);
 

@@ -109,8 +109,15 @@ static bool seen_before(struct qt_fleet_dict_enc *d, uint64_t h)
     return false;
 }
 
-void qt_fleet_put_dict(struct qt_buf *out, struct qt_fleet_dict_enc *d, const char *s,
-                       size_t len)
+/* A kind of field is judged on this many strings: when fewer than one in
+ * RARE of them was found or defined, it is sent plain for the next REST
+ * strings, then judged again (a queue changes). */
+#define JUDGE_AFTER 2048
+#define RARE 16
+#define REST 65536
+
+void qt_fleet_put_dict(struct qt_buf *out, struct qt_fleet_dict_enc *d, unsigned kind,
+                       const char *s, size_t len)
 {
     uint64_t h;
     size_t at = 0;
@@ -120,6 +127,17 @@ void qt_fleet_put_dict(struct qt_buf *out, struct qt_fleet_dict_enc *d, const ch
         qt_fleet_put(out, s, len);
         return;
     }
+    kind %= QT_FLEET_DICT_KINDS;
+    if (d->resting[kind]) {
+        d->resting[kind]--;
+        qt_fleet_put(out, s, len);
+        return;
+    }
+    if (++d->tries[kind] >= JUDGE_AFTER) {
+        if (d->hits[kind] < d->tries[kind] / RARE)
+            d->resting[kind] = REST;
+        d->tries[kind] = d->hits[kind] = 0;
+    }
     if (!d->nslots)
         slots_rebuild(d, 1024);
     h = hash64(s, len);
@@ -127,6 +145,7 @@ void qt_fleet_put_dict(struct qt_buf *out, struct qt_fleet_dict_enc *d, const ch
     if (i >= 0) {
         char ref[24], *p = ref + sizeof(ref);
 
+        d->hits[kind]++;
         do
             *--p = (char)('0' + i % 10);
         while ((i /= 10) != 0);
@@ -141,6 +160,7 @@ void qt_fleet_put_dict(struct qt_buf *out, struct qt_fleet_dict_enc *d, const ch
         qt_fleet_put(out, s, len);
         return;
     }
+    d->hits[kind]++;
     d->e = xgrow(d->e, &d->cap, d->n + 1, sizeof(*d->e));
     d->e[d->n].hash = h;
     d->e[d->n].off = (uint32_t)d->bytes.len;

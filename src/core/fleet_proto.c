@@ -108,10 +108,18 @@ static size_t attrs_wire_len(const struct qt_msg_data *m)
     return len;
 }
 
+/* The kinds of a U line's string fields, for the dictionary. */
+enum {
+    K_SENDER, K_SUBJECT, K_FROM, K_ERROR, K_ATTRS, K_ADDRESS, K_ORIG, K_STATUS, K_REASON,
+    K_ATTR_FIELD    /* + QT_ATTR_NFIELDS */
+};
+_Static_assert(K_ATTR_FIELD + QT_ATTR_NFIELDS <= QT_FLEET_DICT_KINDS, "dictionary kinds");
+
 /* A string field through the dictionary. */
-static void put_s(struct qt_buf *out, struct qt_fleet_dict_enc *d, const char *s)
+static void put_s(struct qt_buf *out, struct qt_fleet_dict_enc *d, unsigned kind,
+                  const char *s)
 {
-    qt_fleet_put_dict(out, d, s, s ? strlen(s) : 0);
+    qt_fleet_put_dict(out, d, kind, s, s ? strlen(s) : 0);
 }
 
 void qt_fleet_encode_msg(struct qt_buf *out, const struct qt_msg_data *m, size_t max_line,
@@ -137,30 +145,30 @@ void qt_fleet_encode_msg(struct qt_buf *out, const struct qt_msg_data *m, size_t
         qt_fleet_put_num(out, m->file_size);
         qt_fleet_put_num(out, m->content_size);
         qt_fleet_put_num(out, m->data_offset);
-        put_s(out, dict, m->sender);
-        put_s(out, dict, m->subject);
-        put_s(out, dict, m->from);
-        put_s(out, dict, error);
+        put_s(out, dict, K_SENDER, m->sender);
+        put_s(out, dict, K_SUBJECT, m->subject);
+        put_s(out, dict, K_FROM, m->from);
+        put_s(out, dict, K_ERROR, error);
         if (m->attrs && attrs_wire_len(m))
-            qt_fleet_put_dict(out, dict, m->attrs, attrs_wire_len(m));
+            qt_fleet_put_dict(out, dict, K_ATTRS, m->attrs, attrs_wire_len(m));
         else
             qt_fleet_put(out, NULL, 0);
         for (i = 0; i < QT_ATTR_NFIELDS; i++)
-            put_s(out, dict, m->attr_fields[i]);
+            put_s(out, dict, K_ATTR_FIELD + (unsigned)i, m->attr_fields[i]);
         count_at = out->len;
         qt_fleet_put_num(out, (int64_t)nr);
         for (i = 0; i < nr; i++) {
             const struct qt_rcpt_data *r = &m->rcpts[i];
 
-            put_s(out, dict, r->address);
+            put_s(out, dict, K_ADDRESS, r->address);
             /* An original address equal to the address says nothing. */
-            put_s(out, dict, r->orig && r->address && strcmp(r->orig, r->address) == 0
-                                 ? NULL : r->orig);
+            put_s(out, dict, K_ORIG,
+                  r->orig && r->address && strcmp(r->orig, r->address) == 0 ? NULL : r->orig);
             qt_buf_putc(out, '\t');
             qt_buf_putc(out, rcpt_state_letter(r->state));
             qt_buf_append(out, r->bounced ? "\tb" : "\t-", 2);
-            put_s(out, dict, r->status);
-            put_s(out, dict, r->reason);
+            put_s(out, dict, K_STATUS, r->status);
+            put_s(out, dict, K_REASON, r->reason);
             if (out->len - start + 1 > max_line)
                 break;
         }
