@@ -217,6 +217,6 @@ void qt_field_format(const struct qt_field *f, const struct qt_store *s, const s
 void qt_field_format_help(struct qt_buf *out);
 
 /* The first pending recipient of `m` (else the first one; 0 without any). */
-qt_str qt_msg_first_rcpt(const struct qt_msg *m);
+qt_str qt_msg_first_rcpt(const struct qt_store *s, const struct qt_msg *m);
 
 #endif

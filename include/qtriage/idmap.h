@@ -8,23 +8,31 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "qtriage/strpool.h"
-
 struct qt_idmap_entry {
-    qt_str id;                  /* 0: empty slot */
+    uint32_t id;                /* offset of the ID in the map's ids */
     uint32_t gen;               /* scan generation that last saw it */
     uint64_t ino;
-    int64_t size;
     int64_t mtime_ns;
-    uint32_t mode;
+    /* 32 bytes an entry: a file over 4 GiB never compares equal to its
+     * size here, so it is only read again on each scan; st_mode fits in
+     * 16 bits on Linux. */
+    uint32_t size;
+    uint16_t mode;
     uint8_t queue;
-    uint8_t dead;               /* removed; slot kept until the next rebuild */
+    uint8_t dead;               /* removed; kept until the next rebuild */
 };
 
+/* Entries are kept dense, in the order they came, with a hash index of
+ * 32-bit entry numbers beside them: at a million IDs a sparse table of
+ * 40-byte entries cost three times what the entries do.  IDs are all
+ * distinct, so they are copied, not interned. */
 struct qt_idmap {
-    struct qt_strpool ids;
-    struct qt_idmap_entry *slots;
-    size_t nslots, used, live;
+    char *ids;                  /* NUL-terminated IDs, from offset 1 */
+    size_t ids_len, ids_cap;
+    struct qt_idmap_entry *entries;
+    size_t used, cap;           /* entries in use (dead ones too) */
+    uint32_t *slots;            /* entry number + 1; 0 = empty */
+    size_t nslots, live;
 };
 
 void qt_idmap_init(struct qt_idmap *m);
@@ -41,7 +49,7 @@ void qt_idmap_sweep(struct qt_idmap *m, uint32_t gen,
                     void (*gone)(void *ctx, const char *id), void *ctx);
 static inline const char *qt_idmap_id(const struct qt_idmap *m, const struct qt_idmap_entry *e)
 {
-    return qt_strpool_get(&m->ids, e->id);
+    return m->ids + e->id;
 }
 
 #endif

@@ -26,15 +26,16 @@ struct qt_msg {
     qt_str attr_fields[QT_ATTR_NFIELDS];    /* see qt_attr_field_names */
     qt_str reason;              /* first delay reason, for the list */
     qt_str host;                /* a fleet's host; 0 on this machine */
-    uint32_t nrcpts;            /* all entries in rcpts[] */
+    uint32_t nrcpts;            /* all its recipients */
     uint32_t npending;          /* of which still to deliver */
-    struct qt_rcpt *rcpts;
-    /* Seconds since the epoch (unsigned 32 bits last until 2106) and sizes
-     * (a queue file over 4 GiB is clamped): at a million messages every
-     * byte here is a megabyte. */
-    uint32_t arrival, create_time, mtime;
-    uint32_t msg_size, file_size;
-    uint32_t content_size, data_offset;
+    uint32_t rcpt_first;        /* its recipients: the store's rcpts[] from here */
+    /* Seconds since the epoch (unsigned 32 bits last until 2106) and the
+     * size (a message over 4 GiB is clamped): at a million messages every
+     * byte here is a megabyte, so what nothing reads from the store (the
+     * file's size and layout, create_time) is not kept: `list --json`
+     * prints those from the scan's data. */
+    uint32_t arrival, mtime;
+    uint32_t msg_size;
     uint8_t queue;              /* enum qt_queue */
     uint8_t flags;
 };
@@ -43,6 +44,14 @@ struct qt_store {
     struct qt_strpool pool;
     struct qt_msg *msgs;
     size_t n, cap;
+    /* Every message's recipients, one run each (no allocation per message);
+     * runs of removed or replaced messages are garbage until the array is
+     * compacted. */
+    struct qt_rcpt *rcpts;
+    size_t rcpts_used, rcpts_cap, rcpts_dead;
+    /* Messages removed or replaced since the pool was last compacted: the
+     * pool keeps their strings until then. */
+    size_t pool_garbage;
     uint32_t *index;            /* open addressing: message number + 1 */
     size_t index_slots;
     size_t per_queue[QT_Q_COUNT];
@@ -59,11 +68,23 @@ void qt_store_upsert(struct qt_store *s, const struct qt_msg_data *d);
 bool qt_store_update(struct qt_store *s, const char *id, enum qt_queue queue, int64_t mtime,
                      bool forced_expire);
 /* Remove; false when unknown.  The last message moves into the hole, so
- * message numbers are only stable between changes. */
+ * message numbers are only stable between changes.
+ *
+ * Upserts and removals may compact the string pool when the strings of
+ * messages gone make up much of it: the pool then gets a new serial, and
+ * every qt_str taken from it before is void (as its serial says). */
 bool qt_store_remove(struct qt_store *s, const char *id);
 
 /* Message number of `id`, or -1. */
 long qt_store_find(const struct qt_store *s, const char *id);
+
+/* The recipients of m: nrcpts entries, valid until the store next changes
+ * (as message numbers are). */
+static inline const struct qt_rcpt *qt_store_rcpts(const struct qt_store *s,
+                                                   const struct qt_msg *m)
+{
+    return s->rcpts + m->rcpt_first;
+}
 
 static inline const char *qt_store_str(const struct qt_store *s, qt_str ref)
 {
@@ -77,6 +98,14 @@ const char *qt_store_next_attr(const struct qt_store *s, const struct qt_msg *m,
                                const char *prev);
 /* Value of one attribute (any, but create_time), or NULL. */
 const char *qt_store_attr(const struct qt_store *s, const struct qt_msg *m, const char *name);
+
+/* Allocator settings for a long-lived process holding a large store: set
+ * once at start, before threads run. */
+void qt_store_tune_allocator(void);
+
+/* Give back what the store and the allocator hold beyond what the messages
+ * need (the table's growth slack, freed load buffers): after a load. */
+void qt_store_release_slack(struct qt_store *s);
 
 /* Approximate heap bytes used. */
 size_t qt_store_memory(const struct qt_store *s);

@@ -31,6 +31,12 @@ void qt_strpool_init(struct qt_strpool *p);
 void qt_strpool_free(struct qt_strpool *p);
 qt_str qt_strpool_intern(struct qt_strpool *p, const char *s, size_t len);
 qt_str qt_strpool_intern_cstr(struct qt_strpool *p, const char *s);  /* NULL -> 0 */
+/* Store a string known to be distinct from every other in the pool (a
+ * queue ID of a store, which its own index keeps unique) without entering
+ * it in the pool's index: no slot for it, no probing.  The reference is
+ * as good as an interned one, but interning the same text later gives
+ * another reference. */
+qt_str qt_strpool_add(struct qt_strpool *p, const char *s, size_t len);
 
 static inline const char *qt_strpool_get(const struct qt_strpool *p, qt_str ref)
 {

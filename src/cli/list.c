@@ -255,8 +255,8 @@ static void print_text(struct qt_buf *out, const struct qt_store *s, const struc
     size_t id_start;
 
     for (i = 0; i < m->nrcpts; i++)
-        if (m->rcpts[i].state == QT_RCPT_PENDING && pending++ == 0)
-            first = qt_store_str(s, m->rcpts[i].address);
+        if (qt_store_rcpts(s, m)[i].state == QT_RCPT_PENDING && pending++ == 0)
+            first = qt_store_str(s, qt_store_rcpts(s, m)[i].address);
     id_start = out->len;
     qt_text_sanitize(out, qt_store_str(s, m->id), strnlen(qt_store_str(s, m->id), 70));
     qt_buf_putc(out, (m->flags & QT_MSG_FORCED_EXPIRE) ? '#'

@@ -267,10 +267,10 @@ static bool run_postsuper_action(const struct qt_spool_layout *l, enum qt_action
             ok = false;
     /* Second pass: whatever was not acted on yet, in any applicable queue. */
     if (ok) {
-        for (i = 0; i < pending.nslots; i++) {
-            struct qt_idmap_entry *e = &pending.slots[i];
+        for (i = 0; i < pending.used; i++) {
+            struct qt_idmap_entry *e = &pending.entries[i];
 
-            if (e->id && !e->dead)
+            if (!e->dead)
                 add_unacted(&rest, qt_idmap_id(&pending, e));
         }
         if (rest.len && !run_postsuper(l, info, NULL, &rest, &rs, res))

@@ -12,14 +12,15 @@
 #include "qtriage/spool.h"
 #include "qtriage/text.h"
 
-qt_str qt_msg_first_rcpt(const struct qt_msg *m)
+qt_str qt_msg_first_rcpt(const struct qt_store *s, const struct qt_msg *m)
 {
+    const struct qt_rcpt *r = qt_store_rcpts(s, m);
     uint32_t i;
 
     for (i = 0; i < m->nrcpts; i++)
-        if (m->rcpts[i].state == QT_RCPT_PENDING)
-            return m->rcpts[i].address;
-    return m->nrcpts ? m->rcpts[0].address : 0;
+        if (r[i].state == QT_RCPT_PENDING)
+            return r[i].address;
+    return m->nrcpts ? r[0].address : 0;
 }
 
 static void put_str(const struct qt_store *s, qt_str ref, struct qt_buf *out)
@@ -126,7 +127,7 @@ static void cell_rcpt(const struct qt_store *s, const struct qt_msg *m, int64_t 
                       struct qt_buf *out)
 {
     (void)now;
-    put_str(s, qt_msg_first_rcpt(m), out);
+    put_str(s, qt_msg_first_rcpt(s, m), out);
     if (m->npending > 1)
         qt_buf_printf(out, " +%" PRIu32, m->npending - 1);
 }
@@ -139,12 +140,12 @@ static void pending_rcpts(const struct qt_store *s, const struct qt_msg *m, int6
 
     (void)now;
     for (i = 0; i < m->nrcpts; i++) {
-        if (m->rcpts[i].state != QT_RCPT_PENDING)
+        if (qt_store_rcpts(s, m)[i].state != QT_RCPT_PENDING)
             continue;
         if (!first)
             qt_buf_append(out, ", ", 2);
         first = false;
-        put_cstr(s, m->rcpts[i].address, out);
+        put_cstr(s, qt_store_rcpts(s, m)[i].address, out);
     }
 }
 

@@ -1349,7 +1349,7 @@ static bool rcpt_domains_match(struct eval *e, const struct term *t, const struc
     uint32_t i, end;
 
     for (rcpt_range(e, &i, &end); i < end && !e->gave_up; i++) {
-        const struct qt_rcpt *r = &e->m->rcpts[i];
+        const struct qt_rcpt *r = &qt_store_rcpts(e->s, e->m)[i];
 
         if (r->state != QT_RCPT_PENDING && e->rcpt == UINT32_MAX)
             continue;
@@ -1365,7 +1365,7 @@ static bool classes_match(struct eval *e, const struct term *t)
     uint32_t i, end;
 
     for (rcpt_range(e, &i, &end); i < end && !e->gave_up; i++) {
-        int cls = qt_reason_cache_class(&e->f->reasons, e->s, e->m->rcpts[i].reason);
+        int cls = qt_reason_cache_class(&e->f->reasons, e->s, qt_store_rcpts(e->s, e->m)[i].reason);
         const char *name;
 
         if (cls < 0)
@@ -1396,7 +1396,7 @@ static bool rcpts_match(struct eval *e, const struct term *t, const struct qt_fi
     uint32_t i, end;
 
     for (rcpt_range(e, &i, &end); i < end && !e->gave_up; i++) {
-        const struct qt_rcpt *r = &e->m->rcpts[i];
+        const struct qt_rcpt *r = &qt_store_rcpts(e->s, e->m)[i];
         const char *state;
         bool hit;
 

@@ -297,7 +297,7 @@ bool qt_shape_step(struct qt_shape *sh, const struct qt_store *s, size_t budget)
             continue;
         }
         for (r = 0; r < m->nrcpts; r++) {
-            const struct qt_rcpt *rc = &m->rcpts[r];
+            const struct qt_rcpt *rc = &qt_store_rcpts(s, m)[r];
             const char *a = qt_store_str(s, rc->address);
 
             if (rc->state != QT_RCPT_PENDING)

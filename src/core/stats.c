@@ -325,7 +325,7 @@ static bool group_message(struct stats_priv *p, const struct qt_store *s,
     case QT_SRC_RCPT_REASON:
     case QT_SRC_RCPT_CLASS:
         for (r = 0; r < m->nrcpts; r++) {
-            const struct qt_rcpt *rc = &m->rcpts[r];
+            const struct qt_rcpt *rc = &qt_store_rcpts(s, m)[r];
             bool domain = fd->source == QT_SRC_RCPT_DOMAIN;
 
             if (domain ? rc->state != QT_RCPT_PENDING : !rc->reason)

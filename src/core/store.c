@@ -1,6 +1,9 @@
 #include "qtriage/store.h"
 
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 
 #include "qtriage/util.h"
@@ -11,15 +14,14 @@ void qt_store_init(struct qt_store *s)
     qt_strpool_init(&s->pool);
     s->index_slots = 1 << 10;
     s->index = xcalloc(s->index_slots, sizeof(*s->index));
+    s->rcpts_cap = 64;
+    s->rcpts = xmalloc(s->rcpts_cap * sizeof(*s->rcpts));
 }
 
 void qt_store_free(struct qt_store *s)
 {
-    size_t i;
-
-    for (i = 0; i < s->n; i++)
-        free(s->msgs[i].rcpts);
     free(s->msgs);
+    free(s->rcpts);
     free(s->index);
     qt_strpool_free(&s->pool);
     memset(s, 0, sizeof(*s));
@@ -93,13 +95,81 @@ static uint32_t clamp_u32(int64_t v)
     return v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
+/* Copy the live runs of recipients into an array of their own size, in
+ * message order. */
+static void compact_rcpts(struct qt_store *s)
+{
+    size_t live = s->rcpts_used - s->rcpts_dead, cap = live + live / 4 + 64, used = 0, i;
+    struct qt_rcpt *r = xmalloc(cap * sizeof(*r));
+
+    for (i = 0; i < s->n; i++) {
+        struct qt_msg *m = &s->msgs[i];
+
+        if (m->nrcpts)
+            memcpy(r + used, s->rcpts + m->rcpt_first, m->nrcpts * sizeof(*r));
+        m->rcpt_first = (uint32_t)used;
+        used += m->nrcpts;
+    }
+    free(s->rcpts);
+    s->rcpts = r;
+    s->rcpts_used = used;
+    s->rcpts_cap = cap;
+    s->rcpts_dead = 0;
+}
+
+/* Room for a run of n recipients; the index of its first. */
+static uint32_t alloc_rcpts(struct qt_store *s, size_t n)
+{
+    size_t first;
+
+    if (s->rcpts_used + n > s->rcpts_cap && s->rcpts_dead > (s->rcpts_used - s->rcpts_dead) / 2)
+        compact_rcpts(s);
+    if (s->rcpts_used + n > s->rcpts_cap) {
+        size_t cap = s->rcpts_cap < 4096 ? 4096 : s->rcpts_cap + s->rcpts_cap / 2;
+
+        if (cap < s->rcpts_used + n)
+            cap = s->rcpts_used + n;
+        s->rcpts = xrealloc(s->rcpts, cap * sizeof(*s->rcpts));
+        s->rcpts_cap = cap;
+    }
+    if (s->rcpts_used + n > UINT32_MAX)
+        qt_die("more than 4 billion recipients");
+    first = s->rcpts_used;
+    s->rcpts_used += n;
+    return (uint32_t)first;
+}
+
+/* m's recipients are no longer needed (m is replaced or removed). */
+static void drop_rcpts(struct qt_store *s, const struct qt_msg *m)
+{
+    if (m->rcpt_first + m->nrcpts == s->rcpts_used)
+        s->rcpts_used = m->rcpt_first;      /* the last run: reuse it at once */
+    else
+        s->rcpts_dead += m->nrcpts;
+}
+
+/* `old` is m's run when m is replaced (its room is reused when the new list
+ * fits), or (uint32_t)-1 for a new message. */
 static void fill(struct qt_store *s, struct qt_msg *m, const struct qt_msg_data *d)
 {
+    uint32_t first, old_first = m->rcpt_first, old_n = m->nrcpts;
+    bool replacing = old_first != UINT32_MAX;
     size_t i;
 
-    free(m->rcpts);
+    if (replacing && d->nrcpts <= old_n) {
+        first = old_first;      /* updated in place: the tail of the run is garbage */
+        s->rcpts_dead += old_n - d->nrcpts;
+    } else {
+        if (replacing) {
+            drop_rcpts(s, m);
+            m->nrcpts = 0;      /* a compaction now has nothing of m to keep */
+        }
+        first = alloc_rcpts(s, d->nrcpts);
+    }
     memset(m, 0, sizeof(*m));
-    m->id = intern(s, d->id);
+    /* The store's index keeps IDs unique: the pool's would only cost a
+     * slot and a probe per message. */
+    m->id = qt_strpool_add(&s->pool, d->id, strlen(d->id));
     m->sender = intern(s, d->sender);
     m->subject = intern(s, d->subject);
     m->from = intern(s, d->from);
@@ -109,11 +179,12 @@ static void fill(struct qt_store *s, struct qt_msg *m, const struct qt_msg_data 
     for (i = 0; i < QT_ATTR_NFIELDS; i++)
         m->attr_fields[i] = intern(s, d->attr_fields[i]);
     m->nrcpts = (uint32_t)d->nrcpts;
-    m->rcpts = d->nrcpts ? xcalloc(d->nrcpts, sizeof(*m->rcpts)) : NULL;
+    m->rcpt_first = first;
     for (i = 0; i < d->nrcpts; i++) {
         const struct qt_rcpt_data *rd = &d->rcpts[i];
-        struct qt_rcpt *r = &m->rcpts[i];
+        struct qt_rcpt *r = &s->rcpts[first + i];
 
+        memset(r, 0, sizeof(*r));
         r->address = intern(s, rd->address);
         r->orig = intern(s, rd->orig);
         r->reason = intern(s, rd->reason);
@@ -126,16 +197,63 @@ static void fill(struct qt_store *s, struct qt_msg *m, const struct qt_msg_data 
             m->reason = r->reason;
     }
     m->arrival = clamp_u32(d->arrival);
-    m->create_time = clamp_u32(d->create_time);
     m->mtime = clamp_u32(d->mtime);
     m->msg_size = clamp_u32(d->msg_size);
-    m->file_size = clamp_u32(d->file_size);
-    m->content_size = clamp_u32(d->content_size);
-    m->data_offset = clamp_u32(d->data_offset);
     m->queue = (uint8_t)d->queue;
     m->flags = (d->forced_expire ? QT_MSG_FORCED_EXPIRE : 0) |
                (d->null_sender ? QT_MSG_NULL_SENDER : 0) |
                (d->error ? QT_MSG_UNREADABLE : 0);
+}
+
+static qt_str move_str(struct qt_strpool *to, const struct qt_strpool *from, qt_str ref)
+{
+    return ref ? qt_strpool_intern(to, qt_strpool_get(from, ref), qt_strpool_len(from, ref))
+               : 0;
+}
+
+/* Intern every live string into a fresh pool and drop the old one with the
+ * strings of the messages gone.  The new pool has a serial of its own, so
+ * whoever remembered facts per reference knows they are void. */
+static void compact_pool(struct qt_store *s)
+{
+    struct qt_strpool old = s->pool;
+    size_t i, k;
+
+    qt_strpool_init(&s->pool);
+    for (i = 0; i < s->n; i++) {
+        struct qt_msg *m = &s->msgs[i];
+        struct qt_rcpt *r = s->rcpts + m->rcpt_first;
+
+        m->id = qt_strpool_add(&s->pool, qt_strpool_get(&old, m->id),
+                               qt_strpool_len(&old, m->id));
+        m->sender = move_str(&s->pool, &old, m->sender);
+        m->subject = move_str(&s->pool, &old, m->subject);
+        m->from = move_str(&s->pool, &old, m->from);
+        m->attrs = move_str(&s->pool, &old, m->attrs);
+        m->error = move_str(&s->pool, &old, m->error);
+        for (k = 0; k < QT_ATTR_NFIELDS; k++)
+            m->attr_fields[k] = move_str(&s->pool, &old, m->attr_fields[k]);
+        m->reason = move_str(&s->pool, &old, m->reason);
+        m->host = move_str(&s->pool, &old, m->host);
+        for (k = 0; k < m->nrcpts; k++) {
+            r[k].address = move_str(&s->pool, &old, r[k].address);
+            r[k].orig = move_str(&s->pool, &old, r[k].orig);
+            r[k].reason = move_str(&s->pool, &old, r[k].reason);
+            r[k].status = move_str(&s->pool, &old, r[k].status);
+        }
+    }
+    qt_strpool_free(&old);
+    s->pool_garbage = 0;
+}
+
+/* The pool is compacted once as many messages went (or were replaced) as
+ * the store holds, and at least 16k: the cost, one interning of every live
+ * string, is then spread over as many changes, and at most about half the
+ * pool is garbage. */
+static void note_garbage(struct qt_store *s)
+{
+    if (++s->pool_garbage >= 16384 && s->pool_garbage >= s->n)
+        compact_pool(s);
 }
 
 void qt_store_upsert(struct qt_store *s, const struct qt_msg_data *d)
@@ -147,6 +265,7 @@ void qt_store_upsert(struct qt_store *s, const struct qt_msg_data *d)
         m = &s->msgs[s->index[slot] - 1];
         s->per_queue[m->queue]--;
         s->total_size -= m->msg_size;
+        s->pool_garbage++;
     } else {
         if (s->n == s->cap) {
             /* Grow by half, not double: less slack in the largest array. */
@@ -154,7 +273,8 @@ void qt_store_upsert(struct qt_store *s, const struct qt_msg_data *d)
             s->msgs = xrealloc(s->msgs, s->cap * sizeof(*s->msgs));
         }
         m = &s->msgs[s->n++];
-        m->rcpts = NULL;
+        m->rcpt_first = UINT32_MAX;
+        m->nrcpts = 0;
         s->index[slot] = (uint32_t)s->n;
     }
     fill(s, m, d);
@@ -162,6 +282,8 @@ void qt_store_upsert(struct qt_store *s, const struct qt_msg_data *d)
     s->total_size += m->msg_size;
     if (s->n * 2 > s->index_slots)
         index_grow(s);          /* after fill(): rehashing reads the new ID */
+    if (s->pool_garbage >= 16384 && s->pool_garbage >= s->n)
+        compact_pool(s);
     s->version++;
 }
 
@@ -196,12 +318,13 @@ bool qt_store_remove(struct qt_store *s, const char *id)
     s->per_queue[s->msgs[victim].queue]--;
     s->total_size -= s->msgs[victim].msg_size;
     index_delete_slot(s, slot);
-    free(s->msgs[victim].rcpts);
+    drop_rcpts(s, &s->msgs[victim]);
     if (victim != last) {
         s->msgs[victim] = s->msgs[last];
         s->index[index_slot(s, qt_store_str(s, s->msgs[victim].id))] = (uint32_t)(victim + 1);
     }
     s->n--;
+    note_garbage(s);
     s->version++;
     return true;
 }
@@ -235,12 +358,38 @@ const char *qt_store_attr(const struct qt_store *s, const struct qt_msg *m, cons
 
 size_t qt_store_memory(const struct qt_store *s)
 {
-    size_t bytes = s->cap * sizeof(*s->msgs) + s->index_slots * sizeof(*s->index) +
-                   qt_strpool_memory(&s->pool);
-    size_t i;
+    return s->cap * sizeof(*s->msgs) + s->index_slots * sizeof(*s->index) +
+           s->rcpts_cap * sizeof(*s->rcpts) + qt_strpool_memory(&s->pool);
+}
 
-    for (i = 0; i < s->n; i++)
-        if (s->msgs[i].nrcpts)
-            bytes += s->msgs[i].nrcpts * sizeof(struct qt_rcpt) + 16;
-    return bytes;
+void qt_store_tune_allocator(void)
+{
+#ifdef __GLIBC__
+    /* glibc raises its mmap threshold to the size of each large block freed
+     * (up to 32 MiB), and its trim threshold to twice that: after the
+     * first sort of a large store, megabytes freed at the top of the scan
+     * threads' heaps are never given back, not even by malloc_trim().
+     * Fixed thresholds keep large blocks in mmap and free tops trimmed. */
+    mallopt(M_MMAP_THRESHOLD, 256 << 10);
+    mallopt(M_TRIM_THRESHOLD, 512 << 10);
+#endif
+}
+
+void qt_store_release_slack(struct qt_store *s)
+{
+    if (s->rcpts_dead)
+        compact_rcpts(s);
+    else if (s->rcpts_cap > s->rcpts_used + 64) {
+        s->rcpts = xrealloc(s->rcpts, (s->rcpts_used + 64) * sizeof(*s->rcpts));
+        s->rcpts_cap = s->rcpts_used + 64;
+    }
+    if (s->n && s->cap > s->n) {
+        s->msgs = xrealloc(s->msgs, s->n * sizeof(*s->msgs));
+        s->cap = s->n;
+    }
+#ifdef __GLIBC__
+    /* glibc keeps freed heap below its top and in its arenas; the scan's
+     * threads freed tens of megabytes of batches there. */
+    malloc_trim(0);
+#endif
 }

@@ -50,17 +50,10 @@ static void rehash(struct qt_strpool *p)
     p->nslots = n;
 }
 
-qt_str qt_strpool_intern(struct qt_strpool *p, const char *s, size_t len)
+static uint32_t append(struct qt_strpool *p, const char *s, size_t len)
 {
-    uint32_t h = qt_hash_bytes(s, len);
-    size_t mask = p->nslots - 1, i;
     uint32_t off, n32 = (uint32_t)len;
 
-    for (i = h & mask; p->slots[i]; i = (i + 1) & mask) {
-        if (qt_strpool_len(p, p->slots[i]) == len &&
-            memcmp(p->bytes + p->slots[i], s, len) == 0)
-            return p->slots[i];
-    }
     if (p->len + len + 5 > UINT32_MAX)
         qt_die("string pool exceeds 4 GiB");
     if (p->len + len + 5 > p->cap)
@@ -70,6 +63,26 @@ qt_str qt_strpool_intern(struct qt_strpool *p, const char *s, size_t len)
     memcpy(p->bytes + off, s, len);
     p->bytes[off + len] = 0;
     p->len = off + len + 1;
+    return off;
+}
+
+qt_str qt_strpool_add(struct qt_strpool *p, const char *s, size_t len)
+{
+    return append(p, s, len);
+}
+
+qt_str qt_strpool_intern(struct qt_strpool *p, const char *s, size_t len)
+{
+    uint32_t h = qt_hash_bytes(s, len);
+    size_t mask = p->nslots - 1, i;
+    uint32_t off;
+
+    for (i = h & mask; p->slots[i]; i = (i + 1) & mask) {
+        if (qt_strpool_len(p, p->slots[i]) == len &&
+            memcmp(p->bytes + p->slots[i], s, len) == 0)
+            return p->slots[i];
+    }
+    off = append(p, s, len);
     p->slots[i] = off;
     if (++p->count * 4 > p->nslots * 3)
         rehash(p);

@@ -174,7 +174,7 @@ static void make_item(const struct qt_store *s, enum qt_col col, uint32_t msg,
     case QT_SORT_STR:
     case QT_SORT_FIRST_RCPT:
         it->str = f->sort == QT_SORT_FIRST_RCPT
-                      ? qt_msg_first_rcpt(m)
+                      ? qt_msg_first_rcpt(s, m)
                       : *(const qt_str *)(const void *)((const char *)m + f->sort_offset);
         it->key = prefix_key(qt_store_str(s, it->str), 0, true);
         it->key2 = prefix_key(qt_store_str(s, it->str), 1, true);

@@ -130,6 +130,12 @@ static void rebuild_done(struct app *a)
                          a->view.n);
     bench_filter = filter;
     list_rows_rebuilt(a);
+    /* The load's batches and the sort's keys are gone: give their memory
+     * back once, so what stays resident is what the queue needs. */
+    if (a->first_scan_done && !a->trimmed_after_load) {
+        a->trimmed_after_load = true;
+        qt_store_release_slack(&a->store);
+    }
     a->rows_for_query = false;
     a->last_rebuild_ms = app_now_ms();
     a->rebuild_cost_ms = a->rebuild_work_ms;
@@ -695,6 +701,7 @@ int tui_run(const struct tui_options *opt)
     a->start_ms = app_now_ms();
     a->next_scan_ms = 0;
     setlocale(LC_ALL, "");
+    qt_store_tune_allocator();
     cs = nl_langinfo(CODESET);
     a->utf8 = cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
     if (script_wanted()) {

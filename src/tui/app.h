@@ -61,6 +61,7 @@ struct app {
 
     /* Loading and rescans. */
     bool first_scan_done;
+    bool trimmed_after_load;   /* memory handed back after the first load */
     uint64_t scans_done;
     int64_t next_scan_ms;       /* when to start the next rescan */
     int64_t scan_started_ms;

@@ -188,6 +188,21 @@ class Testbed:
     def postqueue_j(self, user=None):
         return postqueue_j(self.etc, user=user)
 
+    def sendmail(self, sender, rcpts, data):
+        """Queue one message through the instance's own sendmail (postdrop,
+        pickup, cleanup: a real queue file).  `data` is the message (bytes)."""
+        sh(["sendmail", "-C", self.etc, "-i", "-f", sender, "--"] + list(rcpts), input=data)
+
+    def split_by_sender_domain(self, domain):
+        """({id: queue} of queued mail whose sender's domain is `domain`,
+        {id: queue} of the rest), from postqueue -j."""
+        match, other = {}, {}
+        for m in self.postqueue_j():
+            s = m.get("sender", "")
+            d = s.rsplit("@", 1)[1] if "@" in s else ""
+            (match if d == domain else other)[m["queue_id"]] = m["queue_name"]
+        return match, other
+
     def queue_file(self, qid):
         """Path of the queue file for qid (any queue, hashed or not), or None."""
         for q in ("maildrop", "incoming", "active", "deferred", "hold", "corrupt"):

@@ -63,10 +63,6 @@ def as_nobody(fn, *args):
         raise RuntimeError("planting as nobody failed")
 
 
-def sendmail(tb, sender, rcpts, data):
-    qtlib.sh(["sendmail", "-C", tb.etc, "-i", "-f", sender, "--"] + list(rcpts), input=data)
-
-
 def queue(tb):
     return {m["queue_id"]: m for m in tb.postqueue_j()}
 
@@ -104,7 +100,7 @@ def body(c):
 
 def run_all(c, tb, work, planted):
     for i in range(4):
-        sendmail(tb, "victim%d@src.example" % i, ["r%d@dest.example" % i],
+        tb.sendmail("victim%d@src.example" % i, ["r%d@dest.example" % i],
                  b"Subject: secret %d\n\nconfidential body %d\n" % (i, i))
     tb.settle()
     q0 = queue(tb)

@@ -65,10 +65,6 @@ EXACT = (b"From: Exact Sender <exact-sender@src.example>\n"
          b"last line\n")
 
 
-def sendmail(tb, sender, rcpts, data):
-    qtlib.sh(["sendmail", "-C", tb.etc, "-i", "-f", sender, "--"] + list(rcpts), input=data)
-
-
 def message(sender, rcpt, subject, body_bytes):
     head = ("From: %s\nTo: %s\nSubject: %s\n\n" % (sender, rcpt, subject)).encode()
     line = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/0123456789\n"
@@ -250,22 +246,22 @@ def body(c):
 
 def run_all(c, tb, work):
     tb.inject(N)
-    sendmail(tb, "exact-sender@src.example", ["exact@dest.example"], EXACT)
+    tb.sendmail("exact-sender@src.example", ["exact@dest.example"], EXACT)
     for i in range(3):
-        sendmail(tb, "flood@src.example", ["r%d@dest.example" % i],
+        tb.sendmail("flood@src.example", ["r%d@dest.example" % i],
                  message("flood@src.example", "r%d@dest.example" % i, "flood %d" % i, 500))
     for i in range(2):
-        sendmail(tb, "friend%d@src.example" % i, ["flood@src.example"],
+        tb.sendmail("friend%d@src.example" % i, ["flood@src.example"],
                  message("friend%d@src.example" % i, "flood@src.example", "to flood", 500))
     for i in range(2):
-        sendmail(tb, "big@src.example", ["big%d@dest.example" % i],
+        tb.sendmail("big@src.example", ["big%d@dest.example" % i],
                  message("big@src.example", "big%d@dest.example" % i, "big", int(5.4 * MB)))
     for i in range(8):
-        sendmail(tb, "mid@src.example", ["mid%d@dest.example" % i],
+        tb.sendmail("mid@src.example", ["mid%d@dest.example" % i],
                  message("mid@src.example", "mid%d@dest.example" % i, "mid", 40 * 1024))
-    sendmail(tb, "mid@src.example", ["large@dest.example"],
+    tb.sendmail("mid@src.example", ["large@dest.example"],
              message("mid@src.example", "large@dest.example", "large", 300 * 1024))
-    sendmail(tb, "hostile@src.example", ["h@dest.example"],
+    tb.sendmail("hostile@src.example", ["h@dest.example"],
              b"Subject: \x1b[31mred\x1b]0;title\x07 \x08\x08bell\r\n\nbody\n")
     tb.settle()
     q0 = queue(tb)

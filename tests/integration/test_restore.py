@@ -47,10 +47,6 @@ EXACT = (b"From: Exact Sender <exact-sender@src.example>\n"
          b"last line\n")
 
 
-def sendmail(tb, sender, rcpts, data):
-    qtlib.sh(["sendmail", "-C", tb.etc, "-i", "-f", sender, "--"] + list(rcpts), input=data)
-
-
 def queue(tb):
     return {m["queue_id"]: m for m in tb.postqueue_j()}
 
@@ -116,14 +112,14 @@ def check_restored(c, tb, out, want, before, what):
 
 
 def run_all(c, tb, work):
-    sendmail(tb, "exact-sender@src.example", ["exact@dest.example"], EXACT)
-    sendmail(tb, "", ["bounce-to@dest.example"], b"Subject: a bounce\n\nnull sender\n")
-    sendmail(tb, "multi@src.example", ["m1@dest.example", "gone@discard.example",
+    tb.sendmail("exact-sender@src.example", ["exact@dest.example"], EXACT)
+    tb.sendmail("", ["bounce-to@dest.example"], b"Subject: a bounce\n\nnull sender\n")
+    tb.sendmail("multi@src.example", ["m1@dest.example", "gone@discard.example",
                                        "m2@dest.example"],
              b"Subject: three recipients\n\none of them delivered\n")
-    sendmail(tb, "held@src.example", ["h@dest.example"],
+    tb.sendmail("held@src.example", ["h@dest.example"],
              b"X-Testbed-Hold: yes\nSubject: held\n\nheld body\n")
-    sendmail(tb, "alldone@src.example", ["a@discard.example"], b"Subject: all done\n\nx\n")
+    tb.sendmail("alldone@src.example", ["a@discard.example"], b"Subject: all done\n\nx\n")
     tb.settle()
     q0 = queue(tb)
     c.eq(len(q0), 4, "four messages queued (the all-discard one left at once)")

@@ -39,10 +39,9 @@ PER_WAVE = 6        # of each kind
 
 def inject(tb, sender, n, subject="hello"):
     for i in range(n):
-        msg = ("From: <%s>\nTo: <rcpt%d@dest.example>\nSubject: %s %d\n\nbody %d\n"
-               % (sender, i, subject, i, i)).encode()
-        qtlib.sh(["sendmail", "-C", tb.etc, "-f", sender, "rcpt%d@dest.example" % i],
-                 input=msg)
+        tb.sendmail(sender, ["rcpt%d@dest.example" % i],
+                    ("From: <%s>\nTo: <rcpt%d@dest.example>\nSubject: %s %d\n\nbody %d\n"
+                     % (sender, i, subject, i, i)).encode())
 
 
 def wave(tb, k):
@@ -52,16 +51,8 @@ def wave(tb, k):
         inject(tb, s, PER_WAVE // len(OTHER_SENDERS), "spam.example wave %d" % k)
 
 
-def sender_domain(m):
-    s = m.get("sender", "")
-    return s.rsplit("@", 1)[1] if "@" in s else ""
-
-
 def split(tb):
-    q = tb.postqueue_j()
-    match = {m["queue_id"]: m["queue_name"] for m in q if sender_domain(m) == "spam.example"}
-    other = {m["queue_id"]: m["queue_name"] for m in q if sender_domain(m) != "spam.example"}
-    return match, other
+    return tb.split_by_sender_domain("spam.example")
 
 
 def body(c):

@@ -18,7 +18,6 @@ Exit: 0 ok, 1 failure, 77 not root."""
 import os
 import re
 import sys
-import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -29,8 +28,7 @@ FILTER = "sender_domain=spam.example"
 
 def inject(tb, sender, n, tag):
     for i in range(n):
-        qtlib.sh(["sendmail", "-C", tb.etc, "-f", sender, "r%d@dest.example" % i],
-                 input=("Subject: %s %d\n\nbody\n" % (tag, i)).encode())
+        tb.sendmail(sender, ["r%d@dest.example" % i], ("Subject: %s %d\n\nbody\n" % (tag, i)).encode())
 
 
 def wave(tb, k, n=3):
@@ -39,20 +37,7 @@ def wave(tb, k, n=3):
 
 
 def split(tb):
-    q = tb.postqueue_j()
-    dom = lambda m: m["sender"].rsplit("@", 1)[-1]  # noqa: E731
-    return ({m["queue_id"]: m["queue_name"] for m in q if dom(m) == "spam.example"},
-            {m["queue_id"]: m["queue_name"] for m in q if dom(m) != "spam.example"})
-
-
-def wait_state(what, pred, timeout=60):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.2)
-    raise RuntimeError("timed out waiting for " + what)
+    return tb.split_by_sender_domain("spam.example")
 
 
 def all_held(tb, n):
@@ -77,14 +62,14 @@ def body(c):
                                r"arrives, for 1h00m \(until \d\d:\d\d\)\? \[y/N\]" % FILTER),
                     "the confirmation shows filter, action and expiry", t.screen())
             t.keys("y")
-            wait_state("the first wave held", lambda: all_held(tb, 4))
+            qtlib.wait_for("the first wave held", lambda: all_held(tb, 4))
             c.check(t.wait_for(r"rules 1 active, 4 caught"), "the status line counts 4",
                     t.status())
             n = 4
             for k in (1, 2):
                 wave(tb, k)
                 n += 3
-                wait_state("wave %d held" % k, lambda: all_held(tb, n))
+                qtlib.wait_for("wave %d held" % k, lambda: all_held(tb, n))
             c.check(t.wait_for(r"rules 1 active, %d caught" % n), "the status line counts %d" % n,
                     t.status())
             match, other = split(tb)

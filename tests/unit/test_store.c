@@ -331,6 +331,220 @@ static void test_idmap_sweep(void **state)
     qt_idmap_free(&m);
 }
 
+/* A message's recipients as the store gives them back: "addr/reason/state"
+ * joined by spaces. */
+static void rcpts_text(const struct qt_store *s, const char *id, char *out, size_t cap)
+{
+    long i = qt_store_find(s, id);
+    const struct qt_msg *m;
+    const struct qt_rcpt *r;
+    size_t len = 0;
+    uint32_t k;
+
+    assert_true(i >= 0);
+    m = &s->msgs[i];
+    r = qt_store_rcpts(s, m);
+    out[0] = 0;
+    for (k = 0; k < m->nrcpts && len < cap; k++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%s/%s/%d", k ? " " : "",
+                                qt_store_str(s, r[k].address),
+                                r[k].reason ? qt_store_str(s, r[k].reason) : "-", r[k].state);
+}
+
+static void put_rcpts(struct qt_store *s, const char *id, size_t n, const char *tag)
+{
+    struct qt_msg_data d;
+    struct qt_rcpt_data r[2], many[300];
+    char addr[300][32], reason[300][32];
+    size_t k;
+
+    assert_true(n <= 300);
+    make_msg(&d, r, id, QT_Q_DEFERRED, "s@example.org");
+    for (k = 0; k < n; k++) {
+        memset(&many[k], 0, sizeof(many[k]));
+        snprintf(addr[k], sizeof(addr[k]), "%s%zu@x.example", tag, k);
+        snprintf(reason[k], sizeof(reason[k]), "%s says %zu", tag, k);
+        many[k].address = addr[k];
+        many[k].reason = k % 2 ? reason[k] : NULL;
+        many[k].state = k % 3 ? QT_RCPT_PENDING : QT_RCPT_DONE;
+    }
+    d.rcpts = many;
+    d.nrcpts = n;
+    qt_store_upsert(s, &d);
+}
+
+static void expect_rcpts(const struct qt_store *s, const char *id, size_t n, const char *tag)
+{
+    char got[300 * 64], want[300 * 64];
+    size_t len = 0, k;
+    long i = qt_store_find(s, id);
+    uint32_t pending = 0;
+
+    want[0] = 0;
+    for (k = 0; k < n; k++) {
+        char reason[32];
+
+        snprintf(reason, sizeof(reason), "%s says %zu", tag, k);
+        len += (size_t)snprintf(want + len, sizeof(want) - len, "%s%s%zu@x.example/%s/%d",
+                                k ? " " : "", tag, k, k % 2 ? reason : "-",
+                                k % 3 ? QT_RCPT_PENDING : QT_RCPT_DONE);
+        pending += k % 3 != 0;
+    }
+    rcpts_text(s, id, got, sizeof(got));
+    assert_string_equal(got, want);
+    assert_int_equal(s->msgs[i].npending, pending);
+    assert_int_equal(s->msgs[i].nrcpts, n);
+}
+
+/* Messages with many, one or no recipients, replaced by ones with fewer
+ * (kept in place) and more (moved), next to neighbours that must not
+ * change; then so many replacements that the recipients are compacted. */
+static void test_store_recipient_runs(void **state)
+{
+    struct qt_store s;
+    char id[32];
+    int round, i;
+
+    (void)state;
+    qt_store_init(&s);
+    put_rcpts(&s, "MANY", 300, "m");
+    put_rcpts(&s, "ONE", 1, "o");
+    put_rcpts(&s, "NONE", 0, "n");
+    put_rcpts(&s, "LAST", 5, "l");
+    expect_rcpts(&s, "MANY", 300, "m");
+    expect_rcpts(&s, "ONE", 1, "o");
+    expect_rcpts(&s, "NONE", 0, "n");
+    put_rcpts(&s, "MANY", 7, "m2");         /* fewer: updated in place */
+    expect_rcpts(&s, "MANY", 7, "m2");
+    expect_rcpts(&s, "ONE", 1, "o");
+    put_rcpts(&s, "ONE", 40, "o2");         /* more: a new run */
+    expect_rcpts(&s, "ONE", 40, "o2");
+    expect_rcpts(&s, "MANY", 7, "m2");
+    expect_rcpts(&s, "LAST", 5, "l");
+    put_rcpts(&s, "NONE", 3, "n2");
+    expect_rcpts(&s, "NONE", 3, "n2");
+    for (round = 0; round < 200; round++) {
+        for (i = 0; i < 20; i++) {
+            snprintf(id, sizeof(id), "C%d", i);
+            put_rcpts(&s, id, (size_t)(round + i) % 50 + 1, round % 2 ? "a" : "b");
+        }
+        assert_true(qt_store_remove(&s, "LAST"));
+        put_rcpts(&s, "LAST", (size_t)round % 9, "l");
+    }
+    for (i = 0; i < 20; i++) {
+        snprintf(id, sizeof(id), "C%d", i);
+        expect_rcpts(&s, id, (size_t)(199 + i) % 50 + 1, "a");
+    }
+    expect_rcpts(&s, "MANY", 7, "m2");
+    expect_rcpts(&s, "ONE", 40, "o2");
+    expect_rcpts(&s, "NONE", 3, "n2");
+    expect_rcpts(&s, "LAST", 199 % 9, "l");
+    /* 200 rounds moved ~100k recipients through; garbage stays bounded. */
+    assert_true(s.rcpts_used < 4 * (7 + 40 + 3 + 8 + 20 * 50) + 8192);
+    qt_store_release_slack(&s);
+    assert_int_equal(s.rcpts_dead, 0);
+    expect_rcpts(&s, "C3", (size_t)(199 + 3) % 50 + 1, "a");
+    qt_store_free(&s);
+}
+
+/* A long-running view of a busy queue: messages come and go for ever,
+ * each with strings of its own.  The pool must not keep the strings of
+ * every message ever seen, and every string must survive compaction. */
+static void test_store_churn_bounded(void **state)
+{
+    struct qt_store s;
+    struct qt_msg_data d;
+    struct qt_rcpt_data r[2];
+    char id[32], subject[64], addr[64], reason[64], old[32];
+    size_t peak_pool = 0, peak_rcpts = 0, i;
+    uint64_t serial;
+    const size_t live = 2000, total = 200000;
+
+    (void)state;
+    qt_store_init(&s);
+    serial = s.pool.serial;
+    for (i = 0; i < total; i++) {
+        snprintf(id, sizeof(id), "ID%zu", i);
+        snprintf(subject, sizeof(subject), "subject of %zu", i);
+        snprintf(addr, sizeof(addr), "rcpt%zu@example.net", i);
+        snprintf(reason, sizeof(reason), "host said: 450 <rcpt%zu@example.net>", i);
+        make_msg(&d, r, id, QT_Q_DEFERRED, "flood@example.org");
+        d.subject = subject;
+        r[0].address = addr;
+        r[0].reason = reason;
+        qt_store_upsert(&s, &d);
+        if (i >= live) {
+            snprintf(old, sizeof(old), "ID%zu", i - live);
+            assert_true(qt_store_remove(&s, old));
+        }
+        if (i % 7 == 0)         /* some are replaced in place */
+            qt_store_upsert(&s, &d);
+        if (i > total / 2) {
+            peak_pool = s.pool.len > peak_pool ? s.pool.len : peak_pool;
+            peak_rcpts = s.rcpts_cap > peak_rcpts ? s.rcpts_cap : peak_rcpts;
+        }
+    }
+    assert_int_equal(s.n, live);
+    assert_int_not_equal(s.pool.serial, serial);    /* it was compacted */
+    /* ~100 bytes of strings per message: bounded by the compaction rule
+     * (garbage of at most max(n, 16k) messages), far from 200k messages. */
+    assert_true(peak_pool < (live + 16384 + 1) * 160 + (1 << 16));
+    assert_true(peak_rcpts < 8 * live + 8192);
+    for (i = total - live; i < total; i++) {
+        long k;
+        const struct qt_msg *m;
+        char want[64];
+
+        snprintf(id, sizeof(id), "ID%zu", i);
+        k = qt_store_find(&s, id);
+        assert_true(k >= 0);
+        m = &s.msgs[k];
+        snprintf(want, sizeof(want), "subject of %zu", i);
+        assert_string_equal(qt_store_str(&s, m->subject), want);
+        assert_string_equal(qt_store_str(&s, m->id), id);
+        assert_string_equal(qt_store_str(&s, m->sender), "flood@example.org");
+        assert_string_equal(qt_store_attr(&s, m, "sasl_username"), "bob");
+        assert_string_equal(qt_store_attr(&s, m, "protocol_name"), "ESMTP");
+        snprintf(want, sizeof(want), "host said: 450 <rcpt%zu@example.net>", i);
+        assert_string_equal(qt_store_str(&s, qt_store_rcpts(&s, m)[0].reason), want);
+        assert_string_equal(qt_store_str(&s, m->reason), want);
+        assert_string_equal(qt_store_str(&s, qt_store_rcpts(&s, m)[1].address), "b@x.example");
+    }
+    qt_store_free(&s);
+}
+
+/* The scanner's map sees IDs come and go for ever: it stays the size of
+ * what is live. */
+static void test_idmap_churn_bounded(void **state)
+{
+    struct qt_idmap m;
+    char id[32];
+    bool created;
+    size_t i, peak = 0;
+
+    (void)state;
+    qt_idmap_init(&m);
+    for (i = 0; i < 100000; i++) {
+        snprintf(id, sizeof(id), "Q%zu", i);
+        qt_idmap_put(&m, id, &created)->ino = i;
+        assert_true(created);
+        if (i >= 1000) {
+            snprintf(id, sizeof(id), "Q%zu", i - 1000);
+            qt_idmap_forget(&m, id);
+        }
+        peak = m.used > peak ? m.used : peak;
+    }
+    assert_int_equal(m.live, 1000);
+    assert_true(peak <= 4096);
+    assert_true(m.ids_cap <= 1 << 16);
+    for (i = 99000; i < 100000; i++) {
+        snprintf(id, sizeof(id), "Q%zu", i);
+        assert_int_equal(qt_idmap_get(&m, id)->ino, i);
+    }
+    assert_null(qt_idmap_get(&m, "Q98999"));
+    qt_idmap_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -340,6 +554,9 @@ int main(void)
         cmocka_unit_test(test_store_total_size),
         cmocka_unit_test(test_feed_backpressure),
         cmocka_unit_test(test_idmap_sweep),
+        cmocka_unit_test(test_store_recipient_runs),
+        cmocka_unit_test(test_store_churn_bounded),
+        cmocka_unit_test(test_idmap_churn_bounded),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

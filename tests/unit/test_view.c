@@ -310,9 +310,9 @@ static const char *ref_first_rcpt(const struct qt_store *s, const struct qt_msg 
     uint32_t i;
 
     for (i = 0; i < m->nrcpts; i++)
-        if (m->rcpts[i].state == QT_RCPT_PENDING)
-            return opt_str(s, m->rcpts[i].address);
-    return m->nrcpts ? opt_str(s, m->rcpts[0].address) : NULL;
+        if (qt_store_rcpts(s, m)[i].state == QT_RCPT_PENDING)
+            return opt_str(s, qt_store_rcpts(s, m)[i].address);
+    return m->nrcpts ? opt_str(s, qt_store_rcpts(s, m)[0].address) : NULL;
 }
 
 static int ref_cmp_str(const char *a, const char *b)
