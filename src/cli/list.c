@@ -154,17 +154,15 @@ static void print_json(struct qt_buf *out, const struct qt_msg_data *m)
     size_t i;
     int k;
 
-    const char *id = m->id, *colon = strchr(id, ':');
+    const char *id = m->id, *queue_id;
+    char host[QT_FLEET_HOST_MAX + 1];
 
     PUT(out, "{");
     /* A fleet's message: its host, then the queue ID as the host's Postfix
      * knows it (fleet.h: store IDs are "HOST:QUEUEID"). */
-    if (colon) {
-        char host[QT_FLEET_HOST_MAX + 1];
-
-        snprintf(host, sizeof(host), "%.*s", (int)(colon - id), id);
+    if (qt_fleet_split_id(id, host, sizeof(host), &queue_id)) {
         json_key_str(out, "host", host, &first);
-        id = colon + 1;
+        id = queue_id;
     }
     json_key_str(out, qt_fields[QT_FIELD_ID].json, id, &first);
     json_key_str(out, qt_fields[QT_FIELD_QUEUE].json, qt_queue_name(m->queue), &first);
