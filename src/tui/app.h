@@ -57,6 +57,7 @@ struct app {
     bool rows_for_query;        /* a new query or sort awaits its rows */
     bool rows_stale;            /* the store changed since the last rebuild */
     int64_t rebuild_work_ms;    /* time spent on the rebuild under way */
+    int64_t rebuild_cpu_us;     /* CPU (all threads) the rebuild under way took */
     int64_t last_rebuild_ms, rebuild_cost_ms;
 
     /* Loading and rescans. */
