@@ -70,6 +70,9 @@ cleanup() {
     trap - EXIT INT TERM
     tmux -S "$tmux_sock" kill-server >/dev/null 2>&1
     [ -d "$WORK/ssh" ] && python3 "$SSHBED" down "$WORK/ssh" >/dev/null 2>&1
+    # the queue stays in the cache, its Postfix instance stops
+    [ -n "${D:-}" ] && [ -d "$D" ] && { "$TESTBED" down "$D" >/dev/null 2>&1 \
+        || echo "$PROG: could not stop $D" >&2; }
     rm -rf -- "$WORK"
 }
 trap cleanup EXIT
