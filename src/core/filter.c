@@ -734,7 +734,11 @@ static bool parse_field_term(struct parser *p, struct term *t, size_t name_end, 
         qt_buf_free(&names);
         return false;
     }
-    parse_op(p->q + op_at, &op, &oplen);
+    if (!parse_op(p->q + op_at, &op, &oplen)) {
+        /* The caller found an operator at op_at; this is a second guard. */
+        fail(p, op_at, "expected :, =, ~, <, <=, > or >= after %s", def->name);
+        return false;
+    }
     memcpy(opname, p->q + name_end, op_at - name_end + oplen);
     p->pos = op_at + oplen;
     t->field = def;

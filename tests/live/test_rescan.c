@@ -145,9 +145,12 @@ static void test_incremental_rescans(void **state)
      * moves them; their parsed data (Subject) stays. */
     assert_int_equal(pick(b, QT_Q_DEFERRED, held, 3), 3);
     for (i = 0; i < 3; i++) {
+        const char *subj;
+
         idx = qt_store_find(&b->store, held[i].id);
-        snprintf(subject[i], sizeof(subject[i]), "%s",
-                 qt_store_str(&b->store, b->store.msgs[idx].subject));
+        subj = qt_store_str(&b->store, b->store.msgs[idx].subject);
+        assert_non_null(subj);
+        snprintf(subject[i], sizeof(subject[i]), "%s", subj ? subj : "");
     }
     act(b, QT_ACT_HOLD, held, 3, 3);
     assert_int_equal(scan(b), 0);
