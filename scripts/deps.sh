@@ -12,6 +12,8 @@ PACKAGES=(
     tmux groff-base
     # The fleet tests' loopback sshd and the ssh client qtriage runs.
     openssh-server openssh-client
+    # host sudo=yes in the fleet tests: a sudoers rule for the agent only, sudo -n.
+    sudo
     zsh
     # The Debian package: built, linted, installed and used by tests/pkg/.
     debhelper dpkg-dev fakeroot lintian man-db

@@ -72,6 +72,15 @@ bool qt_backend_stream(struct qt_backend *b,
                        void (*on_msg)(void *ctx, const struct qt_msg_data *m),
                        void (*on_error)(void *ctx, const char *msg), void *ctx);
 
+/* The same, but `on_msg` may run on several threads at once: the spool
+ * backend calls it from the threads that parse the files, `slot` (below
+ * QT_SCANNER_MAX_WORKERS) naming the thread; calls with the same slot never
+ * overlap.  Other backends call it from this thread with slot 0. */
+bool qt_backend_stream_parallel(struct qt_backend *b,
+                                void (*on_msg)(void *ctx, int slot,
+                                               const struct qt_msg_data *m),
+                                void (*on_error)(void *ctx, const char *msg), void *ctx);
+
 /* Constructors used by qt_backend_open. */
 struct qt_backend *qt_spool_backend_new(const struct qt_spool_layout *layout,
                                         struct qt_feed *feed);

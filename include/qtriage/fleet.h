@@ -25,7 +25,7 @@
 #include "qtriage/message.h"
 #include "qtriage/util.h"
 
-#define QT_FLEET_PROTO 1
+#define QT_FLEET_PROTO 2
 #define QT_FLEET_MAX_LINE (4u << 20)        /* agent -> client */
 #define QT_FLEET_AGENT_MAX_LINE (1u << 20)  /* client -> agent */
 #define QT_FLEET_FETCH_CHUNK 49152
@@ -47,9 +47,68 @@ void qt_fleet_put(struct qt_buf *out, const char *s, size_t len);
 void qt_fleet_put_str(struct qt_buf *out, const char *s);
 void qt_fleet_put_num(struct qt_buf *out, int64_t n);
 
+/* `s` escaped, without the tab (the body of a field). */
+void qt_fleet_put_escaped(struct qt_buf *out, const char *s, size_t len);
+
+/* ---- the dictionary of repeated strings (fleet_dict.c) ---- */
+
+/* Hard limits of one connection's dictionary, both sides. */
+#define QT_FLEET_DICT_ENTRIES (1u << 18)
+#define QT_FLEET_DICT_BYTES (32u << 20)
+#define QT_FLEET_DICT_MAX_LEN 1024
+/* The agent never defines a string shorter than this (a reference would
+ * save nothing). */
+#define QT_FLEET_DICT_MIN_LEN 6
+
+/* Kinds of fields the agent tells apart (see tries below). */
+#define QT_FLEET_DICT_KINDS 20
+
+/* The agent's side: which strings it defined, and which it saw once. */
+struct qt_fleet_dict_enc {
+    uint32_t *slot;             /* entry + 1; 0: empty */
+    size_t nslots;
+    struct {
+        uint64_t hash;
+        uint32_t off, len;
+    } *e;
+    size_t n, cap;
+    struct qt_buf bytes;
+    uint64_t *seen;             /* hashes of strings sent once */
+    size_t seen_slots, seen_used;
+    /* Per kind of field (the caller's numbering): strings looked up, and
+     * those found or defined.  A kind whose values hardly repeat (queue
+     * IDs in log_ident, most recipients of a flood) is sent plain for a
+     * while without hashing or probing. */
+    uint32_t tries[QT_FLEET_DICT_KINDS], hits[QT_FLEET_DICT_KINDS];
+    uint32_t resting[QT_FLEET_DICT_KINDS];
+};
+
+void qt_fleet_dict_enc_free(struct qt_fleet_dict_enc *d);
+/* Append `s` as one field (with its tab): a reference when `d` holds it, a
+ * definition the second time it is sent, else as qt_fleet_put().  d NULL:
+ * qt_fleet_put().  `kind` (< QT_FLEET_DICT_KINDS) says which field it is. */
+void qt_fleet_put_dict(struct qt_buf *out, struct qt_fleet_dict_enc *d, unsigned kind,
+                       const char *s, size_t len);
+/* Forget the definitions from the n-th on (a line that was not sent). */
+void qt_fleet_dict_enc_rollback(struct qt_fleet_dict_enc *d, size_t n);
+
+/* The client's side: the definitions received on this connection. */
+struct qt_fleet_dict {
+    char **s;                   /* NUL-terminated copies */
+    size_t *len;
+    size_t n, cap, bytes;
+};
+
+void qt_fleet_dict_free(struct qt_fleet_dict *d);
+/* Add the next entry; false with `err` set past the limits above. */
+bool qt_fleet_dict_define(struct qt_fleet_dict *d, const char *s, size_t len,
+                          struct qt_error *err);
+
 /* One U line (with its newline) for `m`; recipients are dropped from the
- * end when the line would pass `max_line`, and the error field says so. */
-void qt_fleet_encode_msg(struct qt_buf *out, const struct qt_msg_data *m, size_t max_line);
+ * end when the line would pass `max_line`, and the error field says so.
+ * Its strings go through `dict` (NULL: all literal). */
+void qt_fleet_encode_msg(struct qt_buf *out, const struct qt_msg_data *m, size_t max_line,
+                         struct qt_fleet_dict_enc *dict);
 /* One P line: `m`'s id, queue, forced_expire and mtime. */
 void qt_fleet_encode_update(struct qt_buf *out, const struct qt_msg_data *m);
 
@@ -59,11 +118,16 @@ struct qt_fleet_fields {
     char **f;
     size_t *len;
     size_t n, cap;
+    /* Set by the client for the agent's lines: `\=` and `\#` fields use
+     * and fill it (f[i] then may point into it).  NULL: they are bad
+     * escapes. */
+    struct qt_fleet_dict *dict;
 };
 
 void qt_fleet_fields_free(struct qt_fleet_fields *ff);
 /* Split `line` (len bytes, no newline; modified) into `ff`.  False with
- * `err` set for a bad escape or an empty type. */
+ * `err` set for a bad escape, a bad dictionary reference or definition, or
+ * an empty type. */
 bool qt_fleet_split(char *line, size_t len, struct qt_fleet_fields *ff, struct qt_error *err);
 
 /* A U line's fields into `out`, strings copied into `arena`; the ID gets

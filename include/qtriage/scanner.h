@@ -30,6 +30,16 @@ struct qt_scan_stats {
 /* `layout` and `feed` must outlive the scanner.  nworkers 0 = one per CPU. */
 struct qt_scanner *qt_scanner_new(const struct qt_spool_layout *layout, struct qt_feed *feed,
                                   int nworkers);
+/* Hand every message a scan parses to `fn` on the worker thread that read
+ * it (`worker` numbers the thread, 0 <= worker < QT_SCANNER_MAX_WORKERS)
+ * instead of queuing it to the feed: a one-shot listing formats on every
+ * core at once, with no batch copied to a single consumer.  `m` and what it
+ * points to live only during the call.  Errors and the end of the scan
+ * still come through the feed.  NULL turns it off.  Set while no scan runs. */
+#define QT_SCANNER_MAX_WORKERS 64
+typedef void (*qt_scan_sink)(void *ctx, int worker, const struct qt_msg_data *m);
+void qt_scanner_set_sink(struct qt_scanner *sc, qt_scan_sink fn, void *ctx);
+
 /* Start a scan in the background.  Returns false when one is still running. */
 bool qt_scanner_start(struct qt_scanner *sc);
 bool qt_scanner_running(struct qt_scanner *sc);

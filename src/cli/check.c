@@ -252,13 +252,13 @@ static int fleet_status(struct cli_queue *cq, const struct queue_tally *unused, 
     for (k = 0; k < nh && k < QT_ARRAY_LEN(st); k++)
         hc[k].st = st[k];
     for (i = 0; i < cq->store.n; i++) {
-        const char *id = qt_store_str(&cq->store, cq->store.msgs[i].id);
-        size_t len = strcspn(id, ":");
+        const char *id = qt_store_str(&cq->store, cq->store.msgs[i].id), *qid;
+        char host[QT_FLEET_HOST_MAX + 1];
 
-        if (!counted[i])
+        if (!counted[i] || !qt_fleet_split_id(id, host, sizeof(host), &qid))
             continue;
         for (k = 0; k < nh; k++)
-            if (strlen(hc[k].st.name) == len && strncmp(hc[k].st.name, id, len) == 0) {
+            if (strcmp(hc[k].st.name, host) == 0) {
                 hc[k].checked++;
                 break;
             }

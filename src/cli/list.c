@@ -1,6 +1,7 @@
 /* qtriage list: one line or one JSON object per message. */
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "qtriage/fleet.h"
 #include "qtriage/fields.h"
 #include "qtriage/filter.h"
+#include "qtriage/scanner.h"
 #include "qtriage/text.h"
 #include "qtriage/view.h"
 
@@ -76,13 +78,26 @@ static void put(struct qt_buf *out, const char *text, size_t len)
 
 #define PUT(out, lit) put(out, lit, sizeof(lit) - 1)
 
+/* A key of our own (the registry's JSON names, fixed words: plain ASCII,
+ * nothing to escape) goes out as it is; a name taken from the queue file
+ * goes through cli_json_string (json_key_str_from). */
 static void json_key(struct qt_buf *out, const char *key, bool *first)
 {
+    size_t len = strlen(key);
+    char *o;
+
+    qt_buf_reserve(out, len + 4);
+    o = out->data + out->len;
     if (!*first)
-        PUT(out, ",");
+        *o++ = ',';
     *first = false;
-    cli_json_string(out, key);
-    PUT(out, ":");
+    *o++ = '"';
+    memcpy(o, key, len);
+    o += len;
+    *o++ = '"';
+    *o++ = ':';
+    *o = 0;
+    out->len = (size_t)(o - out->data);
 }
 
 static void json_key_str(struct qt_buf *out, const char *key, const char *value, bool *first)
@@ -139,17 +154,15 @@ static void print_json(struct qt_buf *out, const struct qt_msg_data *m)
     size_t i;
     int k;
 
-    const char *id = m->id, *colon = strchr(id, ':');
+    const char *id = m->id, *queue_id;
+    char host[QT_FLEET_HOST_MAX + 1];
 
     PUT(out, "{");
     /* A fleet's message: its host, then the queue ID as the host's Postfix
      * knows it (fleet.h: store IDs are "HOST:QUEUEID"). */
-    if (colon) {
-        char host[QT_FLEET_HOST_MAX + 1];
-
-        snprintf(host, sizeof(host), "%.*s", (int)(colon - id), id);
+    if (qt_fleet_split_id(id, host, sizeof(host), &queue_id)) {
         json_key_str(out, "host", host, &first);
-        id = colon + 1;
+        id = queue_id;
     }
     json_key_str(out, qt_fields[QT_FIELD_ID].json, id, &first);
     json_key_str(out, qt_fields[QT_FIELD_QUEUE].json, qt_queue_name(m->queue), &first);
@@ -213,7 +226,13 @@ static void print_json(struct qt_buf *out, const struct qt_msg_data *m)
             continue;
         memcpy(name, a, (size_t)(eq - a));
         name[eq - a] = 0;
-        json_key_str(out, name, eq + 1, &inner);
+        /* The attribute's name is the sender's text: escaped. */
+        if (!inner)
+            PUT(out, ",");
+        inner = false;
+        cli_json_string(out, name);
+        PUT(out, ":");
+        cli_json_string(out, eq + 1);
     }
     if (clamp_u32(m->create_time)) {
         char ct[32];
@@ -363,6 +382,10 @@ struct list_ctx {
      * starts afresh now and then: memory does not grow with the queue. */
     struct qt_store *store;
     const struct qt_backend *backend;
+    /* Plain --json: each parsing thread formats into its own buffer and
+     * writes whole pieces under out_lock (list_json_slot). */
+    struct qt_buf slot_line[QT_SCANNER_MAX_WORKERS];
+    pthread_mutex_t out_lock;
 };
 
 /* A read-only listing that fails has two reasons: why the spool could not
@@ -388,6 +411,31 @@ static void list_flush(struct list_ctx *lc)
     if (lc->line.len)
         cli_write(lc->line.data, lc->line.len);
     qt_buf_reset(&lc->line);
+}
+
+static void slot_flush(struct list_ctx *lc, struct qt_buf *line)
+{
+    pthread_mutex_lock(&lc->out_lock);
+    if (line->len)
+        cli_write(line->data, line->len);
+    pthread_mutex_unlock(&lc->out_lock);
+    qt_buf_reset(line);
+}
+
+/* Plain --json (no filter, no --stats): called on the thread that parsed
+ * the message, formatted there, so every core formats and no batch goes
+ * through one writer.  Lines of different threads interleave in pieces of
+ * whole lines; within a queue the order was the workers' anyway. */
+static void list_json_slot(void *ctx, int slot, const struct qt_msg_data *d)
+{
+    struct list_ctx *lc = ctx;
+    struct qt_buf *line = &lc->slot_line[slot];
+
+    if ((lc->have_queue && d->queue != lc->only) || ferror(stdout))
+        return;
+    print_json(line, d);
+    if (line->len >= OUTPUT_PIECE)
+        slot_flush(lc, line);
 }
 
 /* One message as the scan reads it: printed at once, in scan order (queue
@@ -476,7 +524,17 @@ int cli_list(const struct cli_call *call)
     lc.now = now;
     lc.store = &cq.store;
     lc.backend = cq.backend;
-    ok = qt_backend_stream(cq.backend, list_one, print_error, &lc);
+    if (json && !filter && !stats) {
+        pthread_mutex_init(&lc.out_lock, NULL);
+        ok = qt_backend_stream_parallel(cq.backend, list_json_slot, print_error, &lc);
+        for (i = 0; i < QT_SCANNER_MAX_WORKERS; i++) {
+            slot_flush(&lc, &lc.slot_line[i]);
+            qt_buf_free(&lc.slot_line[i]);
+        }
+        pthread_mutex_destroy(&lc.out_lock);
+    } else {
+        ok = qt_backend_stream(cq.backend, list_one, print_error, &lc);
+    }
     list_flush(&lc);
     /* Said after the listing worked; when it did not, the error says it. */
     if (ok && cq.backend->read_only)

@@ -17,8 +17,9 @@
 #include "qtriage/fleet.h"
 #include "qtriage/scanner.h"
 
-/* Output is written when this much is waiting, and at every scan end or
- * answer: big writes keep ssh's channel full. */
+/* Output is written when this much is waiting, when the scanner has
+ * nothing more ready, and at every scan end or answer: big writes keep
+ * ssh's channel full. */
 #define FLUSH_AT (256u << 10)
 
 struct agent {
@@ -36,6 +37,7 @@ struct agent {
     struct qt_action_target *targets;
     size_t ntargets, targets_cap;
     struct qt_fleet_fields ff;
+    struct qt_fleet_dict_enc dict;  /* this connection's repeated strings */
 };
 
 static void flush_out(struct agent *ag)
@@ -77,7 +79,7 @@ static void on_event(void *ctx, const struct qt_event *e)
 
     switch (e->kind) {
     case QT_EV_UPSERT:
-        qt_fleet_encode_msg(&ag->out, &e->msg, QT_FLEET_MAX_LINE);
+        qt_fleet_encode_msg(&ag->out, &e->msg, QT_FLEET_MAX_LINE, &ag->dict);
         break;
     case QT_EV_UPDATE:
         qt_fleet_encode_update(&ag->out, &e->msg);
@@ -120,6 +122,11 @@ static void drain_feed(struct agent *ag)
     struct qt_feed_result res = {.on_error = on_scan_error, .ctx = ag};
 
     qt_feed_each(&ag->feed, &res, on_event, ag);
+    /* Nothing more is waiting: send what there is rather than wait for
+     * FLUSH_AT, so the admin sees the first rows while the scan goes on
+     * (the scanner's first batch is small for the same reason). */
+    if (ag->out.len && !res.scans_done)
+        flush_out(ag);
     if (res.scans_done) {
         struct qt_scan_stats st;
 
@@ -339,6 +346,9 @@ int qt_agent_serve(const struct qt_spool_layout *layout, const char *fatal, int 
         return 3;
     }
     flush_out(&ag);
+    /* A listing is megabytes: sshd takes it in big reads from a big pipe
+     * (not a pipe: nothing to do; a refusal costs only the default). */
+    (void)fcntl(out_fd, F_SETPIPE_SZ, (int)FLUSH_AT);
     qt_feed_init(&ag.feed);
     ag.scanner = qt_scanner_new(layout, &ag.feed, 0);
     while (!ag.quit) {
@@ -373,6 +383,7 @@ int qt_agent_serve(const struct qt_spool_layout *layout, const char *fatal, int 
     clear_targets(&ag);
     free(ag.targets);
     qt_fleet_fields_free(&ag.ff);
+    qt_fleet_dict_enc_free(&ag.dict);
     qt_buf_free(&ag.in);
     qt_buf_free(&ag.out);
     return status;

@@ -163,6 +163,7 @@ bool qt_backend_load_changes(struct qt_backend *b, struct qt_store *store,
 
 struct stream_ctx {
     void (*on_msg)(void *ctx, const struct qt_msg_data *m);
+    void (*on_msg_slot)(void *ctx, int slot, const struct qt_msg_data *m);
     void *ctx;
 };
 
@@ -172,23 +173,50 @@ static void stream_event(void *ctx, const struct qt_event *e)
 
     /* A file gone between readdir and open was never listed: nothing to
      * take back.  A first scan has no UPDATE events. */
-    if (e->kind == QT_EV_UPSERT)
+    if (e->kind != QT_EV_UPSERT)
+        return;
+    if (sc->on_msg)
         sc->on_msg(sc->ctx, &e->msg);
+    else
+        sc->on_msg_slot(sc->ctx, 0, &e->msg);
+}
+
+static bool stream(struct qt_backend *b, struct stream_ctx *sc,
+                   void (*on_error)(void *ctx, const char *msg))
+{
+    struct qt_feed_result res = {.on_error = on_error, .ctx = sc->ctx};
+
+    if (!start_full_scan(b, on_error, sc->ctx))
+        return false;
+    while (res.scans_done == 0) {
+        wait_feed(b);
+        qt_feed_each(b->feed, &res, stream_event, sc);
+    }
+    b->ops->wait(b);
+    return res.errors == 0;
 }
 
 bool qt_backend_stream(struct qt_backend *b,
                        void (*on_msg)(void *ctx, const struct qt_msg_data *m),
                        void (*on_error)(void *ctx, const char *msg), void *ctx)
 {
-    struct qt_feed_result res = {.on_error = on_error, .ctx = ctx};
-    struct stream_ctx sc = {on_msg, ctx};
+    struct stream_ctx sc = {.on_msg = on_msg, .ctx = ctx};
 
-    if (!start_full_scan(b, on_error, ctx))
-        return false;
-    while (res.scans_done == 0) {
-        wait_feed(b);
-        qt_feed_each(b->feed, &res, stream_event, &sc);
-    }
-    b->ops->wait(b);
-    return res.errors == 0;
+    return stream(b, &sc, on_error);
+}
+
+bool qt_backend_stream_parallel(struct qt_backend *b,
+                                void (*on_msg)(void *ctx, int slot,
+                                               const struct qt_msg_data *m),
+                                void (*on_error)(void *ctx, const char *msg), void *ctx)
+{
+    struct stream_ctx sc = {.on_msg_slot = on_msg, .ctx = ctx};
+    bool ok;
+
+    if (b->ops != &spool_ops)
+        return stream(b, &sc, on_error);
+    qt_scanner_set_sink(b->priv, on_msg, ctx);
+    ok = stream(b, &sc, on_error);
+    qt_scanner_set_sink(b->priv, NULL, NULL);
+    return ok;
 }

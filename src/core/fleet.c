@@ -68,6 +68,7 @@ struct host {
     bool first_scan;
     struct qt_batch *batch;
     struct qt_fleet_fields ff;
+    struct qt_fleet_dict dict;  /* the connection's repeated strings */
     struct qt_buf in;
     char last_err[256];
     unsigned long lineno;
@@ -241,14 +242,6 @@ static bool on_hello(struct host *h)
     h->scanning = true;
     set_state(h, QT_HOST_LOADING);
     pthread_mutex_unlock(&h->fl->lock);
-    {
-        struct qt_buf b = {0};
-
-        qt_fleet_hello(&b, "qtriage-fleet", QTRIAGE_VERSION);
-        qt_buf_append(&b, "R\n", 2);
-        host_write(h, b.data, b.len);
-        qt_buf_free(&b);
-    }
     return true;
 }
 
@@ -672,6 +665,20 @@ static void connect_once(struct host *h)
     h->write_failed = false;
     h->gen++;
     h->first_scan = true;
+    qt_fleet_dict_free(&h->dict);
+    h->ff.dict = &h->dict;
+    /* Our handshake and the first listing's request go out with the ssh
+     * login, not after the agent's handshake came back: the agent reads
+     * them once it has sent its own, so its scan starts a round trip
+     * sooner.  An agent that refuses us never reads them. */
+    {
+        struct qt_buf b = {0};
+
+        qt_fleet_hello(&b, "qtriage-fleet", QTRIAGE_VERSION);
+        qt_buf_append(&b, "R\n", 2);
+        host_write(h, b.data, b.len);
+        qt_buf_free(&b);
+    }
     clean = read_connection(h);
     pthread_mutex_lock(&h->wlock);
     if (!clean && h->child.pid > 0)
@@ -810,6 +817,7 @@ static void fleet_destroy(struct qt_backend *b)
             qt_batch_free(h->batch);
         qt_idmap_free(&h->known);
         qt_fleet_fields_free(&h->ff);
+        qt_fleet_dict_free(&h->dict);
         qt_buf_free(&h->in);
         pthread_mutex_destroy(&h->wlock);
         free(h->name);

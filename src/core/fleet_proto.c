@@ -33,13 +33,18 @@ bool qt_fleet_queue_from_letter(const char *s, enum qt_queue *q)
 
 void qt_fleet_put(struct qt_buf *out, const char *s, size_t len)
 {
-    size_t i, start = 0;
-
     qt_buf_putc(out, '\t');
     if (!s) {
         qt_buf_append(out, "\\N", 2);
         return;
     }
+    qt_fleet_put_escaped(out, s, len);
+}
+
+void qt_fleet_put_escaped(struct qt_buf *out, const char *s, size_t len)
+{
+    size_t i, start = 0;
+
     qt_buf_reserve(out, len + 8);
     for (i = 0; i < len; i++) {
         char esc;
@@ -103,14 +108,31 @@ static size_t attrs_wire_len(const struct qt_msg_data *m)
     return len;
 }
 
-void qt_fleet_encode_msg(struct qt_buf *out, const struct qt_msg_data *m, size_t max_line)
+/* The kinds of a U line's string fields, for the dictionary. */
+enum {
+    K_SENDER, K_SUBJECT, K_FROM, K_ERROR, K_ATTRS, K_ADDRESS, K_ORIG, K_STATUS, K_REASON,
+    K_ATTR_FIELD    /* + QT_ATTR_NFIELDS */
+};
+_Static_assert(K_ATTR_FIELD + QT_ATTR_NFIELDS <= QT_FLEET_DICT_KINDS, "dictionary kinds");
+
+/* A string field through the dictionary. */
+static void put_s(struct qt_buf *out, struct qt_fleet_dict_enc *d, unsigned kind,
+                  const char *s)
+{
+    qt_fleet_put_dict(out, d, kind, s, s ? strlen(s) : 0);
+}
+
+void qt_fleet_encode_msg(struct qt_buf *out, const struct qt_msg_data *m, size_t max_line,
+                         struct qt_fleet_dict_enc *dict)
 {
     size_t start = out->len, i, nr = m->nrcpts, count_at;
+    size_t dict_n = dict ? dict->n : 0;
     char note[96];
     const char *error = m->error;
 
     for (;;) {
         out->len = start;
+        qt_fleet_dict_enc_rollback(dict, dict_n);   /* a retry defines again */
         qt_buf_putc(out, 'U');
         qt_fleet_put_str(out, m->id);
         qt_buf_putc(out, '\t');
@@ -123,30 +145,30 @@ void qt_fleet_encode_msg(struct qt_buf *out, const struct qt_msg_data *m, size_t
         qt_fleet_put_num(out, m->file_size);
         qt_fleet_put_num(out, m->content_size);
         qt_fleet_put_num(out, m->data_offset);
-        qt_fleet_put_str(out, m->sender);
-        qt_fleet_put_str(out, m->subject);
-        qt_fleet_put_str(out, m->from);
-        qt_fleet_put_str(out, error);
+        put_s(out, dict, K_SENDER, m->sender);
+        put_s(out, dict, K_SUBJECT, m->subject);
+        put_s(out, dict, K_FROM, m->from);
+        put_s(out, dict, K_ERROR, error);
         if (m->attrs && attrs_wire_len(m))
-            qt_fleet_put(out, m->attrs, attrs_wire_len(m));
+            qt_fleet_put_dict(out, dict, K_ATTRS, m->attrs, attrs_wire_len(m));
         else
             qt_fleet_put(out, NULL, 0);
         for (i = 0; i < QT_ATTR_NFIELDS; i++)
-            qt_fleet_put_str(out, m->attr_fields[i]);
+            put_s(out, dict, K_ATTR_FIELD + (unsigned)i, m->attr_fields[i]);
         count_at = out->len;
         qt_fleet_put_num(out, (int64_t)nr);
         for (i = 0; i < nr; i++) {
             const struct qt_rcpt_data *r = &m->rcpts[i];
 
-            qt_fleet_put_str(out, r->address);
+            put_s(out, dict, K_ADDRESS, r->address);
             /* An original address equal to the address says nothing. */
-            qt_fleet_put_str(out, r->orig && r->address && strcmp(r->orig, r->address) == 0
-                                      ? NULL : r->orig);
+            put_s(out, dict, K_ORIG,
+                  r->orig && r->address && strcmp(r->orig, r->address) == 0 ? NULL : r->orig);
             qt_buf_putc(out, '\t');
             qt_buf_putc(out, rcpt_state_letter(r->state));
             qt_buf_append(out, r->bounced ? "\tb" : "\t-", 2);
-            qt_fleet_put_str(out, r->status);
-            qt_fleet_put_str(out, r->reason);
+            put_s(out, dict, K_STATUS, r->status);
+            put_s(out, dict, K_REASON, r->reason);
             if (out->len - start + 1 > max_line)
                 break;
         }
@@ -209,6 +231,51 @@ static long unescape(char *s, size_t n)
     return (long)(o - s);
 }
 
+/* Field ff->n is "\\#N" (entry N) or "\\=TEXT" (TEXT, the next entry):
+ * [p, p+n), modified in place. */
+static bool dict_field(struct qt_fleet_fields *ff, char *p, size_t n, struct qt_error *err)
+{
+    struct qt_fleet_dict *d = ff->dict;
+
+    if (p[1] == '#') {
+        size_t idx = 0, i;
+
+        if (n < 3 || n > 12) {
+            qt_error_set(err, "bad dictionary reference in field %zu", ff->n + 1);
+            return false;
+        }
+        for (i = 2; i < n; i++) {
+            if (p[i] < '0' || p[i] > '9') {
+                qt_error_set(err, "bad dictionary reference in field %zu", ff->n + 1);
+                return false;
+            }
+            idx = idx * 10 + (size_t)(p[i] - '0');
+        }
+        if (idx >= d->n) {
+            qt_error_set(err, "field %zu refers to dictionary entry %zu of %zu", ff->n + 1,
+                         idx, d->n);
+            return false;
+        }
+        ff->f[ff->n] = d->s[idx];
+        ff->len[ff->n] = d->len[idx];
+        return true;
+    }
+    {
+        long got = unescape(p + 2, n - 2);
+
+        if (got < 0) {
+            qt_error_set(err, "bad dictionary definition in field %zu", ff->n + 1);
+            return false;
+        }
+        if (!qt_fleet_dict_define(d, p + 2, (size_t)got, err))
+            return false;
+        p[2 + got] = '\0';
+        ff->f[ff->n] = p + 2;
+        ff->len[ff->n] = (size_t)got;
+        return true;
+    }
+}
+
 bool qt_fleet_split(char *line, size_t len, struct qt_fleet_fields *ff, struct qt_error *err)
 {
     char *p = line, *end = line + len;
@@ -225,6 +292,15 @@ bool qt_fleet_split(char *line, size_t len, struct qt_fleet_fields *ff, struct q
             ff->f = xgrow(ff->f, &cap, ff->n + 1, sizeof(*ff->f));
             ff->len = xrealloc(ff->len, cap * sizeof(*ff->len));
             ff->cap = cap;
+        }
+        if (n >= 2 && p[0] == '\\' && (p[1] == '#' || p[1] == '=') && ff->dict) {
+            if (!dict_field(ff, p, n, err))
+                return false;
+            ff->n++;
+            if (!tab)
+                break;
+            p = tab + 1;
+            continue;
         }
         got = unescape(p, n);
         if (got == -1) {

@@ -117,171 +117,16 @@ static void child_signals(posix_spawnattr_t *attr)
     posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF);
 }
 
-bool qt_proc_run(const struct qt_proc_spec *spec, struct qt_proc_result *res)
-{
-    int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    size_t max = spec->max_capture ? spec->max_capture : DEFAULT_CAPTURE;
-    size_t written = 0;
-    struct qt_buf pending_out = {0}, pending_err = {0};
-    pid_t pid;
-    int rc, status;
-    char *program = NULL;
-    char **child_env;
+/* The child's standard input: a pipe we write, or /dev/null. */
+enum child_stdin { STDIN_PIPE, STDIN_NULL };
 
-    memset(res, 0, sizeof(*res));
-    /* No program at all (a layout without postconf, as a fleet's): said
-     * as "not found", never a crash. */
-    if (!spec->argv[0]) {
-        res->spawn_errno = ENOENT;
-        return false;
-    }
-    /* glibc's posix_spawn reports a failed exec as its own error, but only
-     * where it can share memory with the child (clone with CLONE_VFORK);
-     * elsewhere -- under valgrind, on other libcs -- the child just exits
-     * with 127 and "cannot run X: No such file" would read as "X exited
-     * with status 127".  Check first, so the reason is always the errno. */
-    if (!executable_file(spec->argv[0], &res->spawn_errno))
-        return false;
-    /* The one place every program starts: as root, only one that no one
-     * but root can have put there or changed (trust.h). */
-    if (qt_trust_enforced()) {
-        program = qt_trusted_path_check(spec->argv[0], 0, QT_TRUST_PROGRAM, res->untrusted,
-                                        sizeof(res->untrusted));
-        if (!program) {
-            res->spawn_errno = EPERM;
-            return false;
-        }
-    }
-    child_env = environment_for_children();
-    /* A child that exits before reading all its input must not kill us. */
-    signal(SIGPIPE, SIG_IGN);
-    if ((spec->stdin_data && !make_pipe(in)) || !make_pipe(out) || !make_pipe(err)) {
-        res->spawn_errno = errno;
-        goto fail_pipes;
-    }
-    posix_spawn_file_actions_init(&fa);
-    if (spec->stdin_data)
-        posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    else
-        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-    /* The signal mask is inherited on purpose: the TUI's action thread
-     * blocks the signals its main thread handles, so a Ctrl-C does not cut
-     * a postsuper batch. */
-    child_signals(&attr);
-    rc = posix_spawn(&pid, program ? program : spec->argv[0], &fa, &attr,
-                     (char *const *)spec->argv, child_env);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&fa);
-    free(program);
-    program = NULL;
-    free(child_env);
-    child_env = NULL;
-    close_fd(&in[0]);
-    close_fd(&out[1]);
-    close_fd(&err[1]);
-    if (rc != 0) {
-        res->spawn_errno = rc;
-        goto fail_pipes;
-    }
-    if (spec->stdin_data && spec->stdin_len == 0)
-        close_fd(&in[1]);
-    if (in[1] >= 0)
-        fcntl(in[1], F_SETFL, O_NONBLOCK);
-
-    while (out[0] >= 0 || err[0] >= 0) {
-        struct pollfd pfd[3];
-        int n = 0, i;
-        char chunk[65536];
-
-        if (in[1] >= 0)
-            pfd[n++] = (struct pollfd){.fd = in[1], .events = POLLOUT};
-        if (out[0] >= 0)
-            pfd[n++] = (struct pollfd){.fd = out[0], .events = POLLIN};
-        if (err[0] >= 0)
-            pfd[n++] = (struct pollfd){.fd = err[0], .events = POLLIN};
-        if (poll(pfd, (nfds_t)n, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        for (i = 0; i < n; i++) {
-            ssize_t got;
-
-            if (!pfd[i].revents)
-                continue;
-            if (pfd[i].fd == in[1]) {
-                got = write(in[1], spec->stdin_data + written, spec->stdin_len - written);
-                if (got > 0)
-                    written += (size_t)got;
-                if ((got < 0 && errno != EAGAIN && errno != EINTR) ||
-                    written == spec->stdin_len)
-                    close_fd(&in[1]);
-                continue;
-            }
-            got = read(pfd[i].fd, chunk, sizeof(chunk));
-            if (got < 0 && (errno == EINTR || errno == EAGAIN))
-                continue;
-            if (got <= 0) {
-                if (pfd[i].fd == out[0])
-                    close_fd(&out[0]);
-                else
-                    close_fd(&err[0]);
-                continue;
-            }
-            if (pfd[i].fd == err[0] && spec->on_stderr_line) {
-                qt_buf_append(&pending_err, chunk, (size_t)got);
-                flush_lines(spec->on_stderr_line, spec->ctx, &pending_err, false);
-            } else if (pfd[i].fd == err[0]) {
-                capture(&res->err, &res->err_truncated, chunk, (size_t)got, max);
-            } else if (spec->on_stdout_line) {
-                qt_buf_append(&pending_out, chunk, (size_t)got);
-                flush_lines(spec->on_stdout_line, spec->ctx, &pending_out, false);
-            } else {
-                capture(&res->out, &res->out_truncated, chunk, (size_t)got, max);
-            }
-        }
-    }
-    if (pending_out.len)
-        flush_lines(spec->on_stdout_line, spec->ctx, &pending_out, true);
-    if (pending_err.len)
-        flush_lines(spec->on_stderr_line, spec->ctx, &pending_err, true);
-    qt_buf_free(&pending_out);
-    qt_buf_free(&pending_err);
-    close_fd(&in[1]);
-    close_fd(&out[0]);
-    close_fd(&err[0]);
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            res->spawn_errno = errno;
-            return false;
-        }
-    }
-    if (WIFSIGNALED(status)) {
-        res->signaled = true;
-        res->term_signal = WTERMSIG(status);
-        return false;
-    }
-    res->exit_status = WEXITSTATUS(status);
-    return res->exit_status == 0;
-
-fail_pipes:
-    free(program);
-    free(child_env);
-    close_fd(&in[0]);
-    close_fd(&in[1]);
-    close_fd(&out[0]);
-    close_fd(&out[1]);
-    close_fd(&err[0]);
-    close_fd(&err[1]);
-    return false;
-}
-
-bool qt_proc_start(const char *const *argv, struct qt_proc_child *child,
-                   struct qt_proc_result *res)
+/* Everything both ways of running a child share: the checks on argv[0]
+ * (absolute, executable, trusted as root), the pipes, the file actions, the
+ * signals and the environment.  `child` gets our ends (in_fd -1 with
+ * STDIN_NULL).  False with res->spawn_errno (and res->untrusted) set. */
+static bool spawn_child(const char *const *argv, enum child_stdin stdin_kind,
+                        size_t out_pipe_size, struct qt_proc_child *child,
+                        struct qt_proc_result *res)
 {
     int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
     posix_spawn_file_actions_t fa;
@@ -294,8 +139,21 @@ bool qt_proc_start(const char *const *argv, struct qt_proc_child *child,
     memset(res, 0, sizeof(*res));
     child->pid = -1;
     child->in_fd = child->out_fd = child->err_fd = -1;
+    /* No program at all (a layout without postconf, as a fleet's): said
+     * as "not found", never a crash. */
+    if (!argv[0]) {
+        res->spawn_errno = ENOENT;
+        return false;
+    }
+    /* glibc's posix_spawn reports a failed exec as its own error, but only
+     * where it can share memory with the child (clone with CLONE_VFORK);
+     * elsewhere -- under valgrind, on other libcs -- the child just exits
+     * with 127 and "cannot run X: No such file" would read as "X exited
+     * with status 127".  Check first, so the reason is always the errno. */
     if (!executable_file(argv[0], &res->spawn_errno))
         return false;
+    /* The one place every program starts: as root, only one that no one
+     * but root can have put there or changed (trust.h). */
     if (qt_trust_enforced()) {
         program = qt_trusted_path_check(argv[0], 0, QT_TRUST_PROGRAM, res->untrusted,
                                         sizeof(res->untrusted));
@@ -304,19 +162,30 @@ bool qt_proc_start(const char *const *argv, struct qt_proc_child *child,
             return false;
         }
     }
+    /* A child that exits before reading all its input must not kill us. */
     signal(SIGPIPE, SIG_IGN);
-    if (!make_pipe(in) || !make_pipe(out) || !make_pipe(err)) {
+    if ((stdin_kind == STDIN_PIPE && !make_pipe(in)) || !make_pipe(out) || !make_pipe(err)) {
         res->spawn_errno = errno;
         free(program);
         close_fd(&in[0]), close_fd(&in[1]), close_fd(&out[0]), close_fd(&out[1]);
         close_fd(&err[0]), close_fd(&err[1]);
         return false;
     }
+    /* A child that streams a lot (ssh with a fleet host's listing) writes
+     * more per wakeup into a bigger pipe; too big a size is only refused. */
+    if (out_pipe_size)
+        (void)fcntl(out[0], F_SETPIPE_SZ, (int)out_pipe_size);
     child_env = environment_for_children();
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    if (stdin_kind == STDIN_PIPE)
+        posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    else
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+    /* The signal mask is inherited on purpose: the TUI's action thread
+     * blocks the signals its main thread handles, so a Ctrl-C does not cut
+     * a postsuper batch. */
     child_signals(&attr);
     rc = posix_spawn(&pid, program ? program : argv[0], &fa, &attr, (char *const *)argv,
                      child_env);
@@ -337,6 +206,113 @@ bool qt_proc_start(const char *const *argv, struct qt_proc_child *child,
     child->out_fd = out[0];
     child->err_fd = err[0];
     return true;
+}
+
+bool qt_proc_run(const struct qt_proc_spec *spec, struct qt_proc_result *res)
+{
+    struct qt_proc_child ch;
+    size_t max = spec->max_capture ? spec->max_capture : DEFAULT_CAPTURE;
+    size_t written = 0;
+    struct qt_buf pending_out = {0}, pending_err = {0};
+    int status;
+    int in = -1, out, err;
+
+    if (!spawn_child(spec->argv, spec->stdin_data ? STDIN_PIPE : STDIN_NULL, 0, &ch, res))
+        return false;
+    in = ch.in_fd;
+    out = ch.out_fd;
+    err = ch.err_fd;
+    if (spec->stdin_data && spec->stdin_len == 0)
+        close_fd(&in);
+    if (in >= 0)
+        fcntl(in, F_SETFL, O_NONBLOCK);
+
+    while (out >= 0 || err >= 0) {
+        struct pollfd pfd[3];
+        int n = 0, i;
+        char chunk[65536];
+
+        if (in >= 0)
+            pfd[n++] = (struct pollfd){.fd = in, .events = POLLOUT};
+        if (out >= 0)
+            pfd[n++] = (struct pollfd){.fd = out, .events = POLLIN};
+        if (err >= 0)
+            pfd[n++] = (struct pollfd){.fd = err, .events = POLLIN};
+        if (poll(pfd, (nfds_t)n, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        for (i = 0; i < n; i++) {
+            ssize_t got;
+
+            if (!pfd[i].revents)
+                continue;
+            if (pfd[i].fd == in) {
+                got = write(in, spec->stdin_data + written, spec->stdin_len - written);
+                if (got > 0)
+                    written += (size_t)got;
+                if ((got < 0 && errno != EAGAIN && errno != EINTR) ||
+                    written == spec->stdin_len)
+                    close_fd(&in);
+                continue;
+            }
+            got = read(pfd[i].fd, chunk, sizeof(chunk));
+            if (got < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (got <= 0) {
+                if (pfd[i].fd == out)
+                    close_fd(&out);
+                else
+                    close_fd(&err);
+                continue;
+            }
+            if (pfd[i].fd == err && spec->on_stderr_line) {
+                qt_buf_append(&pending_err, chunk, (size_t)got);
+                flush_lines(spec->on_stderr_line, spec->ctx, &pending_err, false);
+            } else if (pfd[i].fd == err) {
+                capture(&res->err, &res->err_truncated, chunk, (size_t)got, max);
+            } else if (spec->on_stdout_line) {
+                qt_buf_append(&pending_out, chunk, (size_t)got);
+                flush_lines(spec->on_stdout_line, spec->ctx, &pending_out, false);
+            } else {
+                capture(&res->out, &res->out_truncated, chunk, (size_t)got, max);
+            }
+        }
+    }
+    if (pending_out.len)
+        flush_lines(spec->on_stdout_line, spec->ctx, &pending_out, true);
+    if (pending_err.len)
+        flush_lines(spec->on_stderr_line, spec->ctx, &pending_err, true);
+    qt_buf_free(&pending_out);
+    qt_buf_free(&pending_err);
+    close_fd(&in);
+    close_fd(&out);
+    close_fd(&err);
+    while (waitpid(ch.pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            res->spawn_errno = errno;
+            return false;
+        }
+    }
+    if (WIFSIGNALED(status)) {
+        res->signaled = true;
+        res->term_signal = WTERMSIG(status);
+        return false;
+    }
+    res->exit_status = WEXITSTATUS(status);
+    return res->exit_status == 0;
+}
+
+/* ssh's pipe to us: 1 MiB (Linux's default cap for a user) instead of 64
+ * KiB, so ssh hands over its channel buffer in few writes instead of keeping
+ * megabytes it moves around itself. */
+#define STREAM_PIPE_SIZE (1u << 20)
+
+bool qt_proc_start(const char *const *argv, struct qt_proc_child *child,
+                   struct qt_proc_result *res)
+{
+    return spawn_child(argv, STDIN_PIPE, STREAM_PIPE_SIZE, child, res);
 }
 
 bool qt_proc_finish(struct qt_proc_child *child, struct qt_proc_result *res)

@@ -56,6 +56,30 @@ static void reset(struct qt_queue_file *qf)
     qt_buf_reset(&qf->header);
 }
 
+/* The message's ID, cut to fit as snprintf("%s") would: no format
+ * interpreter for each of a million files. */
+static void set_id(struct qt_queue_file *qf, const char *id)
+{
+    size_t len = strnlen(id, sizeof(qf->id) - 1);
+
+    memcpy(qf->id, id, len);
+    qf->id[len] = 0;
+}
+
+/* A T or C record's leading number, as sscanf's %ld reads it (blanks, a
+ * sign, decimal digits; clamped on overflow); false when there is none. */
+static bool leading_long(const char **p, long *out)
+{
+    char *end;
+    long v = strtol(*p, &end, 10);
+
+    if (end == *p)
+        return false;
+    *out = v;
+    *p = end;
+    return true;
+}
+
 static void set_error(struct qt_queue_file *qf, const char *msg)
 {
     if (qf->unreadable)
@@ -141,20 +165,22 @@ static void parse_size_record(struct qt_queue_file *qf, const char *payload, boo
 static void envelope_record(struct qt_queue_file *qf, struct parse_state *ps, int type,
                             const char *payload, bool maildrop)
 {
-    long sec, usec;
+    const char *p = payload;
+    long sec, usec = 0;
 
     switch (type) {
     case QT_REC_SIZE:
         parse_size_record(qf, payload, maildrop);
         break;
     case QT_REC_TIME:
-        if (qf->arrival_sec == 0 && sscanf(payload, "%ld %ld", &sec, &usec) >= 1) {
+        if (qf->arrival_sec == 0 && leading_long(&p, &sec)) {
+            (void)leading_long(&p, &usec);
             qf->arrival_sec = sec;
             qf->arrival_usec = usec;
         }
         break;
     case QT_REC_CTIME:
-        if (qf->create_time == 0 && sscanf(payload, "%ld", &sec) == 1)
+        if (qf->create_time == 0 && leading_long(&p, &sec))
             qf->create_time = sec;
         break;
     case QT_REC_FROM:
@@ -355,7 +381,7 @@ bool qt_queue_file_read(struct qt_queue_file *qf, int fd, const char *id, bool m
 
     if (fstat(fd, &st) < 0) {
         reset(qf);
-        snprintf(qf->id, sizeof(qf->id), "%s", id);
+        set_id(qf, id);
         set_error(qf, "cannot stat the file");
         return false;
     }
@@ -373,7 +399,7 @@ bool qt_queue_file_read_sized(struct qt_queue_file *qf, int fd, off_t size, cons
     if (!lim)
         lim = &qt_queue_file_default_limits;
     reset(qf);
-    snprintf(qf->id, sizeof(qf->id), "%s", id);
+    set_id(qf, id);
     qf->file_size = size;
     qt_record_reader_init(r, fd, size, lim->max_record);
 

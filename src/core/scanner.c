@@ -56,9 +56,12 @@ struct log_index {
 
 /* What the walker's fstatat() said of a file: the worker trusts it instead
  * of a second fstat() (a file that changes in between differs from it at
- * the next scan, and is read again then). */
+ * the next scan, and is read again then).  On a first scan the walker does
+ * not stat (stat_later): every file is read anyway, and the worker's
+ * fstat() of the open file spares the kernel a second lookup by name. */
 struct scan_item {
     enum qt_queue queue;
+    bool stat_later;
     char id[QT_QUEUE_ID_MAX + 1];
     const struct scan_dir *dir;
     uint64_t ino;
@@ -82,6 +85,9 @@ struct qt_scanner {
      * stays in one share wherever it moves, so its events come from one
      * thread, in order. */
     struct qt_idmap known[WALKERS];
+    /* Taken by the walker around its own map's changes, and by a worker
+     * filling in what a first scan's fstat() learnt (stat_later). */
+    pthread_mutex_t known_lock[WALKERS];
     uint32_t gen;
     int qdir_fd;
 
@@ -105,6 +111,10 @@ struct qt_scanner {
     /* Cleared when the kernel refuses O_NOATIME (not the files' owner and
      * no CAP_FOWNER): reads then update atime as any reader's do. */
     atomic_bool noatime;
+    /* Set: parsed messages go to the sink on the worker threads, not to
+     * the feed (qt_scanner_set_sink). */
+    qt_scan_sink sink;
+    void *sink_ctx;
 
     atomic_ulong files_seen, parsed, unreadable, vanished;
     struct qt_scan_stats last;
@@ -119,9 +129,13 @@ struct qt_scanner *qt_scanner_new(const struct qt_spool_layout *layout, struct q
     sc->layout = layout;
     sc->feed = feed;
     sc->nworkers = nworkers > 0 ? nworkers : (cpus > 0 && cpus < 64 ? (int)cpus : 2);
+    if (sc->nworkers > QT_SCANNER_MAX_WORKERS)
+        sc->nworkers = QT_SCANNER_MAX_WORKERS;
     sc->qdir_fd = -1;
-    for (int k = 0; k < WALKERS; k++)
+    for (int k = 0; k < WALKERS; k++) {
         qt_idmap_init(&sc->known[k]);
+        pthread_mutex_init(&sc->known_lock[k], NULL);
+    }
     pthread_mutex_init(&sc->lock, NULL);
     pthread_cond_init(&sc->nonempty, NULL);
     pthread_cond_init(&sc->nonfull, NULL);
@@ -177,7 +191,9 @@ static size_t ring_pop_many(struct qt_scanner *sc, struct scan_item *it, size_t 
         sc->head = (sc->head + 1) % RING_SIZE;
         sc->count--;
     }
-    if (sc->producers_waiting)
+    /* A walker waiting for room is woken once half the ring is free, not
+     * after every pop: a wake-up per chunk was a futex call per 16 files. */
+    if (sc->producers_waiting && sc->count <= RING_SIZE / 2)
         pthread_cond_broadcast(&sc->nonfull);
     pthread_mutex_unlock(&sc->lock);
     return n;
@@ -312,7 +328,13 @@ static void log_index_add(struct log_index *x, const char *name, const struct sc
         return;                 /* 4 GB of names: not a queue */
     if ((x->n + 1) * 2 > x->nslots) {
         size_t nslots = x->nslots ? x->nslots * 2 : 4096, i;
-        struct log_slot *slots = xcalloc(nslots, sizeof(*slots));
+        /* Zeroed by writing, not by calloc: fresh pages calloc leaves to the
+         * kernel are mapped to the zero page on the first probe and copied
+         * on the first insert, each copy a TLB shootdown across the other
+         * threads' CPUs (1.4 % of a 100k-message listing). */
+        struct log_slot *slots = xmalloc(nslots * sizeof(*slots));
+
+        memset(slots, 0, nslots * sizeof(*slots));
 
         for (i = 0; i < x->nslots; i++)
             if (x->slots[i].name)
@@ -408,6 +430,8 @@ static void log_index_build(struct qt_scanner *sc, struct log_index *x, const ch
 
 struct worker {
     struct qt_scanner *sc;
+    int index;                  /* for the sink */
+    struct qt_arena sink_arena; /* one message for the sink, reused */
     struct qt_batch *batch;
     size_t published;
     struct qt_queue_file qf;
@@ -501,6 +525,43 @@ static int find_moved(struct qt_scanner *sc, struct scan_item *it, struct stat *
     return -1;
 }
 
+static int64_t mtime_ns(const struct stat *st)
+{
+    return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+static int id_share(const char *name)
+{
+    return (int)(qt_hash_bytes(name, strlen(name)) % WALKERS);
+}
+
+/* A first scan's file, open: what the walker did not stat.  False when it
+ * is not a finished queue file after all (not regular, or not yet 0700:
+ * the next scan looks again, as the walker would have skipped it). */
+static bool stat_open_file(struct qt_scanner *sc, const struct scan_item *it, int fd,
+                           struct stat *st)
+{
+    struct qt_idmap_entry *e;
+    int share = id_share(it->id);
+
+    if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) ||
+        (it->queue != QT_Q_CORRUPT && (st->st_mode & S_IRWXU) != S_IRWXU))
+        return false;
+    /* The walker left the entry unlike any file (inode 0, mode 0: a
+     * stat()ed regular file has S_IFREG in its mode); a rescan compares
+     * with what is filled in here. */
+    pthread_mutex_lock(&sc->known_lock[share]);
+    e = qt_idmap_get(&sc->known[share], it->id);
+    if (e && e->gen == sc->gen && e->mode == 0) {
+        e->ino = st->st_ino;
+        e->size = st->st_size;
+        e->mtime_ns = mtime_ns(st);
+        e->mode = st->st_mode;
+    }
+    pthread_mutex_unlock(&sc->known_lock[share]);
+    return true;
+}
+
 static void parse_item(struct worker *w, struct scan_item *it)
 {
     struct qt_scanner *sc = w->sc;
@@ -508,12 +569,21 @@ static void parse_item(struct worker *w, struct scan_item *it)
     struct qt_event *ev;
     int fd = open_in(sc, it->dir, it->id);
 
-    if (fd >= 0) {
+    if (fd >= 0 && it->stat_later) {
+        if (!stat_open_file(sc, it, fd, &st)) {
+            close(fd);
+            atomic_fetch_sub(&sc->files_seen, 1);
+            return;
+        }
+    } else if (fd >= 0) {
         memset(&st, 0, sizeof(st));
         st.st_ino = (ino_t)it->ino;
         st.st_size = (off_t)it->size;
         st.st_mtim = it->mtim;
         st.st_mode = (mode_t)it->mode;
+    } else if (it->stat_later && errno == ELOOP) {
+        atomic_fetch_sub(&sc->files_seen, 1);
+        return;                 /* became a symlink: not a queue file */
     } else if (errno == ENOENT) {
         fd = find_moved(sc, it, &st);
     }
@@ -540,10 +610,18 @@ static void parse_item(struct worker *w, struct scan_item *it)
              sc->use_log_index, true);
     read_log(sc, &w->bounce, &sc->bounce_logs, "bounce", sc->layout->bounce_hashed, it, true,
              false);
+    atomic_fetch_add(&sc->parsed, 1);
+    if (sc->sink) {
+        struct qt_msg_data m;
+
+        qt_msg_data_build(&w->sink_arena, &m, &w->qf, it->queue, &st, &w->defer, &w->bounce);
+        sc->sink(sc->sink_ctx, w->index, &m);
+        qt_arena_reset(&w->sink_arena);
+        return;
+    }
     ev = qt_batch_add(worker_batch(w), QT_EV_UPSERT);
     qt_msg_data_build(&w->batch->arena, &ev->msg, &w->qf, it->queue, &st, &w->defer,
                       &w->bounce);
-    atomic_fetch_add(&sc->parsed, 1);
 }
 
 static void *worker_main(void *arg)
@@ -567,6 +645,7 @@ static void *worker_main(void *arg)
     qt_queue_file_free(&w->qf);
     qt_defer_log_free(&w->defer);
     qt_defer_log_free(&w->bounce);
+    qt_arena_free(&w->sink_arena);
     return NULL;
 }
 
@@ -624,11 +703,8 @@ static void walk_error(struct walk *wk, const char *fmt, ...)
     ev->text = qt_arena_strdup(&wk->batch->arena, msg);
 }
 
-static int64_t mtime_ns(const struct stat *st)
-{
-    return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-}
-
+/* A file of this walker's share: `st` is what fstatat() said, NULL when the
+ * worker is to stat it (a first scan's regular file). */
 static void saw_file(struct walk *wk, enum qt_queue q, const struct scan_dir *dir,
                      const char *id, const struct stat *st)
 {
@@ -638,16 +714,19 @@ static void saw_file(struct walk *wk, enum qt_queue q, const struct scan_dir *di
     bool created;
     size_t len;
 
-    if (!S_ISREG(st->st_mode) || !qt_queue_id_valid(id))
+    if ((st && !S_ISREG(st->st_mode)) || !qt_queue_id_valid(id))
         return;
     /* Postfix writes a file with mode 0600 and makes it 0700 when done. */
-    if (q != QT_Q_CORRUPT && (st->st_mode & S_IRWXU) != S_IRWXU)
+    if (st && q != QT_Q_CORRUPT && (st->st_mode & S_IRWXU) != S_IRWXU)
         return;
+    pthread_mutex_lock(&sc->known_lock[wk->share]);
     e = qt_idmap_put(wk->known, id, &created);
-    if (!created && e->gen == sc->gen)
+    if (!created && e->gen == sc->gen) {
+        pthread_mutex_unlock(&sc->known_lock[wk->share]);
         return;                 /* seen twice in one scan: caught mid-rename */
+    }
     atomic_fetch_add(&sc->files_seen, 1);
-    if (!created && e->ino == (uint64_t)st->st_ino && e->size == st->st_size &&
+    if (st && !created && e->ino == (uint64_t)st->st_ino && e->size == st->st_size &&
         e->mtime_ns == mtime_ns(st)) {
         if (e->queue != q || e->mode != st->st_mode) {
             struct qt_event *ev = walk_event(wk, QT_EV_UPDATE);
@@ -660,31 +739,33 @@ static void saw_file(struct walk *wk, enum qt_queue q, const struct scan_dir *di
         e->queue = (uint8_t)q;
         e->mode = st->st_mode;
         e->gen = sc->gen;
+        pthread_mutex_unlock(&sc->known_lock[wk->share]);
         return;
     }
-    e->ino = st->st_ino;
-    e->size = st->st_size;
-    e->mtime_ns = mtime_ns(st);
-    e->mode = st->st_mode;
+    /* Without a stat: inode 0, which no file has, until the worker's
+     * fstat(). */
+    e->ino = st ? st->st_ino : 0;
+    e->size = st ? st->st_size : 0;
+    e->mtime_ns = st ? mtime_ns(st) : 0;
+    e->mode = st ? st->st_mode : 0;
     e->queue = (uint8_t)q;
     e->gen = sc->gen;
+    pthread_mutex_unlock(&sc->known_lock[wk->share]);
     it = &wk->pending[wk->npending++];
     it->queue = q;
+    it->stat_later = !st;
     len = strnlen(id, sizeof(it->id) - 1);
     memcpy(it->id, id, len);
     it->id[len] = 0;
     it->dir = dir;
-    it->ino = st->st_ino;
-    it->size = st->st_size;
-    it->mtim = st->st_mtim;
-    it->mode = st->st_mode;
+    if (st) {
+        it->ino = st->st_ino;
+        it->size = st->st_size;
+        it->mtim = st->st_mtim;
+        it->mode = st->st_mode;
+    }
     if (wk->npending == CHUNK)
         walk_push_pending(wk);
-}
-
-static int id_share(const char *name)
-{
-    return (int)(qt_hash_bytes(name, strlen(name)) % WALKERS);
 }
 
 static void walk_dir(struct walk *wk, enum qt_queue q, int dfd, const char *rel, int depth)
@@ -708,6 +789,10 @@ static void walk_dir(struct walk *wk, enum qt_queue q, int dfd, const char *rel,
         mine = id_share(de->d_name) == wk->share;
         if (!mine && de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
             continue;
+        if (de->d_type == DT_REG && wk->sc->use_log_index) {
+            saw_file(wk, q, dir, de->d_name, NULL);
+            continue;
+        }
         if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
             if (errno != ENOENT && mine)
                 walk_error(wk, "cannot stat %s/%s/%s: %s", wk->sc->layout->queue_directory, rel,
@@ -845,6 +930,7 @@ static void *coordinator_main(void *arg)
     log_index_build(sc, &sc->bounce_logs, "bounce");
     for (n = 0; n < sc->nworkers; n++) {
         workers[n].sc = sc;
+        workers[n].index = n;
         pthread_create(&threads[n], NULL, worker_main, &workers[n]);
     }
     walk_queues(wk);
@@ -893,6 +979,12 @@ done:
     return NULL;
 }
 
+void qt_scanner_set_sink(struct qt_scanner *sc, qt_scan_sink fn, void *ctx)
+{
+    sc->sink = fn;
+    sc->sink_ctx = ctx;
+}
+
 bool qt_scanner_start(struct qt_scanner *sc)
 {
     if (atomic_load(&sc->running))
@@ -934,8 +1026,10 @@ void qt_scanner_free(struct qt_scanner *sc)
         return;
     atomic_store(&sc->stop, true);
     qt_scanner_wait(sc);
-    for (int k = 0; k < WALKERS; k++)
+    for (int k = 0; k < WALKERS; k++) {
         qt_idmap_free(&sc->known[k]);
+        pthread_mutex_destroy(&sc->known_lock[k]);
+    }
     pthread_mutex_destroy(&sc->lock);
     pthread_cond_destroy(&sc->nonempty);
     pthread_cond_destroy(&sc->nonfull);

@@ -739,5 +739,6 @@ EOF
 
 # The fleet row (3 hosts x 100k over loopback ssh) is its own script.
 if [ "$fleet" = yes ]; then
-    "$HERE/bench_fleet.sh" --qtriage "$qtriage_src" --reps "$reps" --workdir "$workparent"
+    "$HERE/bench_fleet.sh" --qtriage "$qtriage_src" --reps "$reps" --workdir "$workparent" \
+        ${qcache:+--queue-cache "$qcache"}
 fi

@@ -179,3 +179,43 @@ def check_rows_match(c, rows, queues, hosts, what):
 
 def names_host(text, host):
     return re.search(r"\b%s\b" % re.escape(host), text) is not None
+
+
+ESC = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+SANITIZER = re.compile(r"AddressSanitizer|runtime error:|LeakSanitizer")
+
+
+def sound(c, p, what):
+    """No hang, no crash, no stranger's control bytes on the terminal."""
+    c.check(p.returncode is not None, "%s: ends within %d s (no hang)" % (what, CALL_TIMEOUT))
+    c.check(p.returncode is None or p.returncode >= 0,
+            "%s: no crash (killed by signal %r)" % (what, -(p.returncode or 0)), p.err[-800:])
+    c.check(not SANITIZER.search(p.err), "%s: no sanitizer report" % what, p.err[-2000:])
+    c.check(not ESC.search(p.err.replace("\n", "")), "%s: no control bytes on stderr" % what,
+            repr(p.err[:300]))
+
+
+def list_with_bad_host(c, f, queues, what, reason, host="mx3", **over):
+    """list --hosts all --json with `host` changed by `over` (SshBed.host_line's
+    keywords: dest, qtriage, config, sudo) so that it fails: the call is
+    sound, exits non-zero, names the host with a reason matching `reason`,
+    and lists every other host in full.  Returns the process."""
+    fleet = f.fleet_file({host: over})
+    rows, p = f.list_json(c, fleet=fleet, what=what)
+    sound(c, p, what)
+    c.check(p.returncode not in (0, None), "%s: exit status non-zero (%r)" % (what, p.returncode))
+    c.check(names_host(p.err, host), "%s: names %s" % (what, host), p.err[-800:])
+    c.check(re.search(reason, p.err, re.I) is not None,
+            "%s: gives the reason /%s/" % (what, reason), p.err[-800:])
+    others = [n for n in f.names if n != host]
+    check_rows_match(c, [r for r in rows if r.get("host") != host], queues, others, what)
+    log("%s: %.1f s" % (what, p.seconds))
+    return p
+
+
+def gated_host(f, host="mx3", names=None):
+    """A fleet file where `host`'s agent waits at a closed gate (a slow host):
+    returns (fleet path, the proxy's log, the gate: close() it to open)."""
+    prog, plog = f.bed.fault_program("gate")
+    _, held = f.bed.gate()
+    return f.fleet_file({host: {"qtriage": prog}}, names=names), plog, held

@@ -66,13 +66,13 @@ def body(c):
                    % tb.etc)
 
         # The agent: handshake first, a different protocol refused.
-        p = subprocess.run([exe, "agent", "-c", tb.etc], input=b"H\tqtriage-fleet\t2\t9.9\n",
+        p = subprocess.run([exe, "agent", "-c", tb.etc], input=b"H\tqtriage-fleet\t3\t9.9\n",
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
         lines = p.stdout.decode().splitlines()
-        c.check(lines and lines[0].startswith("H\tqtriage-agent\t1\t"), "agent greets first",
+        c.check(lines and lines[0].startswith("H\tqtriage-agent\t2\t"), "agent greets first",
                 lines[:2])
-        c.check(len(lines) > 1 and lines[1].startswith("X\t") and "protocol 2" in lines[1],
-                "agent refuses protocol 2", lines)
+        c.check(len(lines) > 1 and lines[1].startswith("X\t") and "protocol 3" in lines[1],
+                "agent refuses protocol 3", lines)
         c.eq(p.returncode, 3, "agent exit status after a refusal")
 
         # list --json: the same objects as locally, plus the host.

@@ -11,7 +11,7 @@ the bad host onto the terminal.
                   terminal of its own, ssh must not prompt (BatchMode)
   hostkey         mx3's host key is not in known_hosts (no prompt, no TOFU)
   not installed   qtriage= names no program (exit 127)
-  version         the agent speaks protocol 2
+  version         the agent speaks protocol 3
   motd            a greeting before the handshake
   garbage         escape sequences and an unknown line type after the handshake
   oversized       a 5 MiB line
@@ -22,6 +22,8 @@ the bad host onto the terminal.
                   before its answer: the outcome is reported unknown, mx1 and
                   mx2 are acted on
   unreachable during an action: nothing done there, the others acted on
+  sudo            sudo=yes through a sudoers rule for the agent command only;
+                  sudo wanting a password fails with its message, no prompt
 
 Exit: 0 ok, 1 failure, 77 not root / no sshd."""
 
@@ -39,40 +41,12 @@ import traceback
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fleetlib  # noqa: E402
-from fleetlib import CALL_TIMEOUT, HIJACKED, check_rows_match, log, names_host  # noqa: E402
+from fleetlib import CALL_TIMEOUT, HIJACKED, check_rows_match, log, sound  # noqa: E402
 import qtlib  # noqa: E402
 
 N = int(os.environ.get("QTRIAGE_FLEET_N", "300"))
-ESC = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-SANITIZER = re.compile(r"AddressSanitizer|runtime error:|LeakSanitizer")
-
-
-def sound(c, p, what):
-    """No hang, no crash, no stranger's control bytes on the terminal."""
-    c.check(p.returncode is not None, "%s: ends within %d s (no hang)" % (what, CALL_TIMEOUT))
-    c.check(p.returncode is None or p.returncode >= 0,
-            "%s: no crash (killed by signal %r)" % (what, -(p.returncode or 0)), p.err[-800:])
-    c.check(not SANITIZER.search(p.err), "%s: no sanitizer report" % what, p.err[-2000:])
-    c.check(not ESC.search(p.err.replace("\n", "")), "%s: no control bytes on stderr" % what,
-            repr(p.err[:300]))
-
-
-def list_with_bad_mx3(c, f, queues, what, reason, dest=None, qtriage=None):
-    over = {}
-    if dest:
-        over["dest"] = dest
-    if qtriage:
-        over["qtriage"] = qtriage
-    fleet = f.fleet_file({"mx3": over})
-    rows, p = f.list_json(c, fleet=fleet, what=what)
-    sound(c, p, what)
-    c.check(p.returncode not in (0, None), "%s: exit status non-zero (%r)" % (what, p.returncode))
-    c.check(names_host(p.err, "mx3"), "%s: names mx3" % what, p.err[-800:])
-    c.check(re.search(reason, p.err, re.I) is not None,
-            "%s: gives the reason /%s/" % (what, reason), p.err[-800:])
-    check_rows_match(c, [r for r in rows if r.get("host") != "mx3"], queues, ["mx1", "mx2"], what)
-    log("%s: %.1f s" % (what, p.seconds))
-    return p
+def list_with_bad_mx3(c, f, queues, what, reason, **over):
+    return fleetlib.list_with_bad_host(c, f, queues, what, reason, host="mx3", **over)
 
 
 def on_a_terminal(argv, timeout):
@@ -132,6 +106,30 @@ def test_connect_faults(c, f, queues):
     c.check(st not in (0, None), "unknown host key on a terminal: ends, non-zero (%r)" % st)
 
 
+def test_sudo(c, f, queues):
+    """sudo=yes for real: a user whose sudoers rule allows exactly the agent
+    command.  Without a password it lists the host like root's login does;
+    where sudo wants a password, `sudo -n` fails at once with sudo's own
+    message and nothing prompts, not even on a terminal."""
+    f.bed.setup_sudo()
+    etc1 = f.tb["mx1"].etc
+    fleet = f.fleet_file({"mx1": {"dest": "mxsudo", "sudo": True}})
+    rows, p = f.list_json(c, fleet=fleet, what="sudo=yes")
+    sound(c, p, "sudo=yes")
+    c.check(p.returncode == 0, "sudo=yes: exit status 0 (%r)" % p.returncode, p.err[-800:])
+    check_rows_match(c, rows, queues, f.names, "sudo=yes")
+    what = "sudo wants a password"
+    list_with_bad_mx3(c, f, queues, what, r"sudo: a password is required", dest="mxsudopw",
+                      config=etc1, sudo=True)
+    fleet = f.fleet_file({"mx3": {"dest": "mxsudopw", "config": etc1, "sudo": True}})
+    argv = [qtlib.qtriage_path(), "list", "--hosts", "all", "--json"] + f.args(fleet)
+    st, shown = on_a_terminal(argv, 60)
+    c.check(not re.search(r"password( for [^:]*)?:", shown, re.I),
+            "%s: no prompt on the terminal" % what, shown[-500:])
+    c.check(st not in (0, None), "%s on a terminal: ends, non-zero (%r)" % (what, st))
+    f.bed.teardown_sudo()
+
+
 def not_installed(c, f, queues):
     """No qtriage on mx3 (ssh's exit 127): said so, and mx3 is listed read-only
     through `ssh mx3 postqueue -j`, which the issue offers for such hosts."""
@@ -154,7 +152,7 @@ def not_installed(c, f, queues):
 
 def test_agent_faults(c, f, queues):
     prog, _ = f.bed.fault_program("version")
-    list_with_bad_mx3(c, f, queues, "version", r"protocol 2|version|same qtriage", qtriage=prog)
+    list_with_bad_mx3(c, f, queues, "version", r"protocol 3|version|same qtriage", qtriage=prog)
     prog, _ = f.bed.fault_program("motd")
     list_with_bad_mx3(c, f, queues, "motd", r"protocol", qtriage=prog)
     prog, _ = f.bed.fault_program("garbage")
@@ -168,9 +166,7 @@ def test_agent_faults(c, f, queues):
 
 
 def test_slow(c, f, queues):
-    prog, plog = f.bed.fault_program("gate")
-    gate, held = f.bed.gate()
-    fleet = f.fleet_file({"mx3": {"qtriage": prog}})
+    fleet, plog, held = fleetlib.gated_host(f, "mx3")
     argv = [qtlib.qtriage_path(), "list", "--hosts", "all", "--json"] + f.args(fleet)
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
@@ -252,7 +248,8 @@ def body(c):
         return
     with fleetlib.Fleet(3, N, tag="faults") as f:
         queues = f.postqueue()
-        for part in (test_connect_faults, test_agent_faults, test_slow, test_action_faults):
+        for part in (test_connect_faults, test_sudo, test_agent_faults, test_slow,
+                     test_action_faults):
             t = time.monotonic()
             try:
                 if part is test_action_faults:

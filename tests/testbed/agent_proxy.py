@@ -20,7 +20,7 @@ directions line by line, breaking the conversation in one chosen way:
   oversized MB    forward the handshake; answer the first request with a U line
                   of MB mebibytes
   motd            print a shell greeting before anything (no handshake first)
-  version         no agent: a handshake of protocol 2 from "qtriage 9.9.9", then
+  version         no agent: a handshake of protocol 3 from "qtriage 9.9.9", then
                   wait for the end of input
   silent          no agent: never say anything, wait for the end of input
 
@@ -104,7 +104,7 @@ class Relay:
                 self.note("gate open")
         if self.mode in ("version", "silent"):
             if self.mode == "version":
-                self.emit(b"H\tqtriage-agent\t2\t9.9.9\n")
+                self.emit(b"H\tqtriage-agent\t3\t9.9.9\n")
             self.client_to_agent(None)
             return 0
         if self.mode == "motd":

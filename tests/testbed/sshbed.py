@@ -24,6 +24,9 @@ Aliases in ssh_config, all 127.0.0.1, user root:
                      and BatchMode NOT set: only qtriage's own BatchMode=yes
                      keeps ssh from prompting
   mxhk               a known_hosts without the host's key
+  mxsudo, mxsudopw   (after setup_sudo) the first host's sshd as a user of
+                     its own who may run exactly the agent command through
+                     sudo: without a password (mxsudo), with one (mxsudopw)
 
 Usage as a program (the benchmark):
   sshbed.py up DIR --qtriage PATH --host NAME=CONFIG_DIR ...   (prints KEY=VALUE)
@@ -86,6 +89,8 @@ class SshBed:
         self.dir = dir
         self.port = {}
         self.procs = {}
+        self.sudo_users = []        # (alias, user)
+        self.sudoers = None
 
     # ------------------------------------------------------------ paths
     def path(self, *p):
@@ -119,6 +124,7 @@ class SshBed:
         if self.dir is None:
             self.dir = tempfile.mkdtemp(prefix="qtriage-sshbed-", dir="/tmp")
         os.makedirs(self.path("bin"), exist_ok=True)
+        os.makedirs(self.path("home"), exist_ok=True)
         os.chmod(self.dir, 0o755)
         # sshd's privilege-separation directory; Debian's unit creates it at boot,
         # a container without systemd has none.
@@ -173,6 +179,9 @@ class SshBed:
         out += ["Host mxhk", "  Port %d" % self.port[self.hosts[0][0]], "  BatchMode no",
                 "  UserKnownHostsFile " + self.path("known_hosts.empty"),
                 "  StrictHostKeyChecking ask"]
+        for alias, user in self.sudo_users:
+            out += ["Host " + alias, "  Port %d" % self.port[self.hosts[0][0]],
+                    "  User " + user, "  BatchMode yes"]
         out += ["Host *"] + common
         with open(self.ssh_config, "w") as f:
             f.write("\n".join(out) + "\n")
@@ -200,6 +209,10 @@ PrintLastLog no
 MaxStartups 100:30:200
 MaxSessions 50
 LogLevel VERBOSE
+# The session's shell reads $HOME/.bashrc (Debian's bash does for ssh): this
+# machine's root has pyenv set up there, seconds a login under load, which a
+# fleet benchmark would otherwise count as qtriage's first-rows time.
+SetEnv HOME=%(dir)s/home
 """ % dict(name=name, port=self.port[name], dir=self.dir,
            root="yes" if passwords else "prohibit-password",
            keys="authorized_keys.none" if passwords else "authorized_keys", pw="yes" if passwords else "no")
@@ -276,6 +289,57 @@ LogLevel VERBOSE
         fcntl.flock(f, fcntl.LOCK_EX)
         return p, f
 
+    # ------------------------------------------------------------ sudo
+    def setup_sudo(self):
+        """Two system users who log in to the first host's sshd with the test
+        key; a sudoers rule lets each run exactly that host's agent command
+        (`sudo -n QTRIAGE agent -c ETC`, what host_line(sudo=True) makes
+        ssh run), the first without a password, the second only with one.
+        Returns the aliases (mxsudo, mxsudopw); down() removes users and
+        rule.  Needs sudo (scripts/deps.sh)."""
+        sudo, visudo = shutil.which("sudo"), shutil.which("visudo") or "/usr/sbin/visudo"
+        if not sudo:
+            raise RuntimeError("no sudo (apt-get install sudo)")
+        tag = os.urandom(3).hex()
+        etc = self.hosts[0][1]
+        command = "%s agent -c %s" % (self.qtriage, etc)
+        rules = []
+        for alias, nopasswd in (("mxsudo", True), ("mxsudopw", False)):
+            user = "qts%s%s" % (tag, "n" if nopasswd else "p")
+            # '*': no password to log in with, yet not a locked account,
+            # which sshd (without PAM) would refuse even with a key.
+            r = run(["useradd", "--system", "--no-create-home", "--home-dir",
+                     self.path("home"), "--shell", "/bin/sh", "--password", "*", user])
+            if r.returncode:
+                raise RuntimeError("useradd: " + r.stderr.decode(errors="replace"))
+            self.sudo_users.append((alias, user))
+            rules.append("%s ALL=(root) %s%s" % (user, "NOPASSWD: " if nopasswd else "",
+                                                 command))
+        path = "/etc/sudoers.d/qtriage-test-" + tag
+        tmp = self.path("sudoers")
+        with open(tmp, "w") as f:
+            f.write("# qtriage ssh test bed: removed by sshbed.py down\n" + "\n".join(rules) + "\n")
+        r = run([visudo, "-c", "-f", tmp])
+        if r.returncode:
+            raise RuntimeError("visudo: " + (r.stdout + r.stderr).decode(errors="replace"))
+        os.chmod(tmp, 0o440)
+        shutil.copy(tmp, path)
+        os.chmod(path, 0o440)
+        self.sudoers = path
+        self.write_ssh_config()
+        return [a for a, _ in self.sudo_users]
+
+    def teardown_sudo(self):
+        if self.sudoers:
+            try:
+                os.unlink(self.sudoers)
+            except FileNotFoundError:
+                pass
+            self.sudoers = None
+        for _, user in self.sudo_users:
+            run(["userdel", user])
+        self.sudo_users = []
+
     # ------------------------------------------------------------ fleet files
     def host_line(self, name, dest=None, config=None, qtriage=None, sudo=False):
         etc = dict(self.hosts).get(name) if config is None else config
@@ -302,6 +366,10 @@ LogLevel VERBOSE
         return run(self.ssh_argv() + [name, command], timeout=timeout, **kw)
 
     def down(self):
+        try:
+            self.teardown_sudo()
+        except Exception:  # noqa: BLE001  (tear down the rest anyway)
+            pass
         for name in list(self.procs):
             try:
                 self.stop_host(name)

@@ -95,9 +95,7 @@ def lost_host(c, t, f):
 
 
 def slow_and_password(c, f, before):
-    prog, plog = f.bed.fault_program("gate")
-    gate, held = f.bed.gate()
-    fleet = f.fleet_file({"mx3": {"qtriage": prog}}, names=["mx1", "mx3"])
+    fleet, _, held = fleetlib.gated_host(f, "mx3", names=["mx1", "mx3"])
     with open(fleet, "a") as fl:
         fl.write(f.bed.host_line("mxpw", config=f.tb["mx2"].etc) + "\n")
     try:

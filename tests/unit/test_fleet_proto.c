@@ -59,7 +59,7 @@ static bool round_trip(const struct qt_msg_data *m, const char *prefix, size_t m
                        struct qt_msg_data *out, struct qt_error *err)
 {
     qt_buf_reset(line);
-    qt_fleet_encode_msg(line, m, max_line);
+    qt_fleet_encode_msg(line, m, max_line, NULL);
     assert_true(line->len > 0);
     assert_int_equal(line->data[line->len - 1], '\n');
     assert_null(memchr(line->data, '\n', line->len - 1));
@@ -144,6 +144,74 @@ static void test_round_trip(void **state)
 }
 
 /* Each of these is refused with a reason, never taken in part. */
+/* The dictionary: a string is sent, then defined, then referred to; the
+ * client's copy gives the same message each time, and references it does
+ * not hold, or definitions past its limits, are protocol errors. */
+static void test_dictionary(void **state)
+{
+    struct qt_msg_data m, out;
+    struct qt_rcpt_data r[2];
+    struct qt_buf line = {0};
+    struct qt_fleet_fields ff = {0};
+    struct qt_fleet_dict dict = {0};
+    struct qt_fleet_dict_enc enc = {0};
+    struct qt_arena a = {0};
+    struct qt_error err = {""};
+    size_t sizes[3];
+    char bad[64];
+
+    (void)state;
+    sample(&m, r);
+    ff.dict = &dict;
+    for (int i = 0; i < 3; i++) {
+        qt_buf_reset(&line);
+        qt_fleet_encode_msg(&line, &m, QT_FLEET_MAX_LINE, &enc);
+        sizes[i] = line.len;
+        line.data[--line.len] = '\0';
+        if (i == 1)
+            assert_non_null(strstr(line.data, "\t\\=connect to x: Connection refused"));
+        if (i == 2)
+            assert_non_null(strstr(line.data, "\t\\#"));
+        assert_true(qt_fleet_split(line.data, line.len, &ff, &err));
+        assert_true(qt_fleet_decode_msg(&ff, "mx1", &a, &out, &err));
+        assert_string_equal(out.sender, m.sender);
+        assert_string_equal(out.subject, m.subject);
+        assert_int_equal(out.attrs_len, m.attrs_len);
+        assert_memory_equal(out.attrs, m.attrs, m.attrs_len);
+        assert_string_equal(out.attr_fields[QT_ATTR_CLIENT_ADDRESS], "192.0.2.7");
+        assert_string_equal(out.rcpts[0].reason, r[0].reason);
+        assert_string_equal(out.rcpts[1].orig, "B@Example.org");
+        assert_string_equal(out.rcpts[0].status, "4.4.1");
+    }
+    assert_int_equal(dict.n, enc.n);
+    assert_true(sizes[1] > sizes[0] && sizes[2] < sizes[0] - 40);
+
+    /* A reference past the entries, a bad number, a bad definition. */
+    snprintf(bad, sizeof(bad), "E\t\\#%zu", dict.n);
+    assert_false(qt_fleet_split(bad, strlen(bad), &ff, &err));
+    assert_non_null(strstr(err.msg, "dictionary entry"));
+    strcpy(bad, "E\t\\#1x");
+    assert_false(qt_fleet_split(bad, strlen(bad), &ff, &err));
+    strcpy(bad, "E\t\\=\\q");
+    assert_false(qt_fleet_split(bad, strlen(bad), &ff, &err));
+    /* Without a dictionary (the agent reading requests) both are garbage. */
+    ff.dict = NULL;
+    strcpy(bad, "E\t\\#0");
+    assert_false(qt_fleet_split(bad, strlen(bad), &ff, &err));
+    /* The client's limits hold whatever the agent sends. */
+    {
+        char big[QT_FLEET_DICT_MAX_LEN + 2];
+
+        memset(big, 'x', sizeof(big));
+        assert_false(qt_fleet_dict_define(&dict, big, sizeof(big), &err));
+    }
+    qt_fleet_dict_free(&dict);
+    qt_fleet_dict_enc_free(&enc);
+    qt_fleet_fields_free(&ff);
+    qt_buf_free(&line);
+    qt_arena_free(&a);
+}
+
 static void test_garbage(void **state)
 {
     static const char *const bad_split[] = {
@@ -274,11 +342,11 @@ static void test_handshake(void **state)
     /* The wrong role (talking to a client instead of an agent). */
     assert_false(qt_fleet_hello_check(&ff, "qtriage-fleet", "0.2.0", &err));
     /* Another protocol version: refused, naming both. */
-    snprintf(buf, sizeof(buf), "H\tqtriage-agent\t2\t9.9.9");
+    snprintf(buf, sizeof(buf), "H\tqtriage-agent\t3\t9.9.9");
     assert_true(qt_fleet_split(buf, strlen(buf), &ff, &err));
     assert_false(qt_fleet_hello_check(&ff, "qtriage-agent", "0.2.0", &err));
-    assert_string_equal(err.msg, "qtriage 9.9.9 there speaks fleet protocol 2, this qtriage "
-                                 "0.2.0 speaks 1: install the same qtriage on both sides");
+    assert_string_equal(err.msg, "qtriage 9.9.9 there speaks fleet protocol 3, this qtriage "
+                                 "0.2.0 speaks 2: install the same qtriage on both sides");
     /* A shell's greeting instead of a handshake. */
     snprintf(buf, sizeof(buf), "Welcome to mx1");
     assert_false(qt_fleet_split(buf, strlen(buf), &ff, &err) &&
@@ -411,7 +479,7 @@ static void test_client_faults(void **state)
 
     /* A line longer than the limit: lost, whatever came before stays. */
     s = fake_ssh("oversized",
-                 "printf 'H\\tqtriage-agent\\t1\\tx\\n'; read hello; read r;"
+                 "printf 'H\\tqtriage-agent\\t2\\tx\\n'; read hello; read r;"
                  "printf 'U\\tABC\\td\\t-\\t1\\t2\\t3\\t4\\t5\\t6\\t7\\ts\\t\\\\N\\t\\\\N\\t\\\\N"
                  "\\t\\\\N\\t\\\\N\\t\\\\N\\t\\\\N\\t\\\\N\\t\\\\N\\t\\\\N\\t\\\\N\\t\\\\N\\t0\\n';"
                  "head -c 5000000 /dev/zero | tr '\\0' x; cat >/dev/null");
@@ -422,7 +490,7 @@ static void test_client_faults(void **state)
 
     /* Garbage after a good start. */
     s = fake_ssh("garbage",
-                 "printf 'H\\tqtriage-agent\\t1\\tx\\n'; read hello; read r;"
+                 "printf 'H\\tqtriage-agent\\t2\\tx\\n'; read hello; read r;"
                  "printf 'U\\tnot;an;id\\n'; cat >/dev/null");
     assert_int_equal(load_with(s, &st, &errors, &n), QT_HOST_LOST);
     assert_non_null(strstr(st.reason, "protocol error on line 2"));
@@ -436,7 +504,7 @@ static void test_client_faults(void **state)
     free(s);
 
     /* A well-behaved empty host. */
-    s = fake_ssh("empty", "printf 'H\\tqtriage-agent\\t1\\tx\\n'; read hello; read r;"
+    s = fake_ssh("empty", "printf 'H\\tqtriage-agent\\t2\\tx\\n'; read hello; read r;"
                           "printf 'D\\t0\\t\\\\N\\n'; cat >/dev/null");
     assert_int_equal(load_with(s, &st, &errors, &n), QT_HOST_LIVE);
     assert_string_equal(errors.text, "");
@@ -464,6 +532,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_dictionary),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_oversized),
         cmocka_unit_test(test_handshake),
