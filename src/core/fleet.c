@@ -552,21 +552,29 @@ static void listing_line(void *ctx, char *line, size_t len)
     struct qt_event *e;
     struct qt_msg_data m;
     struct qt_error err = {""};
+    struct qt_idmap_entry *known;
+    /* The line's fingerprint: a listing repeated (a rescan, or the first
+     * one racing the first round's request) reports only what changed, as
+     * an agent does, so a CLI listing never prints a message twice. */
+    uint64_t print = (uint64_t)len << 32 | qt_hash_bytes(line, len);
     char *id;
     bool created;
 
-    (void)len;
     if (!qt_postqueue_json_parse(line, &b->arena, &m, &err)) {
         lc->bad++;
         return;
     }
+    known = qt_idmap_put(&h->known, m.id, &created);
+    known->gen = h->gen;
+    if (!created && known->ino == print)
+        return;
+    known->ino = print;
     e = qt_batch_add(b, QT_EV_UPSERT);
     e->msg = m;
     id = qt_arena_alloc(&b->arena, strlen(h->name) + strlen(m.id) + 2);
     sprintf(id, "%s:%s", h->name, m.id);
     e->msg.id = id;
     e->msg.host = qt_arena_strdup(&b->arena, h->name);
-    qt_idmap_put(&h->known, m.id, &created)->gen = h->gen;
     if (b->n >= BATCH_EVENTS)
         push_batch(h);
 }
