@@ -373,6 +373,7 @@ unsigned action_job_finish(struct app *a)
         rules_finished(a);
         return R_RESCAN | R_REDRAW;
     }
+    app_bench(a, "action_done");
     if (j->summary[0])
         app_message(a, !j->backup_ok, "%s (%.1f s)", j->summary,
                     (double)(app_now_ms() - j->started_ms) / 1000.0);
