@@ -99,9 +99,13 @@ struct qt_scanner {
     int idle_workers;           /* waiting on nonempty */
     int producers_waiting;      /* walkers waiting on nonfull */
 
-    /* The defer and bounce logs that exist, read once per scan before the
-     * workers start (read-only while they run). */
+    /* The defer and bounce logs that exist, read once per scan while the
+     * workers start on the first files; read-only once logs_indexed is
+     * set.  Until then a worker looks for each log where Postfix puts it,
+     * so the first rows wait for no directory listing (at 1M the defer
+     * tree alone is 900k entries). */
     struct log_index defer_logs, bounce_logs;
+    atomic_bool logs_indexed;
     /* How many directories each walker and each log index may keep open
      * (from RLIMIT_NOFILE); the rest are opened by path. */
     size_t dir_fd_budget;
@@ -567,6 +571,7 @@ static void parse_item(struct worker *w, struct scan_item *it)
     struct qt_scanner *sc = w->sc;
     struct stat st;
     struct qt_event *ev;
+    bool indexed;
     int fd = open_in(sc, it->dir, it->id);
 
     if (fd >= 0 && it->stat_later) {
@@ -606,10 +611,11 @@ static void parse_item(struct worker *w, struct scan_item *it)
                                   NULL))
         atomic_fetch_add(&sc->unreadable, 1);
     close(fd);
+    indexed = atomic_load_explicit(&sc->logs_indexed, memory_order_acquire);
     read_log(sc, &w->defer, &sc->defer_logs, "defer", sc->layout->defer_hashed, it,
-             sc->use_log_index, true);
-    read_log(sc, &w->bounce, &sc->bounce_logs, "bounce", sc->layout->bounce_hashed, it, true,
-             false);
+             indexed && sc->use_log_index, true);
+    read_log(sc, &w->bounce, &sc->bounce_logs, "bounce", sc->layout->bounce_hashed, it,
+             indexed, false);
     atomic_fetch_add(&sc->parsed, 1);
     if (sc->sink) {
         struct qt_msg_data m;
@@ -921,18 +927,21 @@ static void *coordinator_main(void *arg)
     for (k = 0; k < WALKERS; k++)
         sc->use_log_index = sc->use_log_index && sc->known[k].live == 0;
     sc->closing = false;
-    /* The other walkers start at once, filling the ring while the log trees
-     * are read; the workers, which read the indexes, only after that. */
+    /* The other walkers and the workers start at once, filling and
+     * draining the ring while this thread reads the log trees; the workers
+     * use the indexes once logs_indexed says they are complete. */
+    atomic_store(&sc->logs_indexed, false);
     for (k = 1; k < WALKERS; k++)
         walker_live[k] = pthread_create(&walker_threads[k], NULL, walker_main, &walks[k]) == 0;
-    if (sc->use_log_index)
-        log_index_build(sc, &sc->defer_logs, "defer");
-    log_index_build(sc, &sc->bounce_logs, "bounce");
     for (n = 0; n < sc->nworkers; n++) {
         workers[n].sc = sc;
         workers[n].index = n;
         pthread_create(&threads[n], NULL, worker_main, &workers[n]);
     }
+    if (sc->use_log_index)
+        log_index_build(sc, &sc->defer_logs, "defer");
+    log_index_build(sc, &sc->bounce_logs, "bounce");
+    atomic_store_explicit(&sc->logs_indexed, true, memory_order_release);
     walk_queues(wk);
     for (k = 1; k < WALKERS; k++) {
         if (walker_live[k])
