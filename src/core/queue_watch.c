@@ -121,7 +121,12 @@ static bool add_dir(struct qt_queue_watch *w, const char *rel, int depth)
                 return false;
         return true;
     }
-    if (depth >= MAX_DEPTH || !(d = fdopendir(fd))) {
+    /* A directory whose link count is 2 has no subdirectory (Linux file
+     * systems count each subdirectory's ".."; those that do not say 1):
+     * a queue's leaf hash directories hold only files, 60k of them each at
+     * a million messages, and listing them all here kept the first screen
+     * back almost a second.  find(1) skips leaves the same way. */
+    if (depth >= MAX_DEPTH || st.st_nlink == 2 || !(d = fdopendir(fd))) {
         close(fd);
         return true;
     }

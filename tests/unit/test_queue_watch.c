@@ -103,6 +103,8 @@ static int setup(void **state)
     mkdir_rel("active");
     mkdir_rel("deferred");
     mkdir_rel("deferred/A");
+    mkdir_rel("deferred/C");    /* hash_queue_depth 2: a directory of directories */
+    mkdir_rel("deferred/C/D");
     mkdir_rel("defer");
     mkdir_rel("defer/A");
     mkdir_rel("private");   /* not a queue: never watched */
@@ -119,6 +121,7 @@ static int teardown(void **state)
     {
         static const char *const rels[] = {
             "incoming/A1", "active/A1", "deferred/A/A1", "deferred/B/B2", "deferred/B",
+            "deferred/C/D/D4", "deferred/C/D", "deferred/C",
             "defer/A/A1", "hold/C3", "hold", "private/x", "incoming", "active",
             "deferred/A", "deferred", "defer/A", "defer", "private",
         };
@@ -157,6 +160,10 @@ static void exercise(bool inotify)
     seen(w, inotify, "a message moving to a hash directory");
     write_rel("private/x");
     assert_false(qt_queue_watch_changed(w));    /* not a queue */
+    /* Leaf directories are not listed (their link count says they hold no
+     * directory); those that hold some still are, down to the files. */
+    write_rel("deferred/C/D/D4");
+    seen(w, inotify, "a message two hash levels down");
 
     mkdir_rel("deferred/B");
     seen(w, inotify, "a new hash directory");
