@@ -50,6 +50,9 @@ void qt_buf_free(struct qt_buf *b);
 
 /* A hash of `len` bytes (not cryptographic); never 0, so 0 can mean "empty slot". */
 uint32_t qt_hash_bytes(const void *data, size_t len);
+/* The same hash at its full 64 bits, never 0: for sets that keep only the
+ * hash (a collision there is a wrong answer, not a longer probe). */
+uint64_t qt_hash64_bytes(const void *data, size_t len);
 
 /* Parse a decimal integer that fills the whole string (leading/trailing
  * blanks allowed).  Returns false on garbage or overflow. */

@@ -556,7 +556,7 @@ static void listing_line(void *ctx, char *line, size_t len)
     /* The line's fingerprint: a listing repeated (a rescan, or the first
      * one racing the first round's request) reports only what changed, as
      * an agent does, so a CLI listing never prints a message twice. */
-    uint64_t print = (uint64_t)len << 32 | qt_hash_bytes(line, len);
+    uint64_t print = qt_hash64_bytes(line, len);
     char *id;
     bool created;
 

@@ -16,28 +16,6 @@
  * the set starts afresh (only the chance of a definition is lost). */
 #define SEEN_MAX_SLOTS (1u << 20)
 
-/* A word at a time: the agent hashes every string field it sends. */
-static uint64_t hash64(const char *s, size_t len)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ len, w;
-
-    for (; len >= 8; s += 8, len -= 8) {
-        memcpy(&w, s, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
-    }
-    if (len) {
-        w = 0;
-        memcpy(&w, s, len);
-        h = (h ^ w) * 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
-    }
-    h ^= h >> 29;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 32;
-    return h | 1;       /* 0 marks an empty slot */
-}
-
 void qt_fleet_dict_enc_free(struct qt_fleet_dict_enc *d)
 {
     free(d->slot);
@@ -140,7 +118,7 @@ void qt_fleet_put_dict(struct qt_buf *out, struct qt_fleet_dict_enc *d, unsigned
     }
     if (!d->nslots)
         slots_rebuild(d, 1024);
-    h = hash64(s, len);
+    h = qt_hash64_bytes(s, len);   /* never 0, which marks an empty slot */
     i = find(d, h, s, len, &at);
     if (i >= 0) {
         char ref[24], *p = ref + sizeof(ref);

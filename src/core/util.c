@@ -180,11 +180,10 @@ static uint64_t mix_word(uint64_t h, uint64_t w)
     return h * 0xc2b2ae3d27d4eb4full;
 }
 
-uint32_t qt_hash_bytes(const void *data, size_t len)
+uint64_t qt_hash64_bytes(const void *data, size_t len)
 {
     const unsigned char *p = data;
     uint64_t h = 0x27d4eb2f165667c5ull ^ len, w;
-    uint32_t out;
 
     for (; len >= 8; p += 8, len -= 8) {
         memcpy(&w, p, 8);
@@ -198,7 +197,13 @@ uint32_t qt_hash_bytes(const void *data, size_t len)
     h ^= h >> 29;
     h *= 0x94d049bb133111ebull;
     h ^= h >> 32;
-    out = (uint32_t)h;
+    return h ? h : 1;
+}
+
+uint32_t qt_hash_bytes(const void *data, size_t len)
+{
+    uint32_t out = (uint32_t)qt_hash64_bytes(data, len);
+
     return out ? out : 1;
 }
 
