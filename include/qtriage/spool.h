@@ -87,6 +87,11 @@ bool qt_spool_relpath(const struct qt_spool_layout *l, const char *dir, bool has
 /* Which queue holds `id` right now (an lstat per queue, so root or the
  * mail owner only).  False when it is in none, or the ID is invalid. */
 bool qt_spool_locate(const struct qt_spool_layout *l, const char *id, enum qt_queue *where);
+/* The same, relative to `qdir_fd`, an open fd of the queue directory (-1:
+ * by the path from /): for many IDs, the kernel then walks two or three
+ * names per lookup instead of the whole path. */
+bool qt_spool_locate_at(const struct qt_spool_layout *l, int qdir_fd, const char *id,
+                        enum qt_queue *where);
 
 /* Open the queue file of `id` read-only (O_NOFOLLOW): first in `hint` when
  * it is a queue, then wherever qt_spool_locate finds it, twice, because

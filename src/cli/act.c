@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -360,36 +359,15 @@ static void default_pace(const struct cli_queue *cq, enum qt_action a,
 /* The queue of each target, for batching by queue: postsuper told the
  * queue renames once, where it would otherwise try each queue in turn
  * (a failed cross-directory rename costs it nearly what a good one does).
- * Each lookup is relative to the queue directory, so the kernel walks two
- * or three names instead of the whole path from / for every ID. */
+ * Lookups are relative to the queue directory (qt_spool_locate_at). */
 static void locate_targets(const struct qt_spool_layout *l, struct cli_targets *t)
 {
-    static const enum qt_queue likely[] = {QT_Q_DEFERRED, QT_Q_HOLD,     QT_Q_ACTIVE,
-                                           QT_Q_INCOMING, QT_Q_MAILDROP, QT_Q_CORRUPT};
     int qfd = open(l->queue_directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    size_t i, k;
+    size_t i;
 
-    for (i = 0; i < t->n; i++) {
-        t->t[i].queue = QT_Q_COUNT;
-        for (k = 0; k < QT_ARRAY_LEN(likely); k++) {
-            enum qt_queue q = likely[k];
-            char rel[256];
-            struct stat st;
-
-            if (qfd < 0) {  /* cannot open it: the path from / it is */
-                if (!qt_spool_locate(l, t->t[i].id, &t->t[i].queue))
-                    t->t[i].queue = QT_Q_COUNT;
-                break;
-            }
-            if (!qt_spool_relpath(l, qt_queue_name(q), l->hashed[q], t->t[i].id, rel,
-                                  sizeof(rel)))
-                break;
-            if (fstatat(qfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
-                t->t[i].queue = q;
-                break;
-            }
-        }
-    }
+    for (i = 0; i < t->n; i++)
+        if (!qt_spool_locate_at(l, qfd, t->t[i].id, &t->t[i].queue))
+            t->t[i].queue = QT_Q_COUNT;
     if (qfd >= 0)
         close(qfd);
 }

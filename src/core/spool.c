@@ -240,6 +240,12 @@ void qt_spool_layout_free(struct qt_spool_layout *l)
 
 bool qt_spool_locate(const struct qt_spool_layout *l, const char *id, enum qt_queue *where)
 {
+    return qt_spool_locate_at(l, -1, id, where);
+}
+
+bool qt_spool_locate_at(const struct qt_spool_layout *l, int qdir_fd, const char *id,
+                        enum qt_queue *where)
+{
     /* Where mail usually is first: a bulk action on 100k IDs of a flood
      * stats each one once instead of four times.  A file is in one queue
      * at a time (Postfix moves it with rename), so the order changes only
@@ -255,8 +261,11 @@ bool qt_spool_locate(const struct qt_spool_layout *l, const char *id, enum qt_qu
 
         if (!qt_spool_relpath(l, qt_queue_name(q), l->hashed[q], id, rel, sizeof(rel)))
             return false;
-        snprintf(path, sizeof(path), "%s/%s", l->queue_directory, rel);
-        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (qdir_fd < 0)
+            snprintf(path, sizeof(path), "%s/%s", l->queue_directory, rel);
+        if (fstatat(qdir_fd < 0 ? AT_FDCWD : qdir_fd, qdir_fd < 0 ? path : rel, &st,
+                    AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISREG(st.st_mode)) {
             *where = q;
             return true;
         }
