@@ -260,13 +260,13 @@ static void note_garbage(struct qt_store *s)
 void qt_store_upsert(struct qt_store *s, const struct qt_msg_data *d)
 {
     size_t slot = index_slot(s, d->id);
+    bool replaced = s->index[slot] != 0;
     struct qt_msg *m;
 
-    if (s->index[slot]) {
+    if (replaced) {
         m = &s->msgs[s->index[slot] - 1];
         s->per_queue[m->queue]--;
         s->total_size -= m->msg_size;
-        s->pool_garbage++;
     } else {
         if (s->n == s->cap) {
             /* Grow by half, not double: less slack in the largest array. */
@@ -283,8 +283,8 @@ void qt_store_upsert(struct qt_store *s, const struct qt_msg_data *d)
     s->total_size += m->msg_size;
     if (s->n * 2 > s->index_slots)
         index_grow(s);          /* after fill(): rehashing reads the new ID */
-    if (s->pool_garbage >= 16384 && s->pool_garbage >= s->n)
-        compact_pool(s);
+    if (replaced)
+        note_garbage(s);        /* the old strings stay in the pool */
     s->version++;
 }
 
