@@ -80,7 +80,7 @@ static void put(struct qt_buf *out, const char *text, size_t len)
 
 /* A key of our own (the registry's JSON names, fixed words: plain ASCII,
  * nothing to escape) goes out as it is; a name taken from the queue file
- * goes through cli_json_string (json_key_str_from). */
+ * goes through cli_json_string (json_foreign_key_str). */
 static void json_key(struct qt_buf *out, const char *key, bool *first)
 {
     size_t len = strlen(key);
@@ -107,6 +107,19 @@ static void json_key_str(struct qt_buf *out, const char *key, const char *value,
         cli_json_string(out, value);
     else
         PUT(out, "null");
+}
+
+/* A key the queue file named (an attribute's name is the sender's text):
+ * escaped as any value is. */
+static void json_foreign_key_str(struct qt_buf *out, const char *key, const char *value,
+                                 bool *first)
+{
+    if (!*first)
+        PUT(out, ",");
+    *first = false;
+    cli_json_string(out, key);
+    PUT(out, ":");
+    cli_json_string(out, value);
 }
 
 static void json_int(struct qt_buf *out, int64_t value)
@@ -226,13 +239,7 @@ static void print_json(struct qt_buf *out, const struct qt_msg_data *m)
             continue;
         memcpy(name, a, (size_t)(eq - a));
         name[eq - a] = 0;
-        /* The attribute's name is the sender's text: escaped. */
-        if (!inner)
-            PUT(out, ",");
-        inner = false;
-        cli_json_string(out, name);
-        PUT(out, ":");
-        cli_json_string(out, eq + 1);
+        json_foreign_key_str(out, name, eq + 1, &inner);
     }
     if (clamp_u32(m->create_time)) {
         char ct[32];
