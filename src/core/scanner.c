@@ -539,6 +539,14 @@ static int id_share(const char *name)
     return (int)(qt_hash_bytes(name, strlen(name)) % WALKERS);
 }
 
+/* Whether a file of mode `mode` in queue q is a queue file Postfix has
+ * finished: regular, and 0700 (Postfix writes it with mode 0600 and makes
+ * it 0700 when done; corrupt/ keeps whatever mode it had). */
+static bool finished_file(enum qt_queue q, mode_t mode)
+{
+    return S_ISREG(mode) && (q == QT_Q_CORRUPT || (mode & S_IRWXU) == S_IRWXU);
+}
+
 /* A first scan's file, open: what the walker did not stat.  False when it
  * is not a finished queue file after all (not regular, or not yet 0700:
  * the next scan looks again, as the walker would have skipped it). */
@@ -548,8 +556,7 @@ static bool stat_open_file(struct qt_scanner *sc, const struct scan_item *it, in
     struct qt_idmap_entry *e;
     int share = id_share(it->id);
 
-    if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) ||
-        (it->queue != QT_Q_CORRUPT && (st->st_mode & S_IRWXU) != S_IRWXU))
+    if (fstat(fd, st) < 0 || !finished_file(it->queue, st->st_mode))
         return false;
     /* The walker left the entry unlike any file (inode 0, mode 0: a
      * stat()ed regular file has S_IFREG in its mode); a rescan compares
@@ -720,10 +727,7 @@ static void saw_file(struct walk *wk, enum qt_queue q, const struct scan_dir *di
     bool created;
     size_t len;
 
-    if ((st && !S_ISREG(st->st_mode)) || !qt_queue_id_valid(id))
-        return;
-    /* Postfix writes a file with mode 0600 and makes it 0700 when done. */
-    if (st && q != QT_Q_CORRUPT && (st->st_mode & S_IRWXU) != S_IRWXU)
+    if ((st && !finished_file(q, st->st_mode)) || !qt_queue_id_valid(id))
         return;
     pthread_mutex_lock(&sc->known_lock[wk->share]);
     e = qt_idmap_put(wk->known, id, &created);
