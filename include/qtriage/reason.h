@@ -33,6 +33,36 @@ void qt_reason_split(const char *reason, size_t len, struct qt_reason_parts *par
  * piece is made safe as qt_text_sanitize does. */
 void qt_reason_shorten(const char *reason, size_t len, bool sanitize, struct qt_buf *out);
 
+/* ---- templates ----
+ *
+ * In a flood most delay reasons differ from one another only by a few
+ * words: the recipient's own address ("<jo@example.com>: Recipient address
+ * rejected: Greylisted") and a token the remote server makes up for each
+ * transaction ("... UnsolicitedRateLimitError d9443c01a7336-2a1e2c8b3f4si12
+ * - gsmtp").  A store keeps such a reason as a template shared by all of
+ * them plus the words that vary, so that a million messages do not hold a
+ * million copies of the same 300 bytes.
+ *
+ * In a template, QT_REASON_ADDR stands for the recipient's address and
+ * each QT_REASON_TOKEN for the next of the variable words, which are kept
+ * apart, separated by QT_REASON_TOKEN.  A token is a run of ASCII letters,
+ * digits, '.', '-' and '_' of at least 8 bytes with a letter and two
+ * digits in it: the words that are unique per message, and host names
+ * with digits, which then repeat as tokens instead. */
+#define QT_REASON_TOKEN '\x01'
+#define QT_REASON_ADDR '\x02'
+
+/* Split `reason` (`len` bytes) of the recipient `addr` into a template and
+ * its tokens (both buffers reset first); false, with both empty, when
+ * nothing in it varies, or when it holds a placeholder byte itself (reasons
+ * from the defer log never do: control bytes are replaced there). */
+bool qt_reason_template(const char *reason, size_t len, const char *addr, size_t addr_len,
+                        struct qt_buf *tmpl, struct qt_buf *tokens);
+/* Append the reason a template stands for to `out`: the exact bytes that
+ * qt_reason_template took apart. */
+void qt_reason_expand(const char *tmpl, size_t tmpl_len, const char *tokens, size_t tokens_len,
+                      const char *addr, size_t addr_len, struct qt_buf *out);
+
 /* ---- classes ---- */
 
 /* The classes, in the order their patterns are tried (first match wins);
@@ -57,7 +87,10 @@ struct qt_reason_cache {
 };
 void qt_reason_cache_init(struct qt_reason_cache *c);
 void qt_reason_cache_free(struct qt_reason_cache *c);
-/* Class of the reason `ref` of store `s`; -1 for no reason (ref 0 or ""). */
+/* Class of the reason `ref` of store `s`; -1 for no reason (ref 0 or "").
+ * For a recipient whose reason is a template (reason_tokens set), `ref` is
+ * the template: a class is decided by the words a reason shares with the
+ * others, not by an address or a token of one message. */
 int qt_reason_cache_class(struct qt_reason_cache *c, const struct qt_store *s, qt_str ref);
 
 #endif

@@ -10,13 +10,18 @@
 
 #include "qtriage/message.h"
 #include "qtriage/strpool.h"
+#include "qtriage/util.h"
 
 #define QT_MSG_FORCED_EXPIRE 0x01
 #define QT_MSG_NULL_SENDER   0x02
 #define QT_MSG_UNREADABLE    0x04
 
 struct qt_rcpt {
-    qt_str address, orig, reason, status;
+    qt_str address, orig, status;
+    /* The delay or bounce reason; when reason_tokens is set, a template
+     * (see reason.h) whose tokens are reason_tokens: read it with
+     * qt_store_reason(). */
+    qt_str reason, reason_tokens;
     uint8_t state;              /* enum qt_rcpt_state */
     uint8_t bounced;
 };
@@ -24,7 +29,7 @@ struct qt_rcpt {
 struct qt_msg {
     qt_str id, sender, subject, from, attrs, error;
     qt_str attr_fields[QT_ATTR_NFIELDS];    /* see qt_attr_field_names */
-    qt_str reason;              /* first delay reason, for the list */
+    qt_str reason;              /* first reason (a template, maybe), to sort by */
     qt_str host;                /* a fleet's host; 0 on this machine */
     uint32_t nrcpts;            /* all its recipients */
     uint32_t npending;          /* of which still to deliver */
@@ -57,6 +62,7 @@ struct qt_store {
     size_t per_queue[QT_Q_COUNT];
     uint64_t total_size;        /* sum of msg_size, kept by upsert/remove */
     uint64_t version;           /* bumped on every change */
+    struct qt_buf tmpl, tokens; /* upsert's scratch for reason templates */
 };
 
 void qt_store_init(struct qt_store *s);
@@ -85,6 +91,15 @@ static inline const struct qt_rcpt *qt_store_rcpts(const struct qt_store *s,
 {
     return s->rcpts + m->rcpt_first;
 }
+
+/* The text of r's reason and its length (NULL and 0 when it has none):
+ * the pool's string, or for a template the reason built in `scratch`,
+ * which the next call overwrites. */
+const char *qt_store_reason(const struct qt_store *s, const struct qt_rcpt *r,
+                            struct qt_buf *scratch, size_t *len);
+/* m's first reason (the one the list shows), as qt_store_reason gives it. */
+const char *qt_store_msg_reason(const struct qt_store *s, const struct qt_msg *m,
+                                struct qt_buf *scratch, size_t *len);
 
 static inline const char *qt_store_str(const struct qt_store *s, qt_str ref)
 {

@@ -305,9 +305,14 @@ static void print_text(struct qt_buf *out, const struct qt_store *s, const struc
         qt_buf_putc(out, '"');
     }
     if (m->reason) {
+        struct qt_buf tmp = {0};
+        size_t len;
+        const char *reason = qt_store_msg_reason(s, m, &tmp, &len);
+
         qt_buf_append(out, "  [", 3);
-        qt_text_sanitize_str(out, qt_store_str(s, m->reason));
+        qt_text_sanitize_str(out, reason);
         qt_buf_putc(out, ']');
+        qt_buf_free(&tmp);
     }
     if (m->flags & QT_MSG_UNREADABLE) {
         qt_buf_append(out, "  UNREADABLE: ", 14);

@@ -152,16 +152,27 @@ static void pending_rcpts(const struct qt_store *s, const struct qt_msg *m, int6
 static void cell_reason(const struct qt_store *s, const struct qt_msg *m, int64_t now,
                         struct qt_buf *out)
 {
+    struct qt_buf tmp = {0};
+    size_t len;
+    const char *reason = qt_store_msg_reason(s, m, &tmp, &len);
+
     (void)now;
-    qt_reason_shorten(qt_store_str(s, m->reason), qt_strpool_len(&s->pool, m->reason), true,
-                      out);
+    qt_reason_shorten(reason, len, true, out);
+    qt_buf_free(&tmp);
 }
 
 static void first_reason(const struct qt_store *s, const struct qt_msg *m, int64_t now,
                          struct qt_buf *out)
 {
+    struct qt_buf tmp = {0};
+    size_t len;
+    const char *reason = qt_store_msg_reason(s, m, &tmp, &len);
+
     (void)now;
-    put_cstr(s, m->reason, out);
+    /* --format has always taken a string up to its first NUL. */
+    if (reason)
+        qt_text_sanitize(out, reason, strlen(reason));
+    qt_buf_free(&tmp);
 }
 
 /* ---- the registry ---- */

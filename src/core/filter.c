@@ -115,6 +115,8 @@ struct qt_filter {
     char header_error[400];
     /* "class" terms: each distinct reason is classified once. */
     struct qt_reason_cache reasons;
+    /* A templated reason, built to be matched (see qt_store_reason). */
+    struct qt_buf reason_text;
     /* The fields a bare word or regex searches, in the registry's order. */
     const struct qt_field *bare[QT_FIELD_COUNT];
     size_t nbare;
@@ -1062,6 +1064,7 @@ void qt_filter_free(struct qt_filter *f)
     pcre2_match_context_free(f->match_context);
     pcre2_jit_stack_free(f->jit_stack);
     qt_reason_cache_free(&f->reasons);
+    qt_buf_free(&f->reason_text);
     free(f->query);
     free(f);
 }
@@ -1406,7 +1409,15 @@ static bool rcpts_match(struct eval *e, const struct term *t, const struct qt_fi
 
         switch (fd->source) {
         case QT_SRC_RCPT_REASON:
-            hit = cached_match(e, t, fd, r->reason);
+            if (r->reason_tokens) {
+                /* Its text is its own: nothing to remember it by. */
+                size_t len;
+                const char *text = qt_store_reason(e->s, r, &e->f->reason_text, &len);
+
+                hit = text_match(e, t, text, len);
+            } else {
+                hit = cached_match(e, t, fd, r->reason);
+            }
             break;
         case QT_SRC_RCPT_STATUS:
             hit = cached_match(e, t, fd, r->status);

@@ -75,6 +75,97 @@ void qt_reason_shorten(const char *r, size_t len, bool sanitize, struct qt_buf *
 }
 
 
+/* ---- templates ---- */
+
+static bool token_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '-' || c == '_';
+}
+
+bool qt_reason_template(const char *reason, size_t len, const char *addr, size_t addr_len,
+                        struct qt_buf *tmpl, struct qt_buf *tokens)
+{
+    size_t i = 0, copied = 0, ntokens = 0;
+    bool any = false;
+
+    qt_buf_reset(tmpl);
+    qt_buf_reset(tokens);
+    if (memchr(reason, QT_REASON_TOKEN, len) || memchr(reason, QT_REASON_ADDR, len))
+        return false;
+    /* An address of a byte or two would turn up inside every word. */
+    if (addr_len < 3)
+        addr = NULL;
+    while (i < len) {
+        size_t j, letters = 0, digits = 0;
+
+        if (addr && len - i >= addr_len && memcmp(reason + i, addr, addr_len) == 0) {
+            qt_buf_append(tmpl, reason + copied, i - copied);
+            qt_buf_putc(tmpl, QT_REASON_ADDR);
+            i = copied = i + addr_len;
+            any = true;
+            continue;
+        }
+        if (!token_byte((unsigned char)reason[i])) {
+            i++;
+            continue;
+        }
+        /* A run of token bytes from its start: a token, or words kept. */
+        for (j = i; j < len && token_byte((unsigned char)reason[j]); j++) {
+            unsigned char c = (unsigned char)reason[j];
+
+            if (c >= '0' && c <= '9')
+                digits++;
+            else if (c != '.' && c != '-' && c != '_')
+                letters++;
+        }
+        if (j - i >= 8 && letters >= 1 && digits >= 2) {
+            qt_buf_append(tmpl, reason + copied, i - copied);
+            qt_buf_putc(tmpl, QT_REASON_TOKEN);
+            if (ntokens++)
+                qt_buf_putc(tokens, QT_REASON_TOKEN);
+            qt_buf_append(tokens, reason + i, j - i);
+            copied = j;
+            any = true;
+        }
+        i = j;
+    }
+    if (!any) {
+        qt_buf_reset(tmpl);
+        return false;
+    }
+    qt_buf_append(tmpl, reason + copied, len - copied);
+    return true;
+}
+
+void qt_reason_expand(const char *tmpl, size_t tmpl_len, const char *tokens, size_t tokens_len,
+                      const char *addr, size_t addr_len, struct qt_buf *out)
+{
+    const char *t = tmpl, *end = tmpl + tmpl_len, *tok = tokens, *tok_end = tokens + tokens_len;
+
+    while (t < end) {
+        const char *p = t;
+
+        while (p < end && *p != QT_REASON_TOKEN && *p != QT_REASON_ADDR)
+            p++;
+        qt_buf_append(out, t, (size_t)(p - t));
+        if (p == end)
+            break;
+        if (*p == QT_REASON_ADDR) {
+            qt_buf_append(out, addr, addr_len);
+        } else {
+            const char *e = tok < tok_end ? memchr(tok, QT_REASON_TOKEN, (size_t)(tok_end - tok))
+                                          : NULL;
+
+            if (!e)
+                e = tok_end;
+            qt_buf_append(out, tok, (size_t)(e - tok));
+            tok = e < tok_end ? e + 1 : tok_end;
+        }
+        t = p + 1;
+    }
+}
+
 /* ---- classes ---- */
 
 /* The classes and the rules that sort reasons into them: the one place to

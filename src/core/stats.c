@@ -99,6 +99,7 @@ struct stats_priv {
     size_t ref_slots, ref_count;
     struct qt_reason_cache reasons;
     struct qt_buf scratch, key;
+    struct qt_buf reason_text;  /* a templated reason, built */
     /* Counting in steps: what begin was given. */
     const struct qt_field *fd;
     struct qt_filter *filter;
@@ -129,6 +130,7 @@ static void priv_free(struct stats_priv *p)
     qt_reason_cache_free(&p->reasons);
     qt_buf_free(&p->scratch);
     qt_buf_free(&p->key);
+    qt_buf_free(&p->reason_text);
     qt_arena_free(&p->arena);
     free(p);
 }
@@ -227,6 +229,29 @@ static void group_add_raw(struct stats_priv *p, struct group_work *w, const char
     w->g.raw_lens[w->g.nraws++] = len;
 }
 
+/* The group (+ 1) of the reason `str` (`len` bytes); 0 for an empty one. */
+static uint32_t reason_group(struct stats_priv *p, const char *str, size_t len)
+{
+    size_t klen;
+    uint32_t g;
+
+    if (len == 0)
+        return 0;
+    /* Fold first, then shorten: spellings the filter's "=" takes for one
+     * land in one group. */
+    qt_buf_reset(&p->scratch);
+    qt_buf_append(&p->scratch, str, len);
+    for (klen = 0; klen < len; klen++)
+        p->scratch.data[klen] = (char)qt_ascii_fold((unsigned char)p->scratch.data[klen]);
+    qt_buf_reset(&p->key);
+    qt_reason_shorten(p->scratch.data, len, false, &p->key);
+    qt_buf_reset(&p->scratch);
+    qt_reason_shorten(str, len, false, &p->scratch);
+    g = group_of(p, p->key.data, p->key.len, false, p->scratch.data, p->scratch.len) + 1;
+    group_add_raw(p, &p->work[g - 1], str, len);
+    return g;
+}
+
 /* The group (+ 1) of the string `ref` as a value of field `fd`, worked
  * out once per distinct string; 0 when it belongs to none (an empty
  * reason). */
@@ -254,20 +279,7 @@ static uint32_t group_of_ref(struct stats_priv *p, const struct qt_store *s,
         g = group_of(p, key, klen, false, key, klen) + 1;
         break;
     case QT_SRC_RCPT_REASON:
-        if (len == 0)
-            break;
-        /* Fold first, then shorten: spellings the filter's "=" takes for one
-         * land in one group. */
-        qt_buf_reset(&p->scratch);
-        qt_buf_append(&p->scratch, str, len);
-        for (klen = 0; klen < len; klen++)
-            p->scratch.data[klen] = (char)qt_ascii_fold((unsigned char)p->scratch.data[klen]);
-        qt_buf_reset(&p->key);
-        qt_reason_shorten(p->scratch.data, len, false, &p->key);
-        qt_buf_reset(&p->scratch);
-        qt_reason_shorten(str, len, false, &p->scratch);
-        g = group_of(p, p->key.data, p->key.len, false, p->scratch.data, p->scratch.len) + 1;
-        group_add_raw(p, &p->work[g - 1], str, len);
+        g = reason_group(p, str, len);
         break;
     case QT_SRC_RCPT_CLASS:
         cls = qt_reason_cache_class(&p->reasons, s, ref);
@@ -338,6 +350,13 @@ static bool group_message(struct stats_priv *p, const struct qt_store *s,
                                                   qt_strpool_len(&s->pool, rc->address), &dlen);
 
                 g = group_of(p, d, dlen, false, d, dlen) + 1;
+            } else if (rc->reason_tokens && fd->source == QT_SRC_RCPT_REASON) {
+                /* A templated reason's text is its own: built, not
+                 * remembered. */
+                size_t len;
+                const char *text = qt_store_reason(s, rc, &p->reason_text, &len);
+
+                g = reason_group(p, text, len);
             } else {
                 g = group_of_ref(p, s, fd, rc->reason);
             }
@@ -444,6 +463,7 @@ static void finish(struct qt_stats *st)
     qt_reason_cache_free(&p->reasons);
     qt_buf_free(&p->scratch);
     qt_buf_free(&p->key);
+    qt_buf_free(&p->reason_text);
 }
 
 bool qt_stats_step(struct qt_stats *st, const struct qt_store *s, size_t budget)

@@ -6,6 +6,7 @@
 #endif
 #include <string.h>
 
+#include "qtriage/reason.h"
 #include "qtriage/util.h"
 
 void qt_store_init(struct qt_store *s)
@@ -24,6 +25,8 @@ void qt_store_free(struct qt_store *s)
     free(s->rcpts);
     free(s->index);
     qt_strpool_free(&s->pool);
+    qt_buf_free(&s->tmpl);
+    qt_buf_free(&s->tokens);
     memset(s, 0, sizeof(*s));
 }
 
@@ -188,7 +191,15 @@ static void fill(struct qt_store *s, struct qt_msg *m, const struct qt_msg_data 
         memset(r, 0, sizeof(*r));
         r->address = intern(s, rd->address);
         r->orig = intern(s, rd->orig);
-        r->reason = intern(s, rd->reason);
+        if (rd->reason && qt_reason_template(rd->reason, strlen(rd->reason), rd->address,
+                                             rd->address ? strlen(rd->address) : 0,
+                                             &s->tmpl, &s->tokens)) {
+            r->reason = qt_strpool_intern(&s->pool, s->tmpl.data, s->tmpl.len);
+            r->reason_tokens = qt_strpool_intern(&s->pool, s->tokens.len ? s->tokens.data : "",
+                                                 s->tokens.len);
+        } else {
+            r->reason = intern(s, rd->reason);
+        }
         r->status = intern(s, rd->status);
         r->state = (uint8_t)rd->state;
         r->bounced = rd->bounced;
@@ -240,6 +251,7 @@ static void compact_pool(struct qt_store *s)
             r[k].address = move_str(&s->pool, &old, r[k].address);
             r[k].orig = move_str(&s->pool, &old, r[k].orig);
             r[k].reason = move_str(&s->pool, &old, r[k].reason);
+            r[k].reason_tokens = move_str(&s->pool, &old, r[k].reason_tokens);
             r[k].status = move_str(&s->pool, &old, r[k].status);
         }
     }
@@ -354,6 +366,36 @@ const char *qt_store_attr(const struct qt_store *s, const struct qt_msg *m, cons
     for (a = qt_store_next_attr(s, m, NULL); a; a = qt_store_next_attr(s, m, a))
         if (strncmp(a, name, nlen) == 0 && a[nlen] == '=')
             return a + nlen + 1;
+    return NULL;
+}
+
+const char *qt_store_reason(const struct qt_store *s, const struct qt_rcpt *r,
+                            struct qt_buf *scratch, size_t *len)
+{
+    if (!r->reason_tokens) {
+        *len = qt_strpool_len(&s->pool, r->reason);
+        return qt_store_str(s, r->reason);
+    }
+    qt_buf_reset(scratch);
+    qt_reason_expand(qt_store_str(s, r->reason), qt_strpool_len(&s->pool, r->reason),
+                     qt_store_str(s, r->reason_tokens), qt_strpool_len(&s->pool, r->reason_tokens),
+                     qt_store_str(s, r->address), qt_strpool_len(&s->pool, r->address), scratch);
+    qt_buf_putc(scratch, '\0');
+    *len = --scratch->len;
+    return scratch->data;
+}
+
+const char *qt_store_msg_reason(const struct qt_store *s, const struct qt_msg *m,
+                                struct qt_buf *scratch, size_t *len)
+{
+    const struct qt_rcpt *r = qt_store_rcpts(s, m);
+    uint32_t i;
+
+    if (m->reason)
+        for (i = 0; i < m->nrcpts; i++)
+            if (r[i].reason)
+                return qt_store_reason(s, &r[i], scratch, len);
+    *len = 0;
     return NULL;
 }
 

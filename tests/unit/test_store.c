@@ -13,6 +13,7 @@
 
 #include "qtriage/feed.h"
 #include "qtriage/idmap.h"
+#include "qtriage/reason.h"
 #include "qtriage/store.h"
 
 static void make_msg(struct qt_msg_data *d, struct qt_rcpt_data *r, const char *id,
@@ -345,10 +346,15 @@ static void rcpts_text(const struct qt_store *s, const char *id, char *out, size
     m = &s->msgs[i];
     r = qt_store_rcpts(s, m);
     out[0] = 0;
-    for (k = 0; k < m->nrcpts && len < cap; k++)
+    for (k = 0; k < m->nrcpts && len < cap; k++) {
+        struct qt_buf tmp = {0};
+        size_t rlen;
+        const char *reason = qt_store_reason(s, &r[k], &tmp, &rlen);
+
         len += (size_t)snprintf(out + len, cap - len, "%s%s/%s/%d", k ? " " : "",
-                                qt_store_str(s, r[k].address),
-                                r[k].reason ? qt_store_str(s, r[k].reason) : "-", r[k].state);
+                                qt_store_str(s, r[k].address), reason ? reason : "-", r[k].state);
+        qt_buf_free(&tmp);
+    }
 }
 
 static void put_rcpts(struct qt_store *s, const char *id, size_t n, const char *tag)
@@ -394,6 +400,127 @@ static void expect_rcpts(const struct qt_store *s, const char *id, size_t n, con
     assert_string_equal(got, want);
     assert_int_equal(s->msgs[i].npending, pending);
     assert_int_equal(s->msgs[i].nrcpts, n);
+}
+
+/* Reasons that differ only by the recipient's address or a per-message
+ * token share one template; each reads back byte for byte, also after the
+ * pool was compacted, and a reason holding a placeholder byte itself (a
+ * hostile fleet agent's) is kept as it came. */
+static void test_store_reason_templates(void **state)
+{
+    static const char gmail[] =
+        "host gmail-smtp-in.l.google.com[142.250.153.27] said: 421-4.7.28 Gmail has "
+        "detected an unusual rate of unsolicited mail. 421 4.7.28 For more information, go to "
+        "https://support.google.com/mail/?p=UnsolicitedRateLimitError %s - gsmtp (in reply to "
+        "end of DATA command)";
+    static const char grey[] = "host mx1.example.com[192.0.2.7] said: 450 4.7.1 <%s>: "
+                               "Recipient address rejected: Greylisted, try again later";
+    static const char *const tokens[] = {"qv828541-81399.48", "d9443c01a7336-2a1e2c8b3f4si1.123"};
+    static const char *const addrs[] = {"jo@example.com", "\"ann smith\"@example.org"};
+    struct qt_store s;
+    struct qt_msg_data d;
+    struct qt_rcpt_data r[2], rc[4];
+    char reasons[2][4][400], id[16];
+    qt_str tmpl[4];
+    int k, i, round;
+
+    (void)state;
+    qt_store_init(&s);
+    for (k = 0; k < 2; k++) {
+        make_msg(&d, r, k ? "TPL2" : "TPL1", QT_Q_DEFERRED, "s@example.org");
+        memset(rc, 0, sizeof(rc));
+        snprintf(reasons[k][0], sizeof(reasons[k][0]), gmail, tokens[k]);
+        snprintf(reasons[k][1], sizeof(reasons[k][1]), grey, addrs[k]);
+        snprintf(reasons[k][2], sizeof(reasons[k][2]),
+                 "connect to 127.0.0.1[127.0.0.1]:25: Connection refused");
+        snprintf(reasons[k][3], sizeof(reasons[k][3]), "x%c <%s> y12345678ab", QT_REASON_TOKEN,
+                 addrs[k]);
+        for (i = 0; i < 4; i++) {
+            rc[i].address = i == 0 ? "g@gmail.com" : addrs[k];
+            rc[i].reason = reasons[k][i];
+            rc[i].state = QT_RCPT_PENDING;
+        }
+        d.rcpts = rc;
+        d.nrcpts = 4;
+        qt_store_upsert(&s, &d);
+    }
+    for (round = 0; round < 2; round++) {
+        for (k = 0; k < 2; k++) {
+            const struct qt_msg *m = &s.msgs[qt_store_find(&s, k ? "TPL2" : "TPL1")];
+            const struct qt_rcpt *rr = qt_store_rcpts(&s, m);
+            struct qt_buf tmp = {0};
+            size_t len;
+
+            for (i = 0; i < 4; i++) {
+                const char *got = qt_store_reason(&s, &rr[i], &tmp, &len);
+
+                assert_string_equal(got, reasons[k][i]);
+                assert_int_equal(len, strlen(reasons[k][i]));
+                if (k == 0)
+                    tmpl[i] = rr[i].reason;
+                else if (i < 2)     /* one template for both messages */
+                    assert_int_equal(rr[i].reason, tmpl[i]);
+            }
+            /* The token is kept apart; the address is the recipient's own. */
+            assert_string_equal(qt_store_str(&s, rr[0].reason_tokens), tokens[k]);
+            assert_string_equal(qt_store_str(&s, rr[1].reason_tokens), "");
+            /* Nothing varies, and a placeholder byte of its own: as it came. */
+            assert_int_equal(rr[2].reason_tokens, 0);
+            assert_int_equal(rr[3].reason_tokens, 0);
+            assert_string_equal(qt_store_msg_reason(&s, m, &tmp, &len), reasons[k][0]);
+            qt_buf_free(&tmp);
+        }
+        /* Enough replacements of another message to compact the pool. */
+        for (i = 0; i < 20000 && round == 0; i++) {
+            snprintf(id, sizeof(id), "CHURN");
+            make_msg(&d, r, id, QT_Q_DEFERRED, i % 2 ? "a@example.org" : "b@example.org");
+            qt_store_upsert(&s, &d);
+        }
+    }
+    qt_store_free(&s);
+}
+
+/* The template's own rules: a token needs 8 bytes, a letter and two
+ * digits; an address under 3 bytes is never looked for; expansion gives
+ * back the bytes taken apart. */
+static void test_reason_template_rules(void **state)
+{
+    static const struct {
+        const char *reason, *addr, *tmpl, *tokens;
+    } cases[] = {
+        {"450 4.7.1 mx1.paze.nl said no", "a@b.c", NULL, NULL},
+        {"via mx00.emig.gmx.net id ABCDEF12 and abcdefg1", "x@y.z", "via \x01 id \x01 and abcdefg1",
+         "mx00.emig.gmx.net\x01" "ABCDEF12"},
+        {"<a@b.c> and a@b.c again", "a@b.c", "<\x02> and \x02 again", ""},
+        {"short x@ id 2024-01-01T00:00:00Z", "x@", "short x@ id \x01:00:00Z", "2024-01-01T00"},
+        {"142.250.153.27 4.7.28 UnsolicitedRateLimitError", "q@r.s", NULL, NULL},
+    };
+    struct qt_buf t = {0}, k = {0}, back = {0};
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *r = cases[i].reason;
+        bool did = qt_reason_template(r, strlen(r), cases[i].addr, strlen(cases[i].addr), &t, &k);
+
+        assert_int_equal(did, cases[i].tmpl != NULL);
+        if (!did) {
+            assert_int_equal(t.len, 0);
+            continue;
+        }
+        assert_int_equal(t.len, strlen(cases[i].tmpl));
+        assert_memory_equal(t.data, cases[i].tmpl, t.len);
+        assert_int_equal(k.len, strlen(cases[i].tokens));
+        assert_memory_equal(k.data ? k.data : "", cases[i].tokens, k.len);
+        qt_buf_reset(&back);
+        qt_reason_expand(t.data, t.len, k.data, k.len, cases[i].addr, strlen(cases[i].addr),
+                         &back);
+        assert_int_equal(back.len, strlen(r));
+        assert_memory_equal(back.data, r, back.len);
+    }
+    qt_buf_free(&t);
+    qt_buf_free(&k);
+    qt_buf_free(&back);
 }
 
 /* Messages with many, one or no recipients, replaced by ones with fewer
@@ -457,6 +584,7 @@ static void test_store_churn_bounded(void **state)
     struct qt_rcpt_data r[2];
     char id[32], subject[64], addr[64], reason[64], old[32];
     size_t peak_pool = 0, peak_rcpts = 0, i;
+    struct qt_buf tmp = {0};
     uint64_t serial;
     const size_t live = 2000, total = 200000;
 
@@ -494,6 +622,7 @@ static void test_store_churn_bounded(void **state)
         long k;
         const struct qt_msg *m;
         char want[64];
+        size_t len;
 
         snprintf(id, sizeof(id), "ID%zu", i);
         k = qt_store_find(&s, id);
@@ -506,10 +635,13 @@ static void test_store_churn_bounded(void **state)
         assert_string_equal(qt_store_attr(&s, m, "sasl_username"), "bob");
         assert_string_equal(qt_store_attr(&s, m, "protocol_name"), "ESMTP");
         snprintf(want, sizeof(want), "host said: 450 <rcpt%zu@example.net>", i);
-        assert_string_equal(qt_store_str(&s, qt_store_rcpts(&s, m)[0].reason), want);
-        assert_string_equal(qt_store_str(&s, m->reason), want);
+        /* The address in the reason is the recipient's: one template. */
+        assert_string_equal(qt_store_reason(&s, &qt_store_rcpts(&s, m)[0], &tmp, &len), want);
+        assert_string_equal(qt_store_msg_reason(&s, m, &tmp, &len), want);
+        assert_string_equal(qt_store_str(&s, m->reason), "host said: 450 <\x02>");
         assert_string_equal(qt_store_str(&s, qt_store_rcpts(&s, m)[1].address), "b@x.example");
     }
+    qt_buf_free(&tmp);
     qt_store_free(&s);
 }
 
@@ -555,6 +687,8 @@ int main(void)
         cmocka_unit_test(test_feed_backpressure),
         cmocka_unit_test(test_idmap_sweep),
         cmocka_unit_test(test_store_recipient_runs),
+        cmocka_unit_test(test_store_reason_templates),
+        cmocka_unit_test(test_reason_template_rules),
         cmocka_unit_test(test_store_churn_bounded),
         cmocka_unit_test(test_idmap_churn_bounded),
     };
