@@ -30,6 +30,10 @@ struct qt_proc_spec {
     qt_proc_line_fn on_stderr_line;  /* NULL: capture stderr into result.err */
     void *ctx;
     size_t max_capture;         /* per stream; 0 means 1 MiB */
+    /* Keep the child's stderr in a memory file and read it once the child
+     * has exited: a child that writes a line per item (postsuper, for each
+     * ID it acted on) then costs no wakeup, poll and read per line. */
+    bool stderr_after_exit;
 };
 
 struct qt_proc_result {

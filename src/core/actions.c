@@ -163,6 +163,7 @@ static bool run_postsuper(const struct qt_spool_layout *l, const struct action_i
     const char *argv[16];
     struct qt_proc_spec spec = {.argv = argv, .stdin_data = ids->data,
                                 .stdin_len = ids->len, .on_stderr_line = on_postsuper_line,
+                                .stderr_after_exit = true,
                                 .ctx = rs};
     struct qt_proc_result pr;
     int argc, q;

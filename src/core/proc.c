@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -125,7 +126,7 @@ enum child_stdin { STDIN_PIPE, STDIN_NULL };
  * signals and the environment.  `child` gets our ends (in_fd -1 with
  * STDIN_NULL).  False with res->spawn_errno (and res->untrusted) set. */
 static bool spawn_child(const char *const *argv, enum child_stdin stdin_kind,
-                        size_t out_pipe_size, struct qt_proc_child *child,
+                        size_t out_pipe_size, bool err_file, struct qt_proc_child *child,
                         struct qt_proc_result *res)
 {
     int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
@@ -164,7 +165,14 @@ static bool spawn_child(const char *const *argv, enum child_stdin stdin_kind,
     }
     /* A child that exits before reading all its input must not kill us. */
     signal(SIGPIPE, SIG_IGN);
-    if ((stdin_kind == STDIN_PIPE && !make_pipe(in)) || !make_pipe(out) || !make_pipe(err)) {
+    /* A memory file for stderr (err_file): the child's end and ours are one
+     * file, read with pread once the child is gone.  Where there is none,
+     * a pipe. */
+    if (err_file && (err[1] = memfd_create("qtriage-child-stderr", MFD_CLOEXEC)) >= 0 &&
+        (err[0] = fcntl(err[1], F_DUPFD_CLOEXEC, 0)) < 0)
+        close_fd(&err[1]);
+    if ((stdin_kind == STDIN_PIPE && !make_pipe(in)) || !make_pipe(out) ||
+        (err[0] < 0 && !make_pipe(err))) {
         res->spawn_errno = errno;
         free(program);
         close_fd(&in[0]), close_fd(&in[1]), close_fd(&out[0]), close_fd(&out[1]);
@@ -208,20 +216,55 @@ static bool spawn_child(const char *const *argv, enum child_stdin stdin_kind,
     return true;
 }
 
+/* The child's stderr from its memory file, handed on as a pipe's would be. */
+static void read_err_file(const struct qt_proc_spec *spec, struct qt_proc_result *res, int fd,
+                          size_t max)
+{
+    struct qt_buf pending = {0};
+    char chunk[65536];
+    off_t off = 0;
+    ssize_t got;
+
+    while ((got = pread(fd, chunk, sizeof(chunk), off)) != 0) {
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        off += got;
+        if (spec->on_stderr_line) {
+            qt_buf_append(&pending, chunk, (size_t)got);
+            flush_lines(spec->on_stderr_line, spec->ctx, &pending, false);
+        } else {
+            capture(&res->err, &res->err_truncated, chunk, (size_t)got, max);
+        }
+    }
+    if (pending.len)
+        flush_lines(spec->on_stderr_line, spec->ctx, &pending, true);
+    qt_buf_free(&pending);
+}
+
 bool qt_proc_run(const struct qt_proc_spec *spec, struct qt_proc_result *res)
 {
     struct qt_proc_child ch;
     size_t max = spec->max_capture ? spec->max_capture : DEFAULT_CAPTURE;
     size_t written = 0;
     struct qt_buf pending_out = {0}, pending_err = {0};
+    struct stat st;
     int status;
-    int in = -1, out, err;
+    int in = -1, out, err, err_file = -1;
 
-    if (!spawn_child(spec->argv, spec->stdin_data ? STDIN_PIPE : STDIN_NULL, 0, &ch, res))
+    if (!spawn_child(spec->argv, spec->stdin_data ? STDIN_PIPE : STDIN_NULL, 0,
+                     spec->stderr_after_exit, &ch, res))
         return false;
     in = ch.in_fd;
     out = ch.out_fd;
     err = ch.err_fd;
+    /* A memory file, not a pipe: nothing to poll, read after the exit. */
+    if (spec->stderr_after_exit && fstat(err, &st) == 0 && S_ISREG(st.st_mode)) {
+        err_file = err;
+        err = -1;
+    }
     if (spec->stdin_data && spec->stdin_len == 0)
         close_fd(&in);
     if (in >= 0)
@@ -292,8 +335,13 @@ bool qt_proc_run(const struct qt_proc_spec *spec, struct qt_proc_result *res)
     while (waitpid(ch.pid, &status, 0) < 0) {
         if (errno != EINTR) {
             res->spawn_errno = errno;
+            close_fd(&err_file);
             return false;
         }
+    }
+    if (err_file >= 0) {
+        read_err_file(spec, res, err_file, max);
+        close_fd(&err_file);
     }
     if (WIFSIGNALED(status)) {
         res->signaled = true;
@@ -312,7 +360,7 @@ bool qt_proc_run(const struct qt_proc_spec *spec, struct qt_proc_result *res)
 bool qt_proc_start(const char *const *argv, struct qt_proc_child *child,
                    struct qt_proc_result *res)
 {
-    return spawn_child(argv, STDIN_PIPE, STREAM_PIPE_SIZE, child, res);
+    return spawn_child(argv, STDIN_PIPE, STREAM_PIPE_SIZE, false, child, res);
 }
 
 bool qt_proc_finish(struct qt_proc_child *child, struct qt_proc_result *res)

@@ -157,11 +157,22 @@ static void count_line(void *ctx, char *line, size_t len)
     lines_seen++;
 }
 
+static int err_lines_seen;
+static void count_err_line(void *ctx, char *line, size_t len)
+{
+    (void)ctx;
+    assert_int_equal(len, 41);
+    assert_memory_equal(line, "line ", 5);
+    err_lines_seen++;
+}
+
 static void test_proc(void **state)
 {
     char *cat = qt_proc_find_program("cat");
     char *fls = qt_proc_find_program("false");
+    char *tee = qt_proc_find_program("tee");
     const char *argv[] = {cat, NULL};
+    const char *argv_tee[] = {tee, "/dev/stderr", NULL};
     const char *argv_false[] = {fls, NULL};
     const char *argv_missing[] = {"/nonexistent/program", NULL};
     struct qt_proc_spec spec = {.argv = argv};
@@ -190,6 +201,27 @@ static void test_proc(void **state)
     assert_int_equal(res.out.len, 1000);
     assert_true(res.out_truncated);
     qt_proc_result_free(&res);
+    /* stderr in a memory file, read once the child is gone (postsuper's
+     * line per ID): every line, as from a pipe; captured, bounded. */
+    spec.argv = argv_tee;
+    spec.max_capture = 0;
+    spec.stderr_after_exit = true;
+    spec.on_stdout_line = count_line;
+    spec.on_stderr_line = count_err_line;
+    lines_seen = err_lines_seen = 0;
+    assert_true(qt_proc_run(&spec, &res));
+    assert_int_equal(lines_seen, 100000);
+    assert_int_equal(err_lines_seen, 100000);
+    qt_proc_result_free(&res);
+    spec.on_stderr_line = NULL;
+    spec.max_capture = 1000;
+    assert_true(qt_proc_run(&spec, &res));
+    assert_int_equal(res.err.len, 1000);
+    assert_true(res.err_truncated);
+    assert_memory_equal(res.err.data, "line 000000 of", 14);
+    qt_proc_result_free(&res);
+    spec.stderr_after_exit = false;
+    spec.on_stdout_line = NULL;
     spec.argv = argv_false;
     spec.stdin_data = NULL;
     assert_false(qt_proc_run(&spec, &res));
@@ -206,6 +238,7 @@ static void test_proc(void **state)
     qt_buf_free(&big);
     free(cat);
     free(fls);
+    free(tee);
 }
 
 /* A program that cannot be started is reported with the errno, whatever
