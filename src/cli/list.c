@@ -576,7 +576,7 @@ int cli_list(const struct cli_call *call)
                 cq.store.n ? bytes / cq.store.n : 0, cq.store.cap * sizeof(struct qt_msg),
                 cq.store.index_slots * sizeof(uint32_t), rcpts,
                 rcpts * sizeof(struct qt_rcpt), cq.store.pool.count, cq.store.pool.len,
-                cq.store.pool.nslots * sizeof(*cq.store.pool.slots), cq.backend->ops->name);
+                cq.store.pool.nslots * (sizeof(*cq.store.pool.slots) + 1), cq.backend->ops->name);
     }
     cli_close_queue(&cq);
     if ((status = cli_output_finish()) != 0)
