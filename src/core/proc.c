@@ -216,6 +216,20 @@ static bool spawn_child(const char *const *argv, enum child_stdin stdin_kind,
     return true;
 }
 
+/* A piece of a child's output: handed on line by line to `fn`, or without
+ * one captured into `cap` (up to `max` bytes). */
+static void take_output(qt_proc_line_fn fn, void *ctx, struct qt_buf *pending,
+                        struct qt_buf *cap, bool *truncated, const char *chunk, size_t n,
+                        size_t max)
+{
+    if (fn) {
+        qt_buf_append(pending, chunk, n);
+        flush_lines(fn, ctx, pending, false);
+    } else {
+        capture(cap, truncated, chunk, n, max);
+    }
+}
+
 /* The child's stderr from its memory file, handed on as a pipe's would be. */
 static void read_err_file(const struct qt_proc_spec *spec, struct qt_proc_result *res, int fd,
                           size_t max)
@@ -232,12 +246,8 @@ static void read_err_file(const struct qt_proc_spec *spec, struct qt_proc_result
             break;
         }
         off += got;
-        if (spec->on_stderr_line) {
-            qt_buf_append(&pending, chunk, (size_t)got);
-            flush_lines(spec->on_stderr_line, spec->ctx, &pending, false);
-        } else {
-            capture(&res->err, &res->err_truncated, chunk, (size_t)got, max);
-        }
+        take_output(spec->on_stderr_line, spec->ctx, &pending, &res->err, &res->err_truncated,
+                    chunk, (size_t)got, max);
     }
     if (pending.len)
         flush_lines(spec->on_stderr_line, spec->ctx, &pending, true);
@@ -310,17 +320,12 @@ bool qt_proc_run(const struct qt_proc_spec *spec, struct qt_proc_result *res)
                     close_fd(&err);
                 continue;
             }
-            if (pfd[i].fd == err && spec->on_stderr_line) {
-                qt_buf_append(&pending_err, chunk, (size_t)got);
-                flush_lines(spec->on_stderr_line, spec->ctx, &pending_err, false);
-            } else if (pfd[i].fd == err) {
-                capture(&res->err, &res->err_truncated, chunk, (size_t)got, max);
-            } else if (spec->on_stdout_line) {
-                qt_buf_append(&pending_out, chunk, (size_t)got);
-                flush_lines(spec->on_stdout_line, spec->ctx, &pending_out, false);
-            } else {
-                capture(&res->out, &res->out_truncated, chunk, (size_t)got, max);
-            }
+            if (pfd[i].fd == err)
+                take_output(spec->on_stderr_line, spec->ctx, &pending_err, &res->err,
+                            &res->err_truncated, chunk, (size_t)got, max);
+            else
+                take_output(spec->on_stdout_line, spec->ctx, &pending_out, &res->out,
+                            &res->out_truncated, chunk, (size_t)got, max);
         }
     }
     if (pending_out.len)

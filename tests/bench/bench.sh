@@ -19,7 +19,10 @@
 # qgen's source match (1M messages take minutes to generate); rows that
 # delete mail put the same number of generated messages back.
 #
-# For each size N: bring up a fresh throwaway Postfix (tests/testbed/testbed.sh up),
+# For each size N: bring up a fresh throwaway Postfix (tests/testbed/testbed.sh up
+# --frozen: without its queue manager, so that the queue holds still: a kept
+# queue's retry times pass, and a live qmgr then deferred and bounced thousands
+# of its messages a minute under the benchmark),
 # fill it with N generated queue files (tests/bench/qgen.c: ~90 % deferred with
 # defer logs, ~10 % hold), run every command once untimed (warm page cache;
 # nothing is dropped from the cache), then REPS times each (interleaved):
@@ -530,7 +533,7 @@ for n in "${size_list[@]}"; do
     fi
     reuse=no
     if [ -n "$qcache" ] && [ "$(cat "$dir/bench.stamp" 2>/dev/null)" = "$stamp" ]; then
-        "$TESTBED" up "$dir" $longids >/dev/null || die "testbed up $dir failed"
+        "$TESTBED" up "$dir" --frozen $longids >/dev/null || die "testbed up $dir failed"
         read -r got _ < <("$WORK/floor4k" "$dir/spool")
         if [ "$got" = "$n" ]; then
             reuse=yes
@@ -540,7 +543,7 @@ for n in "${size_list[@]}"; do
     fi
     if [ "$reuse" = no ]; then
         [ -d "$dir" ] && { "$TESTBED" down "$dir" --purge >/dev/null 2>&1; rm -rf -- "$dir"; }
-        "$TESTBED" up "$dir" $longids || die "testbed up $dir failed"
+        "$TESTBED" up "$dir" --frozen $longids || die "testbed up $dir failed"
     fi
     # paranoia: qgen must only ever write below our work directory
     qd=$(postconf -c "$dir/etc" -h queue_directory) || die "postconf failed"

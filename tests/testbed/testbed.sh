@@ -2,7 +2,10 @@
 # testbed.sh - an isolated, throwaway real Postfix instance for qtriage tests.
 #
 # Usage:
-#   testbed.sh up DIR [--long-ids] [--hash-hold] [--depth N] [--smtpd]
+#   testbed.sh up DIR [--long-ids] [--hash-hold] [--depth N] [--smtpd] [--frozen]
+#                (--frozen: no queue manager, so nothing moves the queue's
+#                 files: for the benchmark, whose kept queues outlive their
+#                 retry times and were then deferred and bounced under it)
 #   testbed.sh inject-corpus DIR [N]     (default N=300; appends to DIR/corpus.json)
 #   testbed.sh inject-hostile DIR [ARGS] (hostile.py: escapes, invalid UTF-8, 50 MB, ...;
 #                                         JSON manifest on stdout)
@@ -141,10 +144,11 @@ is_running() {  # DIR  (not `postfix status`: that logs a line each time)
 
 cmd_up() {
     need_root
-    local dir= long=no hashhold=no depth=1 smtpd=no
+    local dir= long=no hashhold=no depth=1 smtpd=no frozen=no
     while [ $# -gt 0 ]; do
         case $1 in
             --long-ids) long=yes ;;
+            --frozen) frozen=yes ;;
             --smtpd) smtpd=yes ;;
             --hash-hold) hashhold=yes ;;
             --depth) shift; depth=${1:-}; [[ $depth =~ ^[1-9]$|^1[0-6]$ ]] || die "--depth wants 1..16" ;;
@@ -174,6 +178,10 @@ cmd_up() {
     [ -r "$master_src" ] || die "no master.cf to copy"
     cp "$master_src" "$etc/master.cf"
     postconf -c "$etc" -M# smtp/inet 2>/dev/null
+    if [ "$frozen" = yes ]; then
+        postconf -c "$etc" -M# qmgr/unix 2>/dev/null || postconf -c "$etc" -M# qmgr/fifo \
+            || die "cannot turn off qmgr in $etc/master.cf"
+    fi
     postconf -c "$etc" -F '*/*/chroot = n' || die "postconf -F failed"
     # --smtpd: an smtpd on a free loopback port (port in DIR/smtpd_port) that
     # trusts XCLIENT from loopback, to inject mail with realistic client/SASL
