@@ -141,7 +141,8 @@ bool qt_reason_template(const char *reason, size_t len, const char *addr, size_t
 void qt_reason_expand(const char *tmpl, size_t tmpl_len, const char *tokens, size_t tokens_len,
                       const char *addr, size_t addr_len, struct qt_buf *out)
 {
-    const char *t = tmpl, *end = tmpl + tmpl_len, *tok = tokens, *tok_end = tokens + tokens_len;
+    const char *t = tmpl, *end = tmpl + tmpl_len, *tok = tokens ? tokens : "";
+    const char *tok_end = tok + tokens_len;
 
     while (t < end) {
         const char *p = t;

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -537,6 +538,9 @@ static void wait_for_action(struct app *a)
     action_job_wait(a);
 }
 
+static void start_watch(struct app *a);
+static void take_watch(struct app *a, bool wait);
+
 static void run_loop(struct app *a)
 {
     unsigned r = R_LAYOUT | R_REDRAW;
@@ -556,6 +560,8 @@ static void run_loop(struct app *a)
         }
         if (r & R_RESCAN)
             a->scan_wanted = true;
+        start_watch(a);
+        take_watch(a, false);
         maybe_start_scan(a);
         if (r & R_REBUILD)     /* the sort or filter changed, not the store */
             a->rows_stale = a->rebuild_now = a->rows_for_query = true;
@@ -611,6 +617,15 @@ static void run_loop(struct app *a)
     }
 }
 
+static void *watch_open_main(void *arg)
+{
+    struct app *a = arg;
+
+    a->watch_result = qt_queue_watch_open(a->watch_dir, a->watch_inotify);
+    atomic_store(&a->watch_made, true);
+    return NULL;
+}
+
 static bool open_queue(struct app *a, char *err, size_t size)
 {
     struct qt_error e = {""};
@@ -662,14 +677,53 @@ static bool open_queue(struct app *a, char *err, size_t size)
     if (strcmp(a->backend->ops->name, "spool") == 0) {
         const char *no = getenv("QTRIAGE_NO_INOTIFY");
 
-        a->watch = qt_queue_watch_open(a->layout.queue_directory, !(no && *no && *no != '0'));
+        a->watch_dir = xstrdup(a->layout.queue_directory);
+        a->watch_inotify = !(no && *no && *no != '0');
+        a->watch_wanted = true;     /* see start_watch */
     }
     return true;
 }
 
+/* Set up the watch on its thread, once the first rows are on screen (or
+ * the first scan is over): its pass over every hash directory's entries
+ * competed with the scan's first reads for the first rows (at a million
+ * messages first rows took 0.3-1.1 s with the watch made before the scan,
+ * 0.13-0.37 s with it made beside the scan). */
+static void start_watch(struct app *a)
+{
+    if (!a->watch_wanted || !(a->bench_first_rows_logged || a->first_scan_done))
+        return;
+    a->watch_wanted = false;
+    atomic_store(&a->watch_made, false);
+    a->watch_pending = pthread_create(&a->watch_thread, NULL, watch_open_main, a) == 0;
+    if (!a->watch_pending) {    /* no thread to be had: here, then */
+        a->watch = qt_queue_watch_open(a->watch_dir, a->watch_inotify);
+        a->queue_changed = a->watch != NULL;
+    }
+}
+
+/* The watch thread's result, once it is done: from then on changes are
+ * seen; what changed before it watched, a rescan after the running one
+ * finds (queue_changed). */
+static void take_watch(struct app *a, bool wait)
+{
+    if (!a->watch_pending || (!wait && !atomic_load(&a->watch_made)))
+        return;
+    pthread_join(a->watch_thread, NULL);
+    a->watch_pending = false;
+    a->watch = a->watch_result;
+    a->watch_result = NULL;
+    if (a->watch)
+        a->queue_changed = true;
+}
+
 static void close_queue(struct app *a)
 {
+    take_watch(a, true);
+    free(a->watch_dir);
+    a->watch_dir = NULL;
     qt_queue_watch_close(a->watch);
+    a->watch = NULL;
     qt_backend_close(a->backend);
     qt_store_free(&a->store);
     qt_rules_free(&a->rules);

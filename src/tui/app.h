@@ -7,6 +7,7 @@
 
 #include <curses.h>
 #include <signal.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -70,6 +71,20 @@ struct app {
     /* What changed in the queue directories (spool backend only; NULL:
      * rescan every next_scan_ms, as for postqueue). */
     struct qt_queue_watch *watch;
+    /* The watch is set up on a thread of its own once the first rows are
+     * on screen: an inotify watch on a directory costs the kernel a pass
+     * over the directory's cached entries (tens of thousands in each hash
+     * directory of a million-message queue).  watch_wanted: not started
+     * yet; watch_pending: the thread runs; watch_made: it is done, its
+     * result in watch_result.  Until then rescans come every next_scan_ms,
+     * and the first one after it is there looks at everything again. */
+    bool watch_wanted;
+    bool watch_pending;
+    pthread_t watch_thread;
+    _Atomic bool watch_made;
+    struct qt_queue_watch *watch_result;
+    char *watch_dir;
+    bool watch_inotify;
     bool queue_changed;         /* seen since the last rescan started */
     int64_t next_watch_check_ms;    /* mtime mode: when to stat again */
     int64_t idle_scan_ms;       /* a full rescan even if nothing was seen */
