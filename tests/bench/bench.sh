@@ -424,10 +424,16 @@ tui_idle() {
 
 hold_ids() { find "$1/spool/hold" -type f -printf '%f\n' 2>/dev/null; }
 
-# refill N DIR K: put K generated held messages back (rows that delete mail)
+# refill N DIR K: put K generated held messages back (rows that delete mail),
+# written to disk before anything deletes them: deleting files whose pages
+# were never written back frees no blocks on disk, and at 1M that made the
+# CLI rows, which ran right after a refill, 3x as fast as the TUI's, which
+# loads the queue first (6.7 s against 21-22 s for the same 100k files,
+# whichever program deleted them)
 refill() {
     "$WORK/qgen" -c "$2/etc" -n "$3" --seed $(( seed + 7 )) --hold-percent 100 \
         2>>"$WORK/qgen.log" || echo "$PROG: qgen (refill) failed" >&2
+    sync
 }
 
 # tui_delete N DIR: the TUI deletes every held message (filter queue=hold,
@@ -469,6 +475,7 @@ tui_delete() {
 # and by bare `postsuper -d -` (refilled after each), REPS times in turn
 bulk_delete() {
     local n=$1 dir=$2 r k
+    sync    # the held messages on disk, as after each refill
     for r in $(seq 1 "$reps"); do
         [ "$tui" = yes ] && { tui_delete "$n" "$dir" || echo "$PROG: TUI delete failed" >&2; }
         hold_ids "$dir" >"$WORK/del-hold.ids"; k=$(wc -l <"$WORK/del-hold.ids")
