@@ -74,8 +74,9 @@ fi
 stage_done plain
 run_meson_test build-asan testlog "$@"
 stage_done asan
-# The scanner's threads against a real queue, under ThreadSanitizer.
-TSAN_OPTIONS=halt_on_error=1 run_meson_test build-tsan testlog rescan
+# The scanner's threads against a real queue, and the view's two filtering
+# threads sharing a filter's marks, under ThreadSanitizer.
+TSAN_OPTIONS=halt_on_error=1 run_meson_test build-tsan testlog rescan filter_cache
 stage_done tsan
 
 if [ $# -eq 0 ]; then

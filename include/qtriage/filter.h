@@ -86,11 +86,21 @@ struct qt_filter *qt_filter_compile(const char *query, struct qt_filter_error *e
  * is what "age" is measured from.  Text terms remember their result per
  * distinct interned string of the store (valid while the pool's serial
  * holds: pools only grow), so a value is evaluated once however many
- * messages hold it; that cache is the only allocation.  The filter keeps
- * scratch space for regex matching and the runtime error below, so one
- * filter must not be used by two threads at once. */
+ * messages hold it; that cache and qt_filter_prepare's marks are its only
+ * allocations.  The filter keeps scratch space for regex matching and the
+ * runtime error below, so one filter must not be used by two threads at
+ * once. */
 bool qt_filter_match(struct qt_filter *f, const struct qt_store *s, const struct qt_msg *m,
                      int64_t now);
+
+/* Before matching many messages of `s`: find, in one pass over its pool,
+ * the strings that each ":" and "=" term matches, so that matching a
+ * message tests a bit per field instead of its text (strings the pool
+ * gains later are tested as before, until the next prepare, which looks
+ * only at those).  `copy`, a clone of f or NULL, shares what was found;
+ * neither may be matching on another thread meanwhile.  Costs a bit per
+ * four bytes of the pool per such term. */
+void qt_filter_prepare(struct qt_filter *f, const struct qt_store *s, struct qt_filter *copy);
 
 /* Non-NULL after a regex gave up on some message (pcre2's match, depth or
  * heap limit, which stop patterns such as (a+)+$ from running for hours),

@@ -58,6 +58,25 @@ static inline size_t qt_strpool_len(const struct qt_strpool *p, qt_str ref)
     return n;
 }
 
+/* Where the first string's record starts: qt_strpool_find_folded() and
+ * qt_strpool_each() from here look at every string. */
+#define QT_STRPOOL_START 8
+
+/* Call `hit` once for every string whose record starts at or after `from`
+ * (QT_STRPOOL_START, or the pool's len at an earlier time: strings are only
+ * ever appended) that contains `needle` (nlen >= 1 bytes, ASCII lowercase)
+ * with ASCII case folded, in pool order.  The bytes are scanned 16 at a
+ * time for the needle's first two bytes; only candidates cost a look at
+ * the strings they fall in.  Returns the pool's len: where the next call
+ * starts to see what was added since. */
+size_t qt_strpool_find_folded(const struct qt_strpool *p, size_t from, const char *needle,
+                              size_t nlen, void (*hit)(void *ctx, qt_str ref), void *ctx);
+/* Call `each` for every string whose record starts at or after `from`;
+ * returns the pool's len, as qt_strpool_find_folded does. */
+size_t qt_strpool_each(const struct qt_strpool *p, size_t from,
+                       void (*each)(void *ctx, qt_str ref, const char *s, size_t len),
+                       void *ctx);
+
 /* Bytes used by the pool (strings plus index). */
 size_t qt_strpool_memory(const struct qt_strpool *p);
 

@@ -68,6 +68,31 @@ struct ref_cache {
     bool off;
 };
 
+/* What a text term makes of each string of a store's pool, set up by
+ * qt_filter_prepare(): a bit per string (at ref / 4: records are 5 bytes
+ * or more) in `yes`, and for a regex a bit in `known` once the string was
+ * tried.  A ":" or "=" term's bits are all found in one pass over the
+ * pool's bytes, 16 at a time; a regex's are filled in as messages are
+ * matched.  At a million messages the hash cache above cost a probe and a
+ * cache miss per field per message (and its growth page faults), and the
+ * bare word's unique IDs and subjects never hit it; here a message's test
+ * is a bit.  Strings added since (from `upto` on) go the cache's way
+ * until the next prepare.  Shared by a filter and its clone (refs), which
+ * match on two threads at once: a regex's bits are set atomically, `yes`
+ * before `known`. */
+struct pool_marks {
+    unsigned refs;
+    uint64_t pool_serial;
+    size_t upto;                /* strings whose record starts below are covered */
+    /* `yes` words, or for a regex `yes` and `known` words in turns (one
+     * cache line holds both bits of a string): stride 1 or 2. */
+    uint64_t *words;
+    size_t nwords;              /* of each kind */
+    unsigned stride;
+};
+
+enum { MARKS_WHOLE, MARKS_DOMAIN, MARKS_MODES };
+
 struct term {
     const struct qt_field *field;   /* NULL: a bare word or regex (QT_FIELD_BARE fields) */
     enum op op;
@@ -79,6 +104,9 @@ struct term {
     /* Scratch for evaluation (like the match block): results per value of
      * each field the term looks at (a bare word looks at several). */
     struct ref_cache *cache[QT_FIELD_COUNT];
+    /* What qt_filter_prepare() found: for the string itself, and for the
+     * domain of an address (sender_domain, rcpt_domain). */
+    struct pool_marks *marks[MARKS_MODES];
 };
 
 /* N_RCPT: rcpt(...), its one kid evaluated for one recipient at a time. */
@@ -237,6 +265,14 @@ static const char *token_name(enum token t)
     }
 }
 
+static void marks_release(struct pool_marks *pm)
+{
+    if (pm && --pm->refs == 0) {
+        free(pm->words);
+        free(pm);
+    }
+}
+
 static void node_free(struct node *n)
 {
     size_t i;
@@ -254,6 +290,8 @@ static void node_free(struct node *n)
             free(n->term.cache[i]->slots);
         free(n->term.cache[i]);
     }
+    for (i = 0; i < MARKS_MODES; i++)
+        marks_release(n->term.marks[i]);
     free(n);
 }
 
@@ -1304,6 +1342,197 @@ static struct ref_cache *term_cache(const struct term *t, const struct qt_store 
     return c;
 }
 
+static bool is_domain_field(const struct qt_field *fd)
+{
+    return fd->source == QT_SRC_SENDER_DOMAIN || fd->source == QT_SRC_RCPT_DOMAIN;
+}
+
+static int field_marks_mode(const struct qt_field *fd)
+{
+    return is_domain_field(fd) ? MARKS_DOMAIN : MARKS_WHOLE;
+}
+
+/* The pool marks a term can use (a bit per mode): the text terms on the
+ * fields whose values are pool strings compared through cached_match. */
+static unsigned term_marks_modes(const struct qt_filter *f, const struct term *t)
+{
+    unsigned modes = 0;
+    size_t i;
+
+    if (t->header || (t->op != OP_CONTAINS && t->op != OP_EQUALS && t->op != OP_REGEX))
+        return 0;
+    for (i = 0; i < (t->field ? 1 : f->nbare); i++) {
+        const struct qt_field *fd = t->field ? t->field : f->bare[i];
+
+        switch (fd->source) {
+        case QT_SRC_STR:
+        case QT_SRC_SENDER_DOMAIN:
+        case QT_SRC_RCPT_ADDRESS:
+        case QT_SRC_RCPT_REASON:
+        case QT_SRC_RCPT_STATUS:
+        case QT_SRC_RCPT_ORIG:
+        case QT_SRC_RCPT_DOMAIN:
+            modes |= 1u << field_marks_mode(fd);
+            break;
+        default:
+            break;
+        }
+    }
+    return modes;
+}
+
+static bool plain_match(const struct term *t, const char *str, size_t len)
+{
+    if (t->op == OP_CONTAINS)
+        return contains_folded(str, len, t->text, t->len);
+    return len == t->len && equal_folded(str, t->text, len);
+}
+
+struct marking {
+    struct pool_marks *pm;
+    const struct term *t;
+    const struct qt_strpool *pool;
+    bool domain;
+};
+
+static uint64_t mark_bit(qt_str ref)
+{
+    return (uint64_t)1 << (ref >> 2 & 63);
+}
+
+static void mark_ref(struct pool_marks *pm, qt_str ref)
+{
+    pm->words[ref >> 8] |= mark_bit(ref);      /* ":" and "=": stride 1 */
+}
+
+/* A string holding the needle somewhere: for a domain, it must be there. */
+static void mark_found(void *ctx, qt_str ref)
+{
+    struct marking *k = ctx;
+    size_t len;
+    const char *str;
+
+    if (k->domain) {
+        str = qt_address_domain(qt_strpool_get(k->pool, ref), qt_strpool_len(k->pool, ref), &len);
+        if (!plain_match(k->t, str, len))
+            return;
+    }
+    mark_ref(k->pm, ref);
+}
+
+static void mark_each(void *ctx, qt_str ref, const char *str, size_t len)
+{
+    struct marking *k = ctx;
+
+    if (k->domain)
+        str = qt_address_domain(str, len, &len);
+    if (plain_match(k->t, str, len))
+        mark_ref(k->pm, ref);
+}
+
+static uint64_t *grow_bits(uint64_t *bits, size_t had, size_t need)
+{
+    bits = xrealloc(bits, need * sizeof(*bits));
+    /* Written now: pages first read as the kernel's zero page and written
+     * later cost a second fault each, and a flush of both cores' TLBs
+     * while the two threads match. */
+    memset(bits + had, 0, (need - had) * sizeof(*bits));
+    return bits;
+}
+
+/* Cover the strings added to the pool since the last time (all of them
+ * for a pool not seen before): found at once for ":" and "=", left to be
+ * tried for a regex. */
+static void marks_extend(struct pool_marks *pm, const struct term *t, bool domain,
+                         const struct qt_strpool *pool)
+{
+    struct marking k = {pm, t, pool, domain};
+    size_t need = (pool->len >> 8) + 1;
+
+    if (pm->pool_serial != pool->serial) {
+        pm->pool_serial = pool->serial;
+        pm->upto = QT_STRPOOL_START;
+        free(pm->words);
+        pm->words = NULL;
+        pm->nwords = 0;
+    }
+    pm->stride = t->op == OP_REGEX ? 2 : 1;
+    if (need > pm->nwords) {
+        need += need / 8;
+        pm->words = grow_bits(pm->words, pm->nwords * pm->stride, need * pm->stride);
+        pm->nwords = need;
+    }
+    if (t->op == OP_REGEX)
+        pm->upto = pool->len;
+    else if (t->op == OP_CONTAINS && t->len > 0)
+        pm->upto = qt_strpool_find_folded(pool, pm->upto, t->text, t->len, mark_found, &k);
+    else
+        pm->upto = qt_strpool_each(pool, pm->upto, mark_each, &k);
+}
+
+/* cached_match for a string the marks cover. */
+static bool marked_match(struct eval *e, const struct term *t, const struct qt_field *fd,
+                         struct pool_marks *pm, qt_str ref)
+{
+    size_t len;
+    uint64_t *yes = &pm->words[(ref >> 8) * pm->stride], *known = yes + 1;
+    uint64_t bit = mark_bit(ref);
+    const char *str;
+    bool hit;
+
+    if (pm->stride == 1)
+        return *yes & bit;
+    if (__atomic_load_n(known, __ATOMIC_ACQUIRE) & bit)
+        return __atomic_load_n(yes, __ATOMIC_RELAXED) & bit;
+    str = qt_store_str(e->s, ref);
+    len = qt_strpool_len(&e->s->pool, ref);
+    if (is_domain_field(fd))
+        str = qt_address_domain(str, len, &len);
+    hit = text_match(e, t, str, len);
+    /* A regex that gave up decided nothing: it is asked again (and
+     * counted) on each message that holds the value. */
+    if (!e->gave_up) {
+        if (hit)
+            __atomic_fetch_or(yes, bit, __ATOMIC_RELAXED);
+        __atomic_fetch_or(known, bit, __ATOMIC_RELEASE);
+    }
+    return hit;
+}
+
+static void prepare_node(struct qt_filter *f, struct node *n, struct node *copy,
+                         const struct qt_store *s)
+{
+    unsigned modes;
+    size_t i;
+
+    for (i = 0; i < n->nkids; i++)
+        prepare_node(f, n->kids[i], copy ? copy->kids[i] : NULL, s);
+    if (n->kind != N_TERM || !(modes = term_marks_modes(f, &n->term)))
+        return;
+    for (i = 0; i < MARKS_MODES; i++) {
+        struct pool_marks **pm = &n->term.marks[i];
+
+        if (!(modes & 1u << i))
+            continue;
+        if (!*pm) {
+            *pm = xcalloc(1, sizeof(**pm));
+            (*pm)->refs = 1;
+        }
+        marks_extend(*pm, &n->term, i == MARKS_DOMAIN, &s->pool);
+        if (copy && copy->term.marks[i] != *pm) {
+            marks_release(copy->term.marks[i]);
+            copy->term.marks[i] = *pm;
+            (*pm)->refs++;
+        }
+    }
+}
+
+void qt_filter_prepare(struct qt_filter *f, const struct qt_store *s, struct qt_filter *copy)
+{
+    if (f->root)
+        prepare_node(f, f->root, copy && copy->root ? copy->root : NULL, s);
+}
+
 /* Whether the value `ref` of field `fd` matches t (for the domain fields:
  * the domain of the address `ref`), from the cache when the value was met
  * before. */
@@ -1311,11 +1540,20 @@ static bool cached_match(struct eval *e, const struct term *t, const struct qt_f
                          qt_str ref)
 {
     const struct qt_store *s = e->s;
-    struct ref_cache *c = ref ? term_cache(t, s, fd) : NULL;
+    struct pool_marks *pm = t->marks[field_marks_mode(fd)];
+    struct ref_cache *c;
     const char *str;
     size_t len;
     bool hit;
 
+    /* A queue ID is each message's own (never interned, see store.c):
+     * there is nothing a regex could remember about it. */
+    if (pm && ref && ref < pm->upto && pm->pool_serial == s->pool.serial &&
+        (pm->stride == 1 || fd != &qt_fields[QT_FIELD_ID]))
+        return marked_match(e, t, fd, pm, ref);
+    if (fd == &qt_fields[QT_FIELD_ID])
+        return text_match(e, t, qt_store_str(s, ref), qt_strpool_len(&s->pool, ref));
+    c = ref ? term_cache(t, s, fd) : NULL;
     if (c) {
         int got = cache_get(c, ref);
 
@@ -1327,7 +1565,7 @@ static bool cached_match(struct eval *e, const struct term *t, const struct qt_f
     }
     str = qt_store_str(s, ref);
     len = qt_strpool_len(&s->pool, ref);
-    if (fd->source == QT_SRC_SENDER_DOMAIN || fd->source == QT_SRC_RCPT_DOMAIN)
+    if (is_domain_field(fd))
         str = qt_address_domain(str, len, &len);
     hit = text_match(e, t, str, len);
     /* A regex that gave up decided nothing: it is asked again (and

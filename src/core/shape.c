@@ -234,6 +234,8 @@ void qt_shape_begin(struct qt_shape *sh, const struct qt_store *s, struct qt_fil
     sh->total = s->n;
     p->filter = f && !qt_filter_matches_all(f) ? f : NULL;
     p->now = now;
+    if (p->filter)
+        qt_filter_prepare(p->filter, s, NULL);
     entry(p, o->buckets, "TOTAL", 5);     /* entry 0 */
 }
 

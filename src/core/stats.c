@@ -441,6 +441,8 @@ void qt_stats_begin(struct qt_stats *st, const struct qt_store *s, struct qt_fil
     p->fd = qt_field_of_group(by);
     p->filter = f && !qt_filter_matches_all(f) ? f : NULL;
     p->now = now;
+    if (p->filter)
+        qt_filter_prepare(p->filter, s, NULL);
 }
 
 static void finish(struct qt_stats *st)

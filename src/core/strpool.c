@@ -1,8 +1,10 @@
 #include "qtriage/strpool.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "qtriage/text.h"
 #include "qtriage/util.h"
 
 void qt_strpool_init(struct qt_strpool *p)
@@ -117,4 +119,132 @@ qt_str qt_strpool_intern_cstr(struct qt_strpool *p, const char *s)
 size_t qt_strpool_memory(const struct qt_strpool *p)
 {
     return p->cap + p->nslots * (sizeof(*p->slots) + 1);
+}
+
+static uint32_t record_len(const struct qt_strpool *p, size_t rec)
+{
+    uint32_t n;
+
+    memcpy(&n, p->bytes + rec, 4);
+    return n;
+}
+
+size_t qt_strpool_each(const struct qt_strpool *p, size_t from,
+                       void (*each)(void *ctx, qt_str ref, const char *s, size_t len), void *ctx)
+{
+    size_t rec;
+
+    for (rec = from; rec < p->len; rec += 4 + (size_t)record_len(p, rec) + 1)
+        each(ctx, (qt_str)(rec + 4), p->bytes + rec + 4, record_len(p, rec));
+    return p->len;
+}
+
+/* Sixteen bytes, compared all at once (SSE2 on x86-64, NEON on arm64, and
+ * plain words where the machine has neither: GCC and clang both lower
+ * these vector types to what the target has). */
+typedef unsigned char qt_v16 __attribute__((vector_size(16)));
+
+static qt_v16 v16_load(const char *at)
+{
+    qt_v16 v;
+
+    memcpy(&v, at, sizeof(v));
+    return v;
+}
+
+static qt_v16 v16_splat(unsigned char c)
+{
+    qt_v16 v;
+
+    memset(&v, c, sizeof(v));
+    return v;
+}
+
+static bool v16_any(qt_v16 v)
+{
+    uint64_t w[2];
+
+    memcpy(w, &v, sizeof(w));
+    return (w[0] | w[1]) != 0;
+}
+
+/* The mask that folds a byte for comparing it with the lowercase `c`:
+ * for a letter, c | 0x20 is c exactly for c and its capital, and no other
+ * byte; anything else is compared as it is. */
+static unsigned char fold_mask(unsigned char c)
+{
+    return c >= 'a' && c <= 'z' ? 0x20 : 0;
+}
+
+static bool equal_lower(const char *a, const char *lower, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (qt_ascii_fold((unsigned char)a[i]) != (unsigned char)lower[i])
+            return false;
+    return true;
+}
+
+struct finder {
+    const struct qt_strpool *p;
+    const char *needle;
+    size_t nlen;
+    size_t rec, end;            /* the record holding the last candidate, its end */
+    size_t next;                /* bytes before this are decided */
+    void (*hit)(void *ctx, qt_str ref);
+    void *ctx;
+};
+
+/* A candidate at `at`: when the needle is there, inside one string, that
+ * string is a hit and the scan goes on after it. */
+static void candidate(struct finder *f, size_t at)
+{
+    const struct qt_strpool *p = f->p;
+
+    if (at < f->next)
+        return;
+    while (f->end <= at) {
+        f->rec = f->end;
+        f->end = f->rec + 4 + (size_t)record_len(p, f->rec) + 1;
+    }
+    if (at < f->rec + 4 || at + f->nlen > f->end - 1 ||
+        !equal_lower(p->bytes + at, f->needle, f->nlen))
+        return;
+    f->hit(f->ctx, (qt_str)(f->rec + 4));
+    f->next = f->end;
+}
+
+size_t qt_strpool_find_folded(const struct qt_strpool *p, size_t from, const char *needle,
+                              size_t nlen, void (*hit)(void *ctx, qt_str ref), void *ctx)
+{
+    struct finder f = {p, needle, nlen, from, from, from, hit, ctx};
+    unsigned char c0 = (unsigned char)needle[0], c1 = nlen > 1 ? (unsigned char)needle[1] : 0;
+    qt_v16 m0 = v16_splat(fold_mask(c0)), n0 = v16_splat(c0);
+    qt_v16 m1 = v16_splat(fold_mask(c1)), n1 = v16_splat(c1);
+    size_t at = from, k;
+
+    if (nlen == 0 || from >= p->len)
+        return p->len;
+    /* Sixteen places at a time while both loads stay below len; the last
+     * few bytes one at a time. */
+    while (at + 17 <= p->len) {
+        qt_v16 eq = (qt_v16)((v16_load(p->bytes + at) | m0) == n0);
+
+        if (nlen > 1)
+            eq &= (qt_v16)((v16_load(p->bytes + at + 1) | m1) == n1);
+        if (v16_any(eq)) {
+            unsigned char lanes[16];
+
+            memcpy(lanes, &eq, sizeof(lanes));
+            for (k = 0; k < 16; k++)
+                if (lanes[k])
+                    candidate(&f, at + k);
+        }
+        at += 16;
+    }
+    for (; at < p->len; at++)
+        if ((((unsigned char)p->bytes[at] | fold_mask(c0)) == c0))
+            candidate(&f, at);
+    return p->len;
 }

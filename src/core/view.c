@@ -492,9 +492,13 @@ static void step_filter(struct qt_view_build *b, size_t budget)
         b->phase = PHASE_DONE;
         return;
     }
-    if (b->next == 0 && b->nmarks < n) {
-        b->nmarks = n;
-        b->marks = xrealloc(b->marks, n);
+    if (b->next == 0) {
+        if (b->nmarks < n) {
+            b->nmarks = n;
+            b->marks = xrealloc(b->marks, n);
+        }
+        qt_filter_prepare(b->f, b->s,
+                          b->helper && b->helper_of == qt_filter_serial(b->f) ? b->helper : NULL);
     }
     filter_range(b, b->next, end);
     b->done_units += end - b->next;

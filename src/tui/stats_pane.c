@@ -642,6 +642,7 @@ static unsigned tag_row(struct app *a)
     if (!f) {
         app_message(a, true, "cannot tag: %s", ferr.msg);
     } else {
+        qt_filter_prepare(f, &a->store, NULL);
         for (i = 0; i < a->store.n; i++) {
             const struct qt_msg *m = &a->store.msgs[i];
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +203,149 @@ static void test_clone(void **state)
     qt_store_free(&s);
 }
 
+static void add_full(struct qt_store *s, const char *id, const char *sender, const char *subject,
+                     const char *rcpt, const char *reason)
+{
+    struct qt_rcpt_data r[2];
+    struct qt_msg_data d;
+
+    memset(&d, 0, sizeof(d));
+    memset(r, 0, sizeof(r));
+    r[0].address = rcpt;
+    r[0].reason = reason;
+    r[0].state = QT_RCPT_PENDING;
+    r[1].address = "postmaster@Corp.Example";
+    r[1].state = QT_RCPT_DONE;
+    d.id = id;
+    d.queue = QT_Q_DEFERRED;
+    d.sender = sender;
+    d.subject = subject;
+    d.rcpts = r;
+    d.nrcpts = 2;
+    d.arrival = NOW - 60;
+    qt_store_upsert(s, &d);
+}
+
+static uint32_t next_rand(uint32_t *seed)
+{
+    return (*seed = *seed * 1103515245 + 12345) >> 16;
+}
+
+static void add_random(struct qt_store *s, size_t i, uint32_t *seed)
+{
+    static const char *const senders[] = {"Flood@Spam.example", "bob@corp.example",
+                                          "casino@deals.example", "x@spam.example.net", ""};
+    static const char *const words[] = {"Casino", "night", "VIAGRA", "offer", "spam", "corp",
+                                        "ab", "\xc3\xa9t\xc3\xa9", "\xff\xfe", "x@y"};
+    static const char *const reasons[] = {"connect to mx.example[192.0.2.1]:25: Connection refused",
+                                          "host mx said: 450 4.7.1 try later (in reply to RCPT TO)",
+                                          NULL};
+    char id[16], subject[80], rcpt[48];
+    size_t k, n = next_rand(seed) % 5;
+
+    snprintf(id, sizeof(id), "P%zX", i);
+    subject[0] = 0;
+    for (k = 0; k < n; k++) {
+        strcat(subject, words[next_rand(seed) % 10]);
+        strcat(subject, k + 1 < n ? " " : "");
+    }
+    snprintf(rcpt, sizeof(rcpt), "user%u@%s", next_rand(seed) % 50,
+             next_rand(seed) % 2 ? "Spam.example" : "casino.example");
+    add_full(s, id, senders[next_rand(seed) % 5], subject, rcpt, reasons[next_rand(seed) % 3]);
+}
+
+/* Each message matched the plain way (a filter never prepared) and the
+ * prepared way (the filter and its clone taking turns, as the view's two
+ * threads do) must agree. */
+static void check_prepared(const char *query, struct qt_filter *plain, struct qt_filter *f,
+                           struct qt_filter *c, const struct qt_store *s, const char *when)
+{
+    size_t i;
+
+    for (i = 0; i < s->n; i++) {
+        bool want = qt_filter_match(plain, s, &s->msgs[i], NOW);
+        bool got = qt_filter_match(i % 2 ? c : f, s, &s->msgs[i], NOW);
+
+        if (want != got)
+            fail_msg("'%s' %s: message %s: %d prepared, %d plain", query, when,
+                     qt_store_str(s, s->msgs[i].id), got, want);
+    }
+}
+
+/* qt_filter_prepare's marks say what matching each string says: after the
+ * prepare, for strings the pool gained since (no prepare yet, then one),
+ * and after the pool was compacted under them. */
+static void test_prepared_marks(void **state)
+{
+    static const char *const queries[] = {
+        "casino", "CASINO", "sp", "x@y", "\xc3\xa9t\xc3\xa9", "a", "subject:viagra",
+        "subject=\"\"", "subject:\"\"", "sender=bob@corp.example", "sender:<>",
+        "sender_domain=spam.example", "sender_domain:example.net", "rcpt_domain:casino",
+        "rcpt_domain=corp.example", "rcpt:user1", "rcpt=postmaster@corp.example",
+        "reason:refused", "reason:\"4.7.1 try\"", "rcpt(rcpt:spam and state=pending)",
+        "not casino", "/casino/", "/^p[0-9a-f]*7$/i", "subject~/^$/", "sender_domain~/^spam/",
+        "rcpt_domain~/CASINO/i", "reason~/mx\\.example\\[/", "/\\xff/", "id:P1", "id=p1f",
+        "casino and not subject:night or rcpt:user7",
+    };
+    enum { NQ = sizeof(queries) / sizeof(queries[0]) };
+    /* Enough messages gone that the store compacts its pool. */
+    enum { N = 17000, GROWN = N + 500, LAST = N + 800 };
+    struct qt_filter *plain[NQ], *f[NQ], *c[NQ];
+    static const char *const stages[] = {"prepared", "grown", "grown, prepared", "compacted",
+                                         "compacted, prepared"};
+    struct qt_store s;
+    uint32_t seed = 4242;
+    size_t q, i = 0, stage;
+    uint64_t serial = 0;
+
+    (void)state;
+    qt_store_init(&s);
+    for (q = 0; q < NQ; q++) {
+        plain[q] = compile_ok(queries[q]);
+        f[q] = compile_ok(queries[q]);
+        c[q] = qt_filter_clone(f[q]);
+    }
+    for (stage = 0; stage < 5; stage++) {
+        switch (stage) {
+        case 0:
+            for (; i < N; i++)
+                add_random(&s, i, &seed);
+            break;
+        case 1:             /* strings the marks do not cover yet */
+            for (; i < GROWN; i++)
+                add_random(&s, i, &seed);
+            break;
+        case 3:
+            serial = s.pool.serial;
+            for (i = 0; i < N; i++) {
+                char id[16];
+
+                snprintf(id, sizeof(id), "P%zX", i);
+                assert_true(qt_store_remove(&s, id));
+            }
+            assert_true(s.pool.serial != serial);
+            for (i = GROWN; i < LAST; i++)
+                add_random(&s, i, &seed);
+            break;
+        }
+        for (q = 0; q < NQ; q++) {
+            if (stage % 2 == 0)
+                qt_filter_prepare(f[q], &s, c[q]);
+            check_prepared(queries[q], plain[q], f[q], c[q], &s, stages[stage]);
+        }
+    }
+    /* The marks are shared: either may go first. */
+    for (q = 0; q < NQ; q++) {
+        struct qt_filter *left = q % 2 ? c[q] : f[q];
+
+        qt_filter_free(q % 2 ? f[q] : c[q]);
+        check_prepared(queries[q], plain[q], left, left, &s, "one left");
+        qt_filter_free(left);
+        qt_filter_free(plain[q]);
+    }
+    qt_store_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_caches_that_give_up_stay_right),
         cmocka_unit_test(test_view_two_threads),
         cmocka_unit_test(test_clone),
+        cmocka_unit_test(test_prepared_marks),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@
 #include "qtriage/idmap.h"
 #include "qtriage/reason.h"
 #include "qtriage/store.h"
+#include "qtriage/text.h"
 
 static void make_msg(struct qt_msg_data *d, struct qt_rcpt_data *r, const char *id,
                      enum qt_queue q, const char *sender)
@@ -37,6 +39,102 @@ static void make_msg(struct qt_msg_data *d, struct qt_rcpt_data *r, const char *
     d->rcpts = r;
     d->nrcpts = 2;
     d->msg_size = 1234;
+}
+
+/* Whether `hay` holds the lowercase `needle` with ASCII case folded: the
+ * plain way, to check the pool's 16-bytes-at-a-time scan against. */
+static bool holds_folded(const char *hay, size_t hlen, const char *needle, size_t nlen)
+{
+    size_t i, k;
+
+    for (i = 0; i + nlen <= hlen; i++) {
+        for (k = 0; k < nlen; k++)
+            if (qt_ascii_fold((unsigned char)hay[i + k]) != (unsigned char)needle[k])
+                break;
+        if (k == nlen)
+            return true;
+    }
+    return false;
+}
+
+struct found {
+    qt_str refs[4096];
+    size_t n;
+};
+
+static void note_found(void *ctx, qt_str ref)
+{
+    struct found *f = ctx;
+
+    assert_true(f->n < 4096);
+    assert_true(f->n == 0 || ref > f->refs[f->n - 1]);    /* once each, in order */
+    f->refs[f->n++] = ref;
+}
+
+static void note_each(void *ctx, qt_str ref, const char *s, size_t len)
+{
+    struct found *f = ctx;
+
+    (void)s;
+    (void)len;
+    note_found(f, ref);
+}
+
+/* qt_strpool_find_folded finds exactly the strings a plain search finds:
+ * needles across two strings' records or in a length's bytes are no hit,
+ * capitals and NULs inside strings are, and so are the last bytes of the
+ * pool (the scan's tail); from an earlier len it sees only what came
+ * after. */
+static void test_strpool_find_folded(void **state)
+{
+    static const char *const needles[] = {"ab", "a", "b\x01", "xyz@", "@", "0", "zz",
+                                          "\x02\x01", "q", "abab",
+                                          "\x01", "\x1f" /* only in lengths */};
+    static const char alphabet[] = "abAB@xyzXYZ0\x01\x02 ";
+    struct qt_strpool p;
+    qt_str refs[3000];
+    size_t nrefs = 0, i, k, half = 0;
+    uint32_t seed = 12345;
+    struct found got, all;
+
+    (void)state;
+    qt_strpool_init(&p);
+    for (i = 0; i < 3000; i++) {
+        char s[40];
+        size_t len = (seed = seed * 1103515245 + 12345) >> 16 & 31;
+
+        for (k = 0; k < len; k++)
+            s[k] = alphabet[((seed = seed * 1103515245 + 12345) >> 16) % (sizeof(alphabet) - 1)];
+        refs[nrefs++] = qt_strpool_add(&p, s, len);
+        if (i == 1500)
+            half = p.len;
+    }
+    memset(&all, 0, sizeof(all));
+    assert_int_equal(qt_strpool_each(&p, QT_STRPOOL_START, note_each, &all), p.len);
+    assert_int_equal(all.n, nrefs);
+    assert_memory_equal(all.refs, refs, nrefs * sizeof(*refs));
+    for (i = 0; i < sizeof(needles) / sizeof(needles[0]); i++) {
+        const char *n = needles[i];
+        size_t nlen = strlen(n), from, want;
+
+        for (from = QT_STRPOOL_START; from; from = from == half ? 0 : half) {
+            memset(&got, 0, sizeof(got));
+            assert_int_equal(qt_strpool_find_folded(&p, from, n, nlen, note_found, &got), p.len);
+            want = 0;
+            for (k = 0; k < nrefs; k++) {
+                if (refs[k] < from ||
+                    !holds_folded(qt_strpool_get(&p, refs[k]), qt_strpool_len(&p, refs[k]), n,
+                                  nlen))
+                    continue;
+                if (want >= got.n || got.refs[want] != refs[k])
+                    fail_msg("needle '%s' from %zu: string %zu missed", n, from, k);
+                want++;
+            }
+            if (got.n != want)
+                fail_msg("needle '%s' from %zu: %zu found, %zu hold it", n, from, got.n, want);
+        }
+    }
+    qt_strpool_free(&p);
 }
 
 static void test_strpool_interns(void **state)
@@ -681,6 +779,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strpool_interns),
+        cmocka_unit_test(test_strpool_find_folded),
         cmocka_unit_test(test_store_upsert_update_remove),
         cmocka_unit_test(test_store_index_churn),
         cmocka_unit_test(test_store_total_size),
