@@ -7,6 +7,7 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <pthread.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "qtriage/fields.h"
 #include "qtriage/header_cache.h"
 #include "qtriage/reason.h"
+#include "qtriage/regex_literals.h"
 #include "qtriage/spool.h"
 #include "qtriage/text.h"
 #include "qtriage/util.h"
@@ -88,7 +90,11 @@ struct pool_marks {
      * cache line holds both bits of a string): stride 1 or 2. */
     uint64_t *words;
     size_t nwords;              /* of each kind */
+    size_t cap;                 /* words allocated */
     unsigned stride;
+    /* A regex with literals (see regex_literals.h): the strings holding
+     * none of them are known not to match from the start. */
+    bool prefiltered;
 };
 
 enum { MARKS_WHOLE, MARKS_DOMAIN, MARKS_MODES };
@@ -107,6 +113,8 @@ struct term {
     /* What qt_filter_prepare() found: for the string itself, and for the
      * domain of an address (sender_domain, rcpt_domain). */
     struct pool_marks *marks[MARKS_MODES];
+    /* A regex: text its every match contains (n = 0: none known). */
+    struct qt_regex_literals lits;
 };
 
 /* N_RCPT: rcpt(...), its one kid evaluated for one recipient at a time. */
@@ -265,10 +273,47 @@ static const char *token_name(enum token t)
     }
 }
 
+/* The words of the largest marks freed, for the next filter's (see
+ * grow_bits).  Filters are freed on whichever thread used them. */
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t *spare_words;
+static size_t spare_cap;
+
+static void spare_put(uint64_t *words, size_t cap)
+{
+    pthread_mutex_lock(&spare_lock);
+    if (cap > spare_cap) {
+        uint64_t *old = spare_words;
+
+        spare_words = words;
+        spare_cap = cap;
+        words = old;
+    }
+    pthread_mutex_unlock(&spare_lock);
+    free(words);
+}
+
+/* The spare words when there are `want` of them or more, with *cap set;
+ * else NULL. */
+static uint64_t *spare_take(size_t want, size_t *cap)
+{
+    uint64_t *words = NULL;
+
+    pthread_mutex_lock(&spare_lock);
+    if (spare_words && spare_cap >= want) {
+        words = spare_words;
+        *cap = spare_cap;
+        spare_words = NULL;
+        spare_cap = 0;
+    }
+    pthread_mutex_unlock(&spare_lock);
+    return words;
+}
+
 static void marks_release(struct pool_marks *pm)
 {
     if (pm && --pm->refs == 0) {
-        free(pm->words);
+        spare_put(pm->words, pm->cap);
         free(pm);
     }
 }
@@ -292,6 +337,7 @@ static void node_free(struct node *n)
     }
     for (i = 0; i < MARKS_MODES; i++)
         marks_release(n->term.marks[i]);
+    qt_regex_literals_free(&n->term.lits);
     free(n);
 }
 
@@ -483,6 +529,8 @@ static bool parse_regex(struct parser *p, struct term *t, const char *after)
     /* Without JIT support (or memory for it) the interpreter does the same
      * work, only slower. */
     pcre2_jit_compile(t->re, PCRE2_JIT_COMPLETE);
+    qt_regex_literals(p->q + open + 1, body_len, (options & PCRE2_CASELESS) != 0,
+                      (options & PCRE2_EXTENDED) != 0, &t->lits);
     if (!ensure_match_blocks(p->f))
         qt_die("out of memory creating a pcre2 match block");
     t->op = OP_REGEX;
@@ -1430,14 +1478,50 @@ static void mark_each(void *ctx, qt_str ref, const char *str, size_t len)
         mark_ref(k->pm, ref);
 }
 
-static uint64_t *grow_bits(uint64_t *bits, size_t had, size_t need)
+/* Room for `need` words of each kind, the new ones zero.  Written now:
+ * pages first read as the kernel's zero page and written later cost a
+ * second fault each, and a flush of both cores' TLBs while the two threads
+ * match.  A new filter's marks take the words the last one freed, whose
+ * pages are in place: large blocks are fresh mappings (see
+ * qt_store_tune_allocator), and faulting in 4.5 MB of them (a ":" term at
+ * a million messages) cost this VM 20-40 ms on every query typed. */
+static void grow_bits(struct pool_marks *pm, size_t need)
 {
-    bits = xrealloc(bits, need * sizeof(*bits));
-    /* Written now: pages first read as the kernel's zero page and written
-     * later cost a second fault each, and a flush of both cores' TLBs
-     * while the two threads match. */
-    memset(bits + had, 0, (need - had) * sizeof(*bits));
-    return bits;
+    size_t had = pm->nwords * pm->stride, want = need * pm->stride;
+
+    if (want > pm->cap) {
+        if (!pm->words)
+            pm->words = spare_take(want, &pm->cap);
+        if (want > pm->cap) {
+            pm->words = xrealloc(pm->words, want * sizeof(*pm->words));
+            pm->cap = want;
+        }
+    }
+    memset(pm->words + had, 0, (want - had) * sizeof(*pm->words));
+    pm->nwords = need;
+}
+
+static void unknown_found(void *ctx, qt_str ref)
+{
+    struct pool_marks *pm = ctx;
+
+    pm->words[(ref >> 8) * 2 + 1] &= ~mark_bit(ref);
+}
+
+/* A regex with literals, on the strings from pm->upto on: all are known
+ * not to match but those holding a literal, which are tried as messages
+ * meet them. */
+static void regex_candidates(struct pool_marks *pm, const struct term *t,
+                             const struct qt_strpool *pool)
+{
+    size_t w, first = pm->upto >> 8, last = pool->len >> 8, i;
+
+    pm->prefiltered = true;
+    for (w = first; w <= last; w++)
+        pm->words[w * 2 + 1] |= w == first ? ~(uint64_t)0 << (pm->upto >> 2 & 63) : ~(uint64_t)0;
+    for (i = 0; i < t->lits.n; i++)
+        qt_strpool_find_folded(pool, pm->upto, t->lits.text[i], t->lits.len[i], unknown_found,
+                               pm);
 }
 
 /* Cover the strings added to the pool since the last time (all of them
@@ -1452,19 +1536,20 @@ static void marks_extend(struct pool_marks *pm, const struct term *t, bool domai
     if (pm->pool_serial != pool->serial) {
         pm->pool_serial = pool->serial;
         pm->upto = QT_STRPOOL_START;
-        free(pm->words);
+        spare_put(pm->words, pm->cap);
         pm->words = NULL;
-        pm->nwords = 0;
+        pm->nwords = pm->cap = 0;
     }
     pm->stride = t->op == OP_REGEX ? 2 : 1;
     if (need > pm->nwords) {
         need += need / 8;
-        pm->words = grow_bits(pm->words, pm->nwords * pm->stride, need * pm->stride);
-        pm->nwords = need;
+        grow_bits(pm, need);
     }
-    if (t->op == OP_REGEX)
+    if (t->op == OP_REGEX) {
+        if (t->lits.n)
+            regex_candidates(pm, t, pool);
         pm->upto = pool->len;
-    else if (t->op == OP_CONTAINS && t->len > 0)
+    } else if (t->op == OP_CONTAINS && t->len > 0)
         pm->upto = qt_strpool_find_folded(pool, pm->upto, t->text, t->len, mark_found, &k);
     else
         pm->upto = qt_strpool_each(pool, pm->upto, mark_each, &k);
@@ -1549,7 +1634,7 @@ static bool cached_match(struct eval *e, const struct term *t, const struct qt_f
     /* A queue ID is each message's own (never interned, see store.c):
      * there is nothing a regex could remember about it. */
     if (pm && ref && ref < pm->upto && pm->pool_serial == s->pool.serial &&
-        (pm->stride == 1 || fd != &qt_fields[QT_FIELD_ID]))
+        (pm->stride == 1 || pm->prefiltered || fd != &qt_fields[QT_FIELD_ID]))
         return marked_match(e, t, fd, pm, ref);
     if (fd == &qt_fields[QT_FIELD_ID])
         return text_match(e, t, qt_store_str(s, ref), qt_strpool_len(&s->pool, ref));

@@ -433,46 +433,56 @@ static void step_merge(struct qt_view_build *b, size_t budget)
 /* The filter runs over the store in its own order (at a million messages,
  * walking it in sort order instead costs a cache miss or three a message
  * and triples the time), marking matches; the rows are then the marked
- * messages in sort order. */
-struct filter_part {
-    struct qt_filter *f;
+ * messages in sort order.  Two threads take chunks of the range in turn
+ * from a shared counter: fixed halves left one thread waiting for the
+ * other whenever a regex met costlier text in one half (a bare regex at
+ * 1M kept 1.3 of the 2 cores busy). */
+#define FILTER_CHUNK 1024
+
+struct filter_work {
     const struct qt_store *s;
     uint8_t *marks;
-    size_t lo, hi;
+    size_t hi;
     int64_t now;
+    size_t next;                /* the next chunk's first message (atomic) */
+};
+
+struct filter_part {
+    struct filter_work *w;
+    struct qt_filter *f;
 };
 
 static void *filter_part_run(void *arg)
 {
     struct filter_part *p = arg;
-    size_t i;
+    struct filter_work *w = p->w;
+    size_t i, lo, hi;
 
-    for (i = p->lo; i < p->hi; i++)
-        p->marks[i] = qt_filter_match(p->f, p->s, &p->s->msgs[i], p->now);
+    while ((lo = __atomic_fetch_add(&w->next, FILTER_CHUNK, __ATOMIC_RELAXED)) < w->hi) {
+        hi = w->hi - lo < FILTER_CHUNK ? w->hi : lo + FILTER_CHUNK;
+        for (i = lo; i < hi; i++)
+            w->marks[i] = qt_filter_match(p->f, w->s, &w->s->msgs[i], w->now);
+    }
     return NULL;
 }
 
-/* Mark messages [lo, hi): the upper half on a second thread with the
- * helper copy of the filter when the slice is worth it (the machine this
- * runs on has two cores or more; with one, the halves take turns). */
+/* Mark messages [lo, hi): with the helper copy of the filter on a second
+ * thread too when the range is worth it (the machine this runs on has two
+ * cores or more; with one, the threads take turns). */
 static void filter_range(struct qt_view_build *b, size_t lo, size_t hi)
 {
-    struct filter_part mine = {b->f, b->s, b->marks, lo, hi, b->now};
-    struct filter_part other = mine;
+    struct filter_work w = {b->s, b->marks, hi, b->now, lo};
+    struct filter_part mine = {&w, b->f}, other = {&w, b->helper};
     pthread_t th;
 
-    if (b->helper && b->helper_of == qt_filter_serial(b->f) && hi - lo >= PARALLEL_MIN_SLICE) {
-        mine.hi = other.lo = lo + (hi - lo) / 2;
-        other.f = b->helper;
-        if (pthread_create(&th, NULL, filter_part_run, &other) == 0) {
-            filter_part_run(&mine);
-            pthread_join(th, NULL);
-            qt_filter_absorb_runtime_error(b->f, b->helper);
-            return;
-        }
-        mine.hi = hi;   /* no thread to be had: all here */
+    if (b->helper && b->helper_of == qt_filter_serial(b->f) && hi - lo >= PARALLEL_MIN_SLICE &&
+        pthread_create(&th, NULL, filter_part_run, &other) == 0) {
+        filter_part_run(&mine);
+        pthread_join(th, NULL);
+        qt_filter_absorb_runtime_error(b->f, b->helper);
+        return;
     }
-    filter_part_run(&mine);
+    filter_part_run(&mine);     /* all here */
 }
 
 static void step_filter(struct qt_view_build *b, size_t budget)

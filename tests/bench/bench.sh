@@ -40,8 +40,11 @@
 #   first rows on screen, full load, peak RSS (VmHWM) and RSS after the load,
 #   rescans forced with R: of the unchanged queue (REPS times), and after 1 % of
 #   the queue changed (0.5 % deleted with postsuper -d, 0.5 % new from qgen),
-#   a regex filter over every loaded message (f, subject~/v[i1]agra|casino/i, Enter:
-#   the view's rebuild time as the TUI logs it);
+#   filters over every loaded message (f, ^U, the query, Enter: the view's rebuild
+#   time as the TUI logs it): the regex subject~/v[i1]agra|casino/i, the bare word
+#   v1agra, the bare regex /v[i1]agra|casino/i and the bare regex /^[0-9A-F]+7$/,
+#   which has no literal to look for first (bare ones search ID, sender,
+#   recipients and subject);
 # then, with the instance's master stopped, a bulk hold of 10 % of the queue:
 #   `qtriage hold -` and bare `postsuper -c DIR/etc -h -` on the same IDs, released
 #   (postsuper -H, untimed) after each, REPS times each in alternating order;
@@ -330,7 +333,26 @@ tui_load() {
     return 0
 }
 
-# tui_session N DIR: one session: load, rescans, 1 % change, filter, memory
+# tui_filter N LIMIT KEY ROWSKEY QUERY: in the running TUI, replace the filter
+# with QUERY (f, ^U, the text, Enter) and record the view's rebuild as the
+# TUI logs it: wall ms, matching rows, CPU us of both threads
+tui_filter() {
+    local n=$1 limit=$2 key=$3 rowskey=$4 query=$5 k c
+    tmux -S "$tmux_sock" send-keys -t qtb f
+    sleep 0.5
+    tmux -S "$tmux_sock" send-keys -t qtb C-u
+    tmux -S "$tmux_sock" send-keys -t qtb -l "$query"
+    sleep 1
+    k=$(grep -c '^filter_applied ' "$BLOG")
+    tmux -S "$tmux_sock" send-keys -t qtb Enter
+    bench_wait filter_applied $(( k + 1 )) "$limit" || { tui_quit; return 1; }
+    c=$(bench_field filter_applied $(( k + 1 )) 6)
+    record "$n" "$key" "$(awk "BEGIN { print $(bench_field filter_applied $(( k + 1 )) 4) / 1000 }")" 0 \
+        "$(awk -v c="${c:-0}" 'BEGIN { print c / 1e6 }')"
+    echo "$n $rowskey $(bench_field filter_applied $(( k + 1 )) 5)" >>"$SUMMARY"
+}
+
+# tui_session N DIR: one session: load, rescans, 1 % change, filters, memory
 tui_session() {
     local n=$1 dir=$2 limit=$(( 120 + $1 / 2000 )) r k nchg c
     tui_start "$dir"
@@ -364,20 +386,13 @@ print("\n".join(ids[::step][:n]))' "$nchg" >"$WORK/del.ids"
     bench_wait rescan_done "$k" "$limit" || { tui_quit; return 1; }
     record "$n" tui-rescan-1pct "$(awk "BEGIN { print $(bench_field rescan_done "$k" 4) / 1000 }")"
     echo "$n rescan-1pct-changes $(bench_field rescan_done "$k" 5)" >>"$SUMMARY"
-    # a regex over every loaded message: the rebuild after Enter
-    k=$(grep -c '^filter_applied ' "$BLOG")
-    tmux -S "$tmux_sock" send-keys -t qtb f
-    sleep 0.5
-    tmux -S "$tmux_sock" send-keys -t qtb -l 'subject~/v[i1]agra|casino/i'
-    sleep 1
-    k=$(grep -c '^filter_applied ' "$BLOG")
-    tmux -S "$tmux_sock" send-keys -t qtb Enter
-    bench_wait filter_applied $(( k + 1 )) 60 || { tui_quit; return 1; }
-    # the TUI logs the rebuild's wall ms, rows, and CPU us (both threads)
-    c=$(bench_field filter_applied $(( k + 1 )) 6)
-    record "$n" tui-filter "$(awk "BEGIN { print $(bench_field filter_applied $(( k + 1 )) 4) / 1000 }")" 0 \
-        "$(awk -v c="${c:-0}" 'BEGIN { print c / 1e6 }')"
-    echo "$n filter-rows $(bench_field filter_applied $(( k + 1 )) 5)" >>"$SUMMARY"
+    # filters over every loaded message: the rebuild after Enter
+    tui_filter "$n" "$limit" tui-filter filter-rows 'subject~/v[i1]agra|casino/i' || return 1
+    tui_filter "$n" "$limit" tui-filter-word filter-word-rows 'v1agra' || return 1
+    tui_filter "$n" "$limit" tui-filter-bare-regex filter-bare-regex-rows '/v[i1]agra|casino/i' \
+        || return 1
+    tui_filter "$n" "$limit" tui-filter-no-literal filter-no-literal-rows '/^[0-9A-F]+7$/' \
+        || return 1
     echo "$n tui-hwm $(proc_kb "$tui_pid" VmHWM)" >>"$SUMMARY"
     echo "$n tui-msgs $(bench_field load_done 1 3)" >>"$SUMMARY"
     tui_quit
@@ -650,7 +665,9 @@ names = {"postqueue-j": "postqueue -j", "floor4k": "floor (open+read 4 KB, C)",
          "cold-tui-first": "COLD TUI first rows", "cold-tui-load": "COLD TUI full load",
          "tui-first": "TUI first rows", "tui-load": "TUI full load",
          "tui-rescan": "TUI rescan, unchanged", "tui-rescan-1pct": "TUI rescan, 1 % changed",
-         "tui-filter": "TUI regex filter (rebuild)", "tui-stats-open": "TUI stats pane open",
+         "tui-filter": "TUI regex filter (rebuild)", "tui-filter-word": "TUI bare word filter",
+         "tui-filter-bare-regex": "TUI bare regex filter",
+         "tui-filter-no-literal": "TUI bare regex, no literal", "tui-stats-open": "TUI stats pane open",
          "hold-qtriage": "qtriage hold - (10 %)", "hold-postsuper": "postsuper -h - (10 %)",
          "delete-tui": "TUI delete (hold queue)", "delete-qtriage": "qtriage delete - (hold)",
          "delete-postsuper": "postsuper -d - (hold)"}
@@ -724,9 +741,15 @@ for n in sorted(set(k[0] for k in order)):
         print("  TUI RSS per message:              peak %.0f B, after load %.0f B (target <= 400)"
               % (extra[(n, "tui-hwm")] * 1024.0 / msgs,
                  extra.get((n, "tui-rss-after-load"), 0) * 1024.0 / msgs))
-    fi = med(n, "tui-filter")
-    print("  regex filter over all messages:   %s ms (target <= 150), %s rows match" % (
-        "%.0f" % (fi * 1000) if fi is not None else "n/a", extra.get((n, "filter-rows"), "?")))
+    for key, rows, label in (("tui-filter", "filter-rows", "regex subject~/.../i"),
+                             ("tui-filter-word", "filter-word-rows", "bare word"),
+                             ("tui-filter-bare-regex", "filter-bare-regex-rows", "bare regex"),
+                             ("tui-filter-no-literal", "filter-no-literal-rows",
+                              "bare regex, no literal")):
+        fi = med(n, key)
+        print("  %-34s%s ms (target <= 150), %s rows match" % (
+            label + " over all messages:", "%.0f" % (fi * 1000) if fi is not None else "n/a",
+            extra.get((n, rows), "?")))
     idle = extra.get((n, "tui-idle-pct-x100"))
     print("  TUI idle CPU, unchanged queue:    %s %% of a core (target <= 1)" % (
         "%.2f" % (idle / 100.0) if idle is not None else "n/a"))

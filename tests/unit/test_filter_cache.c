@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "qtriage/filter.h"
+#include "qtriage/regex_literals.h"
 #include "qtriage/store.h"
 #include "qtriage/view.h"
 
@@ -286,11 +287,17 @@ static void test_prepared_marks(void **state)
         "not casino", "/casino/", "/^p[0-9a-f]*7$/i", "subject~/^$/", "sender_domain~/^spam/",
         "rcpt_domain~/CASINO/i", "reason~/mx\\.example\\[/", "/\\xff/", "id:P1", "id=p1f",
         "casino and not subject:night or rcpt:user7",
+        /* regexes with literals: only the strings holding one are tried */
+        "/casino/i", "/v[i1]agra|casino/i", "/ca(s|z)ino/", "sender~/spam\\.example$/",
+        "rcpt~/USER1[0-9]@/i", "/x@y|corp/", "/night$/", "/^Casino/", "rcpt_domain~/^spam\\./i",
+        "not /offer|spam/i", "subject~/nights?$/",
     };
     enum { NQ = sizeof(queries) / sizeof(queries[0]) };
     /* Enough messages gone that the store compacts its pool. */
     enum { N = 17000, GROWN = N + 500, LAST = N + 800 };
-    struct qt_filter *plain[NQ], *f[NQ], *c[NQ];
+    /* late: prepared as f is, but matched only after the pool grew and the
+     * second prepare (its regexes have tried no string before). */
+    struct qt_filter *plain[NQ], *f[NQ], *c[NQ], *late[NQ];
     static const char *const stages[] = {"prepared", "grown", "grown, prepared", "compacted",
                                          "compacted, prepared"};
     struct qt_store s;
@@ -304,6 +311,7 @@ static void test_prepared_marks(void **state)
         plain[q] = compile_ok(queries[q]);
         f[q] = compile_ok(queries[q]);
         c[q] = qt_filter_clone(f[q]);
+        late[q] = compile_ok(queries[q]);
     }
     for (stage = 0; stage < 5; stage++) {
         switch (stage) {
@@ -329,9 +337,13 @@ static void test_prepared_marks(void **state)
             break;
         }
         for (q = 0; q < NQ; q++) {
-            if (stage % 2 == 0)
+            if (stage % 2 == 0) {
                 qt_filter_prepare(f[q], &s, c[q]);
+                qt_filter_prepare(late[q], &s, NULL);
+            }
             check_prepared(queries[q], plain[q], f[q], c[q], &s, stages[stage]);
+            if (stage >= 2)
+                check_prepared(queries[q], plain[q], late[q], late[q], &s, "late");
         }
     }
     /* The marks are shared: either may go first. */
@@ -341,9 +353,67 @@ static void test_prepared_marks(void **state)
         qt_filter_free(q % 2 ? f[q] : c[q]);
         check_prepared(queries[q], plain[q], left, left, &s, "one left");
         qt_filter_free(left);
+        qt_filter_free(late[q]);
         qt_filter_free(plain[q]);
     }
     qt_store_free(&s);
+}
+
+/* The literals a regex's matches must contain: only what is sure. */
+static void test_regex_literals(void **state)
+{
+    static const struct {
+        const char *pat;
+        bool caseless, extended;
+        const char *want;       /* "a|b": the literals; NULL: none */
+    } cases[] = {
+        {"casino", false, false, "casino"},
+        {"casino", true, false, "ca"},      /* caseless s, i and k match non-ASCII too */
+        {"v[i1]agra|casino", true, false, "agra|ca"},
+        {"casinos?", false, false, "casino"},
+        {"casinos*x", false, false, "casino"},
+        {"abc+de", false, false, "ab"},
+        {"ab+c", false, false, NULL},        /* runs of one: too short to help */
+        {"hello{2}x", false, false, "hell"},
+        {"hello{2,}x", false, false, "hell"},
+        {"ab{x", false, false, NULL},        /* a literal brace: not followed */
+        {"(?i)casino", false, false, NULL},
+        {"(*UTF)casino", false, false, NULL},
+        {"(foo|bar)baz", false, false, "baz"},
+        {"(foo|bar)+bazz?", false, false, "baz"},
+        {"foo|", false, false, NULL},
+        {"\\.example\\.com", false, false, ".example.com"},
+        {"\\x41bc", false, false, NULL},
+        {"\\Qa.b\\E", false, false, NULL},
+        {"\\d+abc\\b", false, false, "abc"},
+        {"[[:alpha:]]abc", false, false, NULL},
+        {"[]a]bc", false, false, "bc"},
+        {"[^\\]]xyz", false, false, "xyz"},
+        {"casino", false, true, NULL},
+        {"caf\xc3\xa9 time", false, false, " time"},
+        {"MX\\.Example\\[", false, false, "mx.example["},
+        {"a)b", false, false, NULL},
+        {"(ab", false, false, NULL},
+    };
+    size_t i, k;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct qt_regex_literals l;
+        char got[256] = "";
+
+        qt_regex_literals(cases[i].pat, strlen(cases[i].pat), cases[i].caseless,
+                          cases[i].extended, &l);
+        for (k = 0; k < l.n; k++) {
+            assert_int_equal(strlen(l.text[k]), l.len[k]);
+            strcat(got, k ? "|" : "");
+            strcat(got, l.text[k]);
+        }
+        if (cases[i].want ? strcmp(got, cases[i].want) != 0 : l.n != 0)
+            fail_msg("/%s/: literals '%s', want '%s'", cases[i].pat, got,
+                     cases[i].want ? cases[i].want : "(none)");
+        qt_regex_literals_free(&l);
+    }
 }
 
 int main(void)
@@ -355,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_view_two_threads),
         cmocka_unit_test(test_clone),
         cmocka_unit_test(test_prepared_marks),
+        cmocka_unit_test(test_regex_literals),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
