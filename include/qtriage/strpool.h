@@ -71,6 +71,9 @@ static inline size_t qt_strpool_len(const struct qt_strpool *p, qt_str ref)
  * starts to see what was added since. */
 size_t qt_strpool_find_folded(const struct qt_strpool *p, size_t from, const char *needle,
                               size_t nlen, void (*hit)(void *ctx, qt_str ref), void *ctx);
+/* The same for every string holding a byte >= 0x80. */
+size_t qt_strpool_find_non_ascii(const struct qt_strpool *p, size_t from,
+                                 void (*hit)(void *ctx, qt_str ref), void *ctx);
 /* Call `each` for every string whose record starts at or after `from`;
  * returns the pool's len, as qt_strpool_find_folded does. */
 size_t qt_strpool_each(const struct qt_strpool *p, size_t from,

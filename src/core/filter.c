@@ -1508,6 +1508,25 @@ static void unknown_found(void *ctx, qt_str ref)
     pm->words[(ref >> 8) * 2 + 1] &= ~mark_bit(ref);
 }
 
+struct weak_ctx {
+    struct pool_marks *pm;
+    const struct qt_strpool *pool;
+};
+
+/* A string holding a weak literal: a candidate if it is not ASCII. */
+static void unknown_if_non_ascii(void *ctx, qt_str ref)
+{
+    struct weak_ctx *w = ctx;
+    const unsigned char *p = (const unsigned char *)qt_strpool_get(w->pool, ref);
+    size_t i, len = qt_strpool_len(w->pool, ref);
+
+    for (i = 0; i < len; i++)
+        if (p[i] >= 0x80) {
+            unknown_found(w->pm, ref);
+            return;
+        }
+}
+
 /* A regex with literals, on the strings from pm->upto on: all are known
  * not to match but those holding a literal, which are tried as messages
  * meet them. */
@@ -1522,6 +1541,14 @@ static void regex_candidates(struct pool_marks *pm, const struct term *t,
     for (i = 0; i < t->lits.n; i++)
         qt_strpool_find_folded(pool, pm->upto, t->lits.text[i], t->lits.len[i], unknown_found,
                                pm);
+    if (t->lits.non_ascii && !t->lits.nweak)
+        qt_strpool_find_non_ascii(pool, pm->upto, unknown_found, pm);
+    for (i = 0; t->lits.non_ascii && i < t->lits.nweak; i++) {
+        struct weak_ctx wc = {pm, pool};
+
+        qt_strpool_find_folded(pool, pm->upto, t->lits.weak[i], t->lits.weak_len[i],
+                               unknown_if_non_ascii, &wc);
+    }
 }
 
 /* Cover the strings added to the pool since the last time (all of them

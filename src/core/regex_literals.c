@@ -11,7 +11,7 @@
 struct scan {
     const char *p;
     size_t i, len;
-    bool caseless;
+    bool no_ksi;                /* k, s and i end runs */
     char run[RUN_MAX], best[RUN_MAX];
     size_t nrun, nbest;
     bool last_literal;          /* the run's last character may yet be quantified */
@@ -34,12 +34,10 @@ static void end_run(struct scan *s)
 
 static void literal(struct scan *s, unsigned char c)
 {
-    /* Caseless and UTF, pcre2 matches k with the Kelvin sign, s with the
-     * long s and i (in some versions) with the dotted capital I, and any
-     * non-ASCII letter with forms of other bytes: none of those can be
-     * looked for as ASCII folded. */
-    if (c >= 0x80 || (s->caseless && (qt_ascii_fold(c) == 'k' || qt_ascii_fold(c) == 's' ||
-                                      qt_ascii_fold(c) == 'i'))) {
+    /* A non-ASCII letter may match forms of other bytes (caseless), and
+     * a character's bytes are not looked for one by one: the run ends. */
+    if (c >= 0x80 || (s->no_ksi && (qt_ascii_fold(c) == 'k' || qt_ascii_fold(c) == 's' ||
+                                    qt_ascii_fold(c) == 'i'))) {
         end_run(s);
         return;
     }
@@ -117,27 +115,39 @@ static bool escape(struct scan *s, int depth)
     return true;
 }
 
-static void add_alternative(struct scan *s, struct qt_regex_literals *out, bool *ok)
+struct found {
+    size_t *n;
+    char **text;
+    size_t *len;
+};
+
+static void add_alternative(struct scan *s, struct found *out, bool *ok)
 {
     end_run(s);
-    if (s->nbest < 2 || out->n == QT_REGEX_LITERALS_MAX) {
+    if (s->nbest < 2 || *out->n == QT_REGEX_LITERALS_MAX) {
         *ok = false;
         return;
     }
-    out->text[out->n] = xstrndup(s->best, s->nbest);
-    out->len[out->n++] = s->nbest;
+    out->text[*out->n] = xstrndup(s->best, s->nbest);
+    out->len[(*out->n)++] = s->nbest;
     s->nbest = 0;
 }
 
-void qt_regex_literals(const char *pat, size_t len, bool caseless, bool extended,
-                       struct qt_regex_literals *out)
+static void drop(struct found *out)
 {
-    struct scan s = {.p = pat, .len = len, .caseless = caseless};
+    while (*out->n)
+        free(out->text[--*out->n]);
+}
+
+/* One literal per top-level alternative into `out`; false (and none)
+ * when the pattern has what this does not follow. */
+static bool extract(const char *pat, size_t len, bool no_ksi, struct found *out)
+{
+    struct scan s = {.p = pat, .len = len, .no_ksi = no_ksi};
     int depth = 0;
-    bool ok = !extended;
+    bool ok = true;
     size_t q;
 
-    memset(out, 0, sizeof(*out));
     while (ok && s.i < len) {
         unsigned char c = (unsigned char)pat[s.i];
 
@@ -196,8 +206,25 @@ void qt_regex_literals(const char *pat, size_t len, bool caseless, bool extended
     }
     if (ok && depth == 0)
         add_alternative(&s, out, &ok);
-    if (!ok || depth != 0)
-        qt_regex_literals_free(out);
+    if (!ok || depth != 0) {
+        drop(out);
+        return false;
+    }
+    return true;
+}
+
+void qt_regex_literals(const char *pat, size_t len, bool caseless, bool extended,
+                       struct qt_regex_literals *out)
+{
+    struct found strict = {&out->n, out->text, out->len};
+    struct found weak = {&out->nweak, out->weak, out->weak_len};
+
+    memset(out, 0, sizeof(*out));
+    if (extended || !extract(pat, len, false, &strict))
+        return;
+    out->non_ascii = caseless;
+    if (caseless)
+        extract(pat, len, true, &weak);     /* none: every non-ASCII string */
 }
 
 void qt_regex_literals_free(struct qt_regex_literals *l)
@@ -206,5 +233,7 @@ void qt_regex_literals_free(struct qt_regex_literals *l)
 
     for (i = 0; i < l->n; i++)
         free(l->text[i]);
+    for (i = 0; i < l->nweak; i++)
+        free(l->weak[i]);
     memset(l, 0, sizeof(*l));
 }

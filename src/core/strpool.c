@@ -188,7 +188,7 @@ static bool equal_lower(const char *a, const char *lower, size_t n)
 
 struct finder {
     const struct qt_strpool *p;
-    const char *needle;
+    const char *needle;         /* NULL: any byte >= 0x80 (nlen 1) */
     size_t nlen;
     size_t rec, end;            /* the record holding the last candidate, its end */
     size_t next;                /* bytes before this are decided */
@@ -209,7 +209,8 @@ static void candidate(struct finder *f, size_t at)
         f->end = f->rec + 4 + (size_t)record_len(p, f->rec) + 1;
     }
     if (at < f->rec + 4 || at + f->nlen > f->end - 1 ||
-        !equal_lower(p->bytes + at, f->needle, f->nlen))
+        (f->needle ? !equal_lower(p->bytes + at, f->needle, f->nlen)
+                   : (unsigned char)p->bytes[at] < 0x80))
         return;
     f->hit(f->ctx, (qt_str)(f->rec + 4));
     f->next = f->end;
@@ -219,13 +220,18 @@ size_t qt_strpool_find_folded(const struct qt_strpool *p, size_t from, const cha
                               size_t nlen, void (*hit)(void *ctx, qt_str ref), void *ctx)
 {
     struct finder f = {p, needle, nlen, from, from, from, hit, ctx};
-    unsigned char c0 = (unsigned char)needle[0], c1 = nlen > 1 ? (unsigned char)needle[1] : 0;
-    qt_v16 m0 = v16_splat(fold_mask(c0)), n0 = v16_splat(c0);
-    qt_v16 m1 = v16_splat(fold_mask(c1)), n1 = v16_splat(c1);
+    unsigned char c0, c1;
+    qt_v16 m0, n0, m1, n1;
     size_t at = from, k;
 
     if (nlen == 0 || from >= p->len)
         return p->len;
+    c0 = (unsigned char)needle[0];
+    c1 = nlen > 1 ? (unsigned char)needle[1] : 0;
+    m0 = v16_splat(fold_mask(c0));
+    n0 = v16_splat(c0);
+    m1 = v16_splat(fold_mask(c1));
+    n1 = v16_splat(c1);
     /* Sixteen places at a time while both loads stay below len; the last
      * few bytes one at a time. */
     while (at + 17 <= p->len) {
@@ -245,6 +251,32 @@ size_t qt_strpool_find_folded(const struct qt_strpool *p, size_t from, const cha
     }
     for (; at < p->len; at++)
         if ((((unsigned char)p->bytes[at] | fold_mask(c0)) == c0))
+            candidate(&f, at);
+    return p->len;
+}
+
+size_t qt_strpool_find_non_ascii(const struct qt_strpool *p, size_t from,
+                                 void (*hit)(void *ctx, qt_str ref), void *ctx)
+{
+    struct finder f = {p, NULL, 1, from, from, from, hit, ctx};
+    qt_v16 high = v16_splat(0x80), zero = v16_splat(0);
+    size_t at = from, k;
+
+    while (at + 16 <= p->len) {
+        qt_v16 eq = (qt_v16)((v16_load(p->bytes + at) & high) != zero);
+
+        if (v16_any(eq)) {
+            unsigned char lanes[16];
+
+            memcpy(lanes, &eq, sizeof(lanes));
+            for (k = 0; k < 16; k++)
+                if (lanes[k])
+                    candidate(&f, at + k);
+        }
+        at += 16;
+    }
+    for (; at < p->len; at++)
+        if ((unsigned char)p->bytes[at] >= 0x80)
             candidate(&f, at);
     return p->len;
 }

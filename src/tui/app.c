@@ -225,6 +225,10 @@ static void apply_feed(struct app *a)
     if (res.removals)   /* until the next rebuild no row may point past the end */
         qt_view_clip(&a->view, a->store.n);
     if (res.scans_done) {
+        if (a->bench_watch_scan == 2) {
+            a->bench_watch_scan = 0;
+            app_bench(a, "watch_settled");
+        }
         if (!a->first_scan_done) {
             a->first_scan_done = true;
             a->rebuild_now = true;
@@ -294,6 +298,8 @@ static void maybe_start_scan(struct app *a)
         if (a->backend->ops->start(a->backend)) {
             a->scan_started_ms = app_now_ms();
             bench_scan_changes = 0;
+            if (a->bench_watch_scan == 1)
+                a->bench_watch_scan = 2;
             a->scan_wanted = false;
             a->queue_changed = false;
             a->next_scan_ms = a->idle_scan_ms = INT64_MAX;
@@ -713,8 +719,10 @@ static void take_watch(struct app *a, bool wait)
     a->watch_pending = false;
     a->watch = a->watch_result;
     a->watch_result = NULL;
-    if (a->watch)
+    if (a->watch) {
         a->queue_changed = true;
+        a->bench_watch_scan = 1;
+    }
 }
 
 static void close_queue(struct app *a)

@@ -90,6 +90,10 @@ struct app {
     int64_t idle_scan_ms;       /* a full rescan even if nothing was seen */
     int64_t start_ms;
     bool bench_first_rows_logged;
+    /* Bench: 1 once the queue watch arrived, 2 while the scan it asked
+     * for runs; "watch_settled" is logged when that scan is done (from
+     * then on an unchanged queue costs nothing). */
+    int bench_watch_scan;
 
     /* The message/prompt line. */
     char message[512];

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A large queue (200k messages by default, QTRIAGE_TUI_LARGE_N) stays
 interactive: typing a filter echoes every character promptly while the
-rows are filtered in slices, and the list scrolls while a bulk hold of
+rows are filtered in slices, and counts what `qtriage list --filter`
+counts, and the list scrolls while a bulk hold of
 ~20k messages runs on its own thread; a second action is refused
 meanwhile, and quitting during a release waits for it to finish.
 
@@ -118,6 +119,30 @@ def time_substring(c, t, before):
     t.keys("U")
 
 
+# Queries the view answers from its marks of the string pool (bare words
+# look at ID, sender, recipients and subject; regexes with and without a
+# literal to look for first): the TUI's count, from two threads sharing
+# the marks, must be what `qtriage list --filter` counts one message at a
+# time without them.
+CROSS_QUERIES = ["v1agra", "/v[i1]agra|casino/i", "/^[0-9A-F]+7$/",
+                 "rcpt_domain:mail and not reason:spamhaus"]
+
+
+def cross_check(c, t, tb):
+    for q in CROSS_QUERIES:
+        objs, _ = qtlib.qtriage_list(tb.etc, ["--filter", q], c=c)
+        want = len(objs)
+        t.keys("f", "C-u")
+        c.check(t.wait_for(r"%d of %d messages match" % (N, N), timeout=60),
+                "an empty query shows everything", t.screen())
+        t.tmux("send-keys", "-t", t.session, "-l", q)
+        scr, dt = wait_until(t, lambda s, w=want: "%d of %d messages match" % (w, N) in s, 60)
+        c.check(scr, "%s: the view counts %d, as qtriage list --filter does" % (q, want),
+                t.screen())
+        log("%s: %d rows, count shown %.0f ms after the keys were sent" % (q, want, dt * 1000))
+        t.keys("Escape")
+
+
 def body(c):
     with qtlib.Testbed("tui-large") as tb:
         fill(tb)
@@ -145,6 +170,7 @@ def body(c):
 
             type_filter(c, t, expect)
             time_substring(c, t, before)
+            cross_check(c, t, tb)
 
             # Hold the batch; the list must scroll while postsuper runs.
             t.keys("f", "C-u")

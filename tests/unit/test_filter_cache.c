@@ -237,7 +237,10 @@ static void add_random(struct qt_store *s, size_t i, uint32_t *seed)
     static const char *const senders[] = {"Flood@Spam.example", "bob@corp.example",
                                           "casino@deals.example", "x@spam.example.net", ""};
     static const char *const words[] = {"Casino", "night", "VIAGRA", "offer", "spam", "corp",
-                                        "ab", "\xc3\xa9t\xc3\xa9", "\xff\xfe", "x@y"};
+                                        "ab", "\xc3\xa9t\xc3\xa9", "\xff\xfe", "x@y",
+                                        "ca\xc5\xbfino" /* the long s */,
+                                        "\xe2\x84\xaa" "elvin" /* the Kelvin sign */,
+                                        "o\xe2\x84\xaa" "s"};
     static const char *const reasons[] = {"connect to mx.example[192.0.2.1]:25: Connection refused",
                                           "host mx said: 450 4.7.1 try later (in reply to RCPT TO)",
                                           NULL};
@@ -247,7 +250,7 @@ static void add_random(struct qt_store *s, size_t i, uint32_t *seed)
     snprintf(id, sizeof(id), "P%zX", i);
     subject[0] = 0;
     for (k = 0; k < n; k++) {
-        strcat(subject, words[next_rand(seed) % 10]);
+        strcat(subject, words[next_rand(seed) % 13]);
         strcat(subject, k + 1 < n ? " " : "");
     }
     snprintf(rcpt, sizeof(rcpt), "user%u@%s", next_rand(seed) % 50,
@@ -290,7 +293,8 @@ static void test_prepared_marks(void **state)
         /* regexes with literals: only the strings holding one are tried */
         "/casino/i", "/v[i1]agra|casino/i", "/ca(s|z)ino/", "sender~/spam\\.example$/",
         "rcpt~/USER1[0-9]@/i", "/x@y|corp/", "/night$/", "/^Casino/", "rcpt_domain~/^spam\\./i",
-        "not /offer|spam/i", "subject~/nights?$/",
+        "not /offer|spam/i", "subject~/nights?$/", "/kelvin/i", "subject~/CASINO/i", "/\\w+ kelvin/i",
+        "/ks/i" /* no literal without k, s and i: every non-ASCII string is tried */,
     };
     enum { NQ = sizeof(queries) / sizeof(queries[0]) };
     /* Enough messages gone that the store compacts its pool. */
@@ -368,8 +372,10 @@ static void test_regex_literals(void **state)
         const char *want;       /* "a|b": the literals; NULL: none */
     } cases[] = {
         {"casino", false, false, "casino"},
-        {"casino", true, false, "ca"},      /* caseless s, i and k match non-ASCII too */
-        {"v[i1]agra|casino", true, false, "agra|ca"},
+        /* caseless: also any string with a byte >= 0x80 (the long s, the Kelvin sign) */
+        {"casino", true, false, "casino +non-ASCII:ca"},
+        {"v[i1]agra|casino", true, false, "agra|casino +non-ASCII:agra|ca"},
+        {"kiss", true, false, "kiss +non-ASCII:"},     /* every non-ASCII string */
         {"casinos?", false, false, "casino"},
         {"casinos*x", false, false, "casino"},
         {"abc+de", false, false, "ab"},
@@ -408,6 +414,12 @@ static void test_regex_literals(void **state)
             assert_int_equal(strlen(l.text[k]), l.len[k]);
             strcat(got, k ? "|" : "");
             strcat(got, l.text[k]);
+        }
+        if (l.non_ascii)
+            strcat(got, " +non-ASCII:");
+        for (k = 0; k < l.nweak; k++) {
+            strcat(got, k ? "|" : "");
+            strcat(got, l.weak[k]);
         }
         if (cases[i].want ? strcmp(got, cases[i].want) != 0 : l.n != 0)
             fail_msg("/%s/: literals '%s', want '%s'", cases[i].pat, got,

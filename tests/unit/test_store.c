@@ -90,7 +90,7 @@ static void test_strpool_find_folded(void **state)
     static const char *const needles[] = {"ab", "a", "b\x01", "xyz@", "@", "0", "zz",
                                           "\x02\x01", "q", "abab",
                                           "\x01", "\x1f" /* only in lengths */};
-    static const char alphabet[] = "abAB@xyzXYZ0\x01\x02 ";
+    static const char alphabet[] = "abAB@xyzXYZ0\x01\x02 \xc3";
     struct qt_strpool p;
     qt_str refs[3000];
     size_t nrefs = 0, i, k, half = 0;
@@ -109,6 +109,22 @@ static void test_strpool_find_folded(void **state)
         if (i == 1500)
             half = p.len;
     }
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(qt_strpool_find_non_ascii(&p, half, note_found, &got), p.len);
+    for (i = 0, k = 0; i < nrefs; i++) {
+        const char *str = qt_strpool_get(&p, refs[i]);
+        size_t j, len = qt_strpool_len(&p, refs[i]);
+        bool high = false;
+
+        for (j = 0; j < len; j++)
+            high |= (unsigned char)str[j] >= 0x80;
+        if (refs[i] < half || !high)
+            continue;
+        if (k >= got.n || got.refs[k] != refs[i])
+            fail_msg("non-ASCII: string %zu missed", i);
+        k++;
+    }
+    assert_int_equal(got.n, k);
     memset(&all, 0, sizeof(all));
     assert_int_equal(qt_strpool_each(&p, QT_STRPOOL_START, note_each, &all), p.len);
     assert_int_equal(all.n, nrefs);
