@@ -216,13 +216,27 @@ static void candidate(struct finder *f, size_t at)
     f->next = f->end;
 }
 
+/* The candidates at the lanes of `eq` that are set (from `at` on). */
+static void candidates(struct finder *f, size_t at, qt_v16 eq)
+{
+    unsigned char lanes[16];
+    size_t k;
+
+    if (!v16_any(eq))
+        return;
+    memcpy(lanes, &eq, sizeof(lanes));
+    for (k = 0; k < 16; k++)
+        if (lanes[k])
+            candidate(f, at + k);
+}
+
 size_t qt_strpool_find_folded(const struct qt_strpool *p, size_t from, const char *needle,
                               size_t nlen, void (*hit)(void *ctx, qt_str ref), void *ctx)
 {
     struct finder f = {p, needle, nlen, from, from, from, hit, ctx};
     unsigned char c0, c1;
     qt_v16 m0, n0, m1, n1;
-    size_t at = from, k;
+    size_t at = from;
 
     if (nlen == 0 || from >= p->len)
         return p->len;
@@ -239,14 +253,7 @@ size_t qt_strpool_find_folded(const struct qt_strpool *p, size_t from, const cha
 
         if (nlen > 1)
             eq &= (qt_v16)((v16_load(p->bytes + at + 1) | m1) == n1);
-        if (v16_any(eq)) {
-            unsigned char lanes[16];
-
-            memcpy(lanes, &eq, sizeof(lanes));
-            for (k = 0; k < 16; k++)
-                if (lanes[k])
-                    candidate(&f, at + k);
-        }
+        candidates(&f, at, eq);
         at += 16;
     }
     for (; at < p->len; at++)
@@ -260,19 +267,10 @@ size_t qt_strpool_find_non_ascii(const struct qt_strpool *p, size_t from,
 {
     struct finder f = {p, NULL, 1, from, from, from, hit, ctx};
     qt_v16 high = v16_splat(0x80), zero = v16_splat(0);
-    size_t at = from, k;
+    size_t at = from;
 
     while (at + 16 <= p->len) {
-        qt_v16 eq = (qt_v16)((v16_load(p->bytes + at) & high) != zero);
-
-        if (v16_any(eq)) {
-            unsigned char lanes[16];
-
-            memcpy(lanes, &eq, sizeof(lanes));
-            for (k = 0; k < 16; k++)
-                if (lanes[k])
-                    candidate(&f, at + k);
-        }
+        candidates(&f, at, (qt_v16)((v16_load(p->bytes + at) & high) != zero));
         at += 16;
     }
     for (; at < p->len; at++)
