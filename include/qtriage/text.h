@@ -64,6 +64,17 @@ static inline unsigned char qt_ascii_fold(unsigned char c)
 }
 /* a[0..n) and b[0..n) are equal with ASCII case folded. */
 bool qt_ascii_equal_folded(const char *a, const char *b, size_t n);
+/* a[0..n), ASCII case folded, equals `lower` (already lowercase): the
+ * filter's needles against the text they are looked for in. */
+static inline bool qt_ascii_equal_lower(const char *a, const char *lower, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (qt_ascii_fold((unsigned char)a[i]) != (unsigned char)lower[i])
+            return false;
+    return true;
+}
 /* strcmp of two NUL-terminated strings with ASCII case folded. */
 int qt_ascii_casecmp(const char *a, const char *b);
 

@@ -1221,17 +1221,6 @@ struct eval {
     bool gave_up;
 };
 
-/* a[0..n) equals the lowercase b[0..n), ASCII case folded. */
-static bool equal_folded(const char *a, const char *b, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        if (qt_ascii_fold((unsigned char)a[i]) != (unsigned char)b[i])
-            return false;
-    return true;
-}
-
 /* Scan for the needle's first byte in either case, then compare the rest
  * folded: no copy of the haystack. */
 static bool contains_folded(const char *hay, size_t hlen, const char *needle, size_t nlen)
@@ -1248,7 +1237,8 @@ static bool contains_folded(const char *hay, size_t hlen, const char *needle, si
     for (i = 0; i <= hlen - nlen; i++) {
         unsigned char c = (unsigned char)hay[i];
 
-        if ((c == first || c == other) && equal_folded(hay + i + 1, needle + 1, nlen - 1))
+        if ((c == first || c == other) &&
+            qt_ascii_equal_lower(hay + i + 1, needle + 1, nlen - 1))
             return true;
     }
     return false;
@@ -1297,20 +1287,45 @@ static bool regex_match(struct eval *e, const struct term *t, const char *str, s
     return false;
 }
 
+static bool is_domain_field(const struct qt_field *fd)
+{
+    return fd->source == QT_SRC_SENDER_DOMAIN || fd->source == QT_SRC_RCPT_DOMAIN;
+}
+
+/* ":" and "=": the needle in the text, or the whole text. */
+static bool plain_match(const struct term *t, const char *str, size_t len)
+{
+    if (t->op == OP_CONTAINS)
+        return contains_folded(str, len, t->text, t->len);
+    return len == t->len && qt_ascii_equal_lower(str, t->text, len);
+}
+
 static bool text_match(struct eval *e, const struct term *t, const char *str, size_t len)
 {
     if (!str)
         str = "";               /* absent is empty */
     switch (t->op) {
     case OP_CONTAINS:
-        return contains_folded(str, len, t->text, t->len);
     case OP_EQUALS:
-        return len == t->len && equal_folded(str, t->text, len);
+        return plain_match(t, str, len);
     case OP_REGEX:
         return regex_match(e, t, str, len);
     default:
         return false;
     }
+}
+
+/* text_match on the value `ref` of field `fd` (for the domain fields: the
+ * domain of the address `ref`). */
+static bool ref_match(struct eval *e, const struct term *t, const struct qt_field *fd,
+                      qt_str ref)
+{
+    const char *str = qt_store_str(e->s, ref);
+    size_t len = qt_strpool_len(&e->s->pool, ref);
+
+    if (is_domain_field(fd))
+        str = qt_address_domain(str, len, &len);
+    return text_match(e, t, str, len);
 }
 
 /* Cached results: a hash of the ref (multiplicative; refs are offsets, so
@@ -1390,11 +1405,6 @@ static struct ref_cache *term_cache(const struct term *t, const struct qt_store 
     return c;
 }
 
-static bool is_domain_field(const struct qt_field *fd)
-{
-    return fd->source == QT_SRC_SENDER_DOMAIN || fd->source == QT_SRC_RCPT_DOMAIN;
-}
-
 static int field_marks_mode(const struct qt_field *fd)
 {
     return is_domain_field(fd) ? MARKS_DOMAIN : MARKS_WHOLE;
@@ -1427,13 +1437,6 @@ static unsigned term_marks_modes(const struct qt_filter *f, const struct term *t
         }
     }
     return modes;
-}
-
-static bool plain_match(const struct term *t, const char *str, size_t len)
-{
-    if (t->op == OP_CONTAINS)
-        return contains_folded(str, len, t->text, t->len);
-    return len == t->len && equal_folded(str, t->text, len);
 }
 
 struct marking {
@@ -1586,21 +1589,15 @@ static void marks_extend(struct pool_marks *pm, const struct term *t, bool domai
 static bool marked_match(struct eval *e, const struct term *t, const struct qt_field *fd,
                          struct pool_marks *pm, qt_str ref)
 {
-    size_t len;
     uint64_t *yes = &pm->words[(ref >> 8) * pm->stride], *known = yes + 1;
     uint64_t bit = mark_bit(ref);
-    const char *str;
     bool hit;
 
     if (pm->stride == 1)
         return *yes & bit;
     if (__atomic_load_n(known, __ATOMIC_ACQUIRE) & bit)
         return __atomic_load_n(yes, __ATOMIC_RELAXED) & bit;
-    str = qt_store_str(e->s, ref);
-    len = qt_strpool_len(&e->s->pool, ref);
-    if (is_domain_field(fd))
-        str = qt_address_domain(str, len, &len);
-    hit = text_match(e, t, str, len);
+    hit = ref_match(e, t, fd, ref);
     /* A regex that gave up decided nothing: it is asked again (and
      * counted) on each message that holds the value. */
     if (!e->gave_up) {
@@ -1654,8 +1651,6 @@ static bool cached_match(struct eval *e, const struct term *t, const struct qt_f
     const struct qt_store *s = e->s;
     struct pool_marks *pm = t->marks[field_marks_mode(fd)];
     struct ref_cache *c;
-    const char *str;
-    size_t len;
     bool hit;
 
     /* A queue ID is each message's own (never interned, see store.c):
@@ -1664,7 +1659,7 @@ static bool cached_match(struct eval *e, const struct term *t, const struct qt_f
         (pm->stride == 1 || pm->prefiltered || fd != &qt_fields[QT_FIELD_ID]))
         return marked_match(e, t, fd, pm, ref);
     if (fd == &qt_fields[QT_FIELD_ID])
-        return text_match(e, t, qt_store_str(s, ref), qt_strpool_len(&s->pool, ref));
+        return ref_match(e, t, fd, ref);
     c = ref ? term_cache(t, s, fd) : NULL;
     if (c) {
         int got = cache_get(c, ref);
@@ -1675,11 +1670,7 @@ static bool cached_match(struct eval *e, const struct term *t, const struct qt_f
             return got == CACHE_YES;
         }
     }
-    str = qt_store_str(s, ref);
-    len = qt_strpool_len(&s->pool, ref);
-    if (is_domain_field(fd))
-        str = qt_address_domain(str, len, &len);
-    hit = text_match(e, t, str, len);
+    hit = ref_match(e, t, fd, ref);
     /* A regex that gave up decided nothing: it is asked again (and
      * counted) on each message that holds the value. */
     if (c && !e->gave_up)

@@ -176,16 +176,6 @@ static unsigned char fold_mask(unsigned char c)
     return c >= 'a' && c <= 'z' ? 0x20 : 0;
 }
 
-static bool equal_lower(const char *a, const char *lower, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        if (qt_ascii_fold((unsigned char)a[i]) != (unsigned char)lower[i])
-            return false;
-    return true;
-}
-
 struct finder {
     const struct qt_strpool *p;
     const char *needle;         /* NULL: any byte >= 0x80 (nlen 1) */
@@ -209,7 +199,7 @@ static void candidate(struct finder *f, size_t at)
         f->end = f->rec + 4 + (size_t)record_len(p, f->rec) + 1;
     }
     if (at < f->rec + 4 || at + f->nlen > f->end - 1 ||
-        (f->needle ? !equal_lower(p->bytes + at, f->needle, f->nlen)
+        (f->needle ? !qt_ascii_equal_lower(p->bytes + at, f->needle, f->nlen)
                    : (unsigned char)p->bytes[at] < 0x80))
         return;
     f->hit(f->ctx, (qt_str)(f->rec + 4));
