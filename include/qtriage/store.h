@@ -70,6 +70,25 @@ void qt_store_free(struct qt_store *s);
 
 /* Insert or replace the message with d->id. */
 void qt_store_upsert(struct qt_store *s, const struct qt_msg_data *d);
+
+/* Upserts that know which messages come next: the hashes of a message's ID
+ * and strings, worked out and asked of the memory a few messages ahead
+ * (qt_store_look_ahead, then nearer the time qt_store_look_closer), so
+ * the cache misses of a million-message load overlap instead of queueing
+ * one after the other.  `a` belongs to the caller; it holds d's hashes
+ * until qt_store_upsert_ahead(s, d, a) with the same d uses them. */
+#define QT_STORE_AHEAD_STRS 48
+struct qt_store_ahead {
+    const struct qt_msg_data *d;
+    uint32_t id_hash;
+    unsigned n;                         /* hashes in h[]; the rest are made then */
+    uint32_t h[QT_STORE_AHEAD_STRS];
+};
+void qt_store_look_ahead(const struct qt_store *s, const struct qt_msg_data *d,
+                         struct qt_store_ahead *a);
+void qt_store_look_closer(const struct qt_store *s, const struct qt_store_ahead *a);
+void qt_store_upsert_ahead(struct qt_store *s, const struct qt_msg_data *d,
+                           const struct qt_store_ahead *a);
 /* Change queue/mtime/flags of a known message; false when unknown. */
 bool qt_store_update(struct qt_store *s, const char *id, enum qt_queue queue, int64_t mtime,
                      bool forced_expire);

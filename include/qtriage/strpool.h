@@ -36,6 +36,18 @@ void qt_strpool_init(struct qt_strpool *p);
 void qt_strpool_free(struct qt_strpool *p);
 qt_str qt_strpool_intern(struct qt_strpool *p, const char *s, size_t len);
 qt_str qt_strpool_intern_cstr(struct qt_strpool *p, const char *s);  /* NULL -> 0 */
+/* Interning in two steps, for a caller that knows which strings come next:
+ * their hashes, and a hint to the memory where each will be looked for,
+ * some work before it is interned (a million messages' strings miss the
+ * cache at every probe: the table's slot, then the string it names).
+ * qt_strpool_prefetch() asks for the slot; later, once that has had time
+ * to arrive, qt_strpool_prefetch_string() asks for the string the slot
+ * names when it may be this one.  Both only read: a hash stays valid as
+ * the pool grows, a hint may just go stale. */
+uint32_t qt_strpool_hash(const char *s, size_t len);
+void qt_strpool_prefetch(const struct qt_strpool *p, uint32_t h);
+void qt_strpool_prefetch_string(const struct qt_strpool *p, uint32_t h);
+qt_str qt_strpool_intern_hashed(struct qt_strpool *p, const char *s, size_t len, uint32_t h);
 /* Store a string known to be distinct from every other in the pool (a
  * queue ID of a store, which its own index keeps unique) without entering
  * it in the pool's index: no slot for it, no probing.  The reference is

@@ -9,6 +9,9 @@
 
 #include "qtriage/util.h"
 
+/* How many events ahead of its upsert a message is looked at. */
+#define FEED_AHEAD 3
+
 struct qt_batch *qt_batch_new(void)
 {
     return xcalloc(1, sizeof(struct qt_batch));
@@ -116,8 +119,11 @@ char **qt_feed_take_forget(struct qt_feed *f, size_t *n)
     return v;
 }
 
-void qt_feed_each(struct qt_feed *f, struct qt_feed_result *res,
-                  void (*on_msg)(void *ctx, const struct qt_event *ev), void *ctx)
+/* on_ahead, when set, hears of every message event some events before
+ * on_msg does (see qt_store_look_ahead). */
+static void each_event(struct qt_feed *f, struct qt_feed_result *res,
+                       void (*on_msg)(void *ctx, const struct qt_event *ev),
+                       void (*on_ahead)(void *ctx, const struct qt_event *ev), void *ctx)
 {
     struct qt_batch *b, *next;
     char drain[256];
@@ -133,9 +139,13 @@ void qt_feed_each(struct qt_feed *f, struct qt_feed_result *res,
     pthread_mutex_unlock(&f->lock);
     for (; b; b = next) {
         next = b->next;
+        for (i = 0; on_ahead && i < FEED_AHEAD && i < b->n; i++)
+            on_ahead(ctx, &b->ev[i]);
         for (i = 0; i < b->n; i++) {
             struct qt_event *e = &b->ev[i];
 
+            if (on_ahead && i + FEED_AHEAD < b->n)
+                on_ahead(ctx, &b->ev[i + FEED_AHEAD]);
             switch (e->kind) {
             case QT_EV_UPSERT:
             case QT_EV_UPDATE:
@@ -160,11 +170,37 @@ void qt_feed_each(struct qt_feed *f, struct qt_feed_result *res,
     }
 }
 
+void qt_feed_each(struct qt_feed *f, struct qt_feed_result *res,
+                  void (*on_msg)(void *ctx, const struct qt_event *ev), void *ctx)
+{
+    each_event(f, res, on_msg, NULL, ctx);
+}
+
+/* The upserts' look-ahead: hashes are worked out and asked of the memory
+ * FEED_AHEAD events before the upsert; the strings their slots name, one
+ * event before.  A ring, consumed in the order it is filled. */
 struct apply_ctx {
     struct qt_feed *feed;
     struct qt_store *store;
     struct qt_feed_result *res;
+    struct qt_store_ahead ahead[FEED_AHEAD + 1];
+    unsigned head, tail;        /* next to use, next to fill */
 };
+
+static void apply_ahead(void *ctx, const struct qt_event *e)
+{
+    struct apply_ctx *a = ctx;
+    unsigned k;
+
+    if (e->kind != QT_EV_UPSERT)
+        return;
+    qt_store_look_ahead(a->store, &e->msg, &a->ahead[a->tail++ % (FEED_AHEAD + 1)]);
+    /* The one before it is next but one: its slots should be here by now. */
+    if (a->tail - a->head >= 2) {
+        k = (a->tail - 2) % (FEED_AHEAD + 1);
+        qt_store_look_closer(a->store, &a->ahead[k]);
+    }
+}
 
 static void apply_event(void *ctx, const struct qt_event *e)
 {
@@ -172,7 +208,10 @@ static void apply_event(void *ctx, const struct qt_event *e)
 
     switch (e->kind) {
     case QT_EV_UPSERT:
-        qt_store_upsert(a->store, &e->msg);
+        if (a->head != a->tail && a->ahead[a->head % (FEED_AHEAD + 1)].d == &e->msg)
+            qt_store_upsert_ahead(a->store, &e->msg, &a->ahead[a->head++ % (FEED_AHEAD + 1)]);
+        else
+            qt_store_upsert(a->store, &e->msg);
         a->res->upserts++;
         if (a->res->on_change)
             a->res->on_change(a->res->change_ctx, e->msg.id);
@@ -197,7 +236,7 @@ static void apply_event(void *ctx, const struct qt_event *e)
 
 void qt_feed_apply(struct qt_feed *f, struct qt_store *store, struct qt_feed_result *res)
 {
-    struct apply_ctx a = {f, store, res};
+    struct apply_ctx a = {.feed = f, .store = store, .res = res};
 
-    qt_feed_each(f, res, apply_event, &a);
+    each_event(f, res, apply_event, apply_ahead, &a);
 }

@@ -35,15 +35,20 @@ static uint32_t id_hash(const char *id)
     return qt_hash_bytes(id, strlen(id));
 }
 
-/* Slot holding `id`, or the empty slot where it would go. */
-static size_t index_slot(const struct qt_store *s, const char *id)
+/* Slot holding `id` (whose hash is h), or the empty slot where it would go. */
+static size_t index_slot_hashed(const struct qt_store *s, const char *id, uint32_t h)
 {
     size_t mask = s->index_slots - 1, i;
 
-    for (i = id_hash(id) & mask; s->index[i]; i = (i + 1) & mask)
+    for (i = h & mask; s->index[i]; i = (i + 1) & mask)
         if (strcmp(qt_store_str(s, s->msgs[s->index[i] - 1].id), id) == 0)
             break;
     return i;
+}
+
+static size_t index_slot(const struct qt_store *s, const char *id)
+{
+    return index_slot_hashed(s, id, id_hash(id));
 }
 
 static void index_grow(struct qt_store *s)
@@ -151,10 +156,102 @@ static void drop_rcpts(struct qt_store *s, const struct qt_msg *m)
         s->rcpts_dead += m->nrcpts;
 }
 
-/* `old` is m's run when m is replaced (its room is reused when the new list
- * fits), or (uint32_t)-1 for a new message. */
-static void fill(struct qt_store *s, struct qt_msg *m, const struct qt_msg_data *d)
+/* The strings fill() interns straight from d, in its order: the look-ahead
+ * hashes them in this order, fill() takes the hashes in the same order.
+ * (The reasons are not among them: fill() makes templates of them first.) */
+static void each_plain_string(const struct qt_msg_data *d,
+                              void (*each)(void *ctx, const char *str, size_t len), void *ctx)
 {
+    size_t i;
+
+    each(ctx, d->sender, d->sender ? strlen(d->sender) : 0);
+    each(ctx, d->subject, d->subject ? strlen(d->subject) : 0);
+    each(ctx, d->from, d->from ? strlen(d->from) : 0);
+    each(ctx, d->error, d->error ? strlen(d->error) : 0);
+    each(ctx, d->host, d->host ? strlen(d->host) : 0);
+    each(ctx, d->attrs, d->attrs ? d->attrs_len : 0);
+    for (i = 0; i < QT_ATTR_NFIELDS; i++)
+        each(ctx, d->attr_fields[i], d->attr_fields[i] ? strlen(d->attr_fields[i]) : 0);
+    for (i = 0; i < d->nrcpts; i++) {
+        const struct qt_rcpt_data *rd = &d->rcpts[i];
+
+        each(ctx, rd->address, rd->address ? strlen(rd->address) : 0);
+        each(ctx, rd->orig, rd->orig ? strlen(rd->orig) : 0);
+        each(ctx, rd->status, rd->status ? strlen(rd->status) : 0);
+    }
+}
+
+struct look_ahead {
+    const struct qt_store *s;
+    struct qt_store_ahead *a;
+};
+
+static void hash_ahead(void *ctx, const char *str, size_t len)
+{
+    struct look_ahead *la = ctx;
+    uint32_t h;
+
+    if (la->a->n == QT_STORE_AHEAD_STRS)
+        return;
+    h = str ? qt_strpool_hash(str, len) : 0;
+    if (str)
+        qt_strpool_prefetch(&la->s->pool, h);
+    la->a->h[la->a->n++] = h;
+}
+
+void qt_store_look_ahead(const struct qt_store *s, const struct qt_msg_data *d,
+                         struct qt_store_ahead *a)
+{
+    struct look_ahead la = {s, a};
+
+    a->d = d;
+    a->n = 0;
+    a->id_hash = id_hash(d->id);
+    __builtin_prefetch(&s->index[a->id_hash & (s->index_slots - 1)]);
+    each_plain_string(d, hash_ahead, &la);
+}
+
+void qt_store_look_closer(const struct qt_store *s, const struct qt_store_ahead *a)
+{
+    uint32_t at = s->index[a->id_hash & (s->index_slots - 1)];
+    unsigned k;
+
+    if (at)
+        __builtin_prefetch(&s->msgs[at - 1]);
+    for (k = 0; k < a->n; k++)
+        if (a->h[k])
+            qt_strpool_prefetch_string(&s->pool, a->h[k]);
+}
+
+/* fill()'s way through the strings each_plain_string() names: the next
+ * one's hash, from the look-ahead while it has them. */
+struct hashes {
+    const struct qt_store_ahead *a;
+    unsigned k;
+};
+
+static qt_str intern_next(struct qt_store *s, struct hashes *hs, const char *str, size_t len)
+{
+    unsigned k = hs->k++;
+
+    if (!str)
+        return 0;
+    return k < hs->a->n ? qt_strpool_intern_hashed(&s->pool, str, len, hs->a->h[k])
+                        : qt_strpool_intern(&s->pool, str, len);
+}
+
+static qt_str intern_next_cstr(struct qt_store *s, struct hashes *hs, const char *str)
+{
+    return intern_next(s, hs, str, str ? strlen(str) : 0);
+}
+
+/* `old` is m's run when m is replaced (its room is reused when the new list
+ * fits), or (uint32_t)-1 for a new message.  `a`: d's look-ahead (its n
+ * may be 0). */
+static void fill(struct qt_store *s, struct qt_msg *m, const struct qt_msg_data *d,
+                 const struct qt_store_ahead *a)
+{
+    struct hashes hs = {a, 0};
     uint32_t first, old_first = m->rcpt_first, old_n = m->nrcpts;
     bool replacing = old_first != UINT32_MAX;
     size_t i;
@@ -173,14 +270,14 @@ static void fill(struct qt_store *s, struct qt_msg *m, const struct qt_msg_data 
     /* The store's index keeps IDs unique: the pool's would only cost a
      * slot and a probe per message. */
     m->id = qt_strpool_add(&s->pool, d->id, strlen(d->id));
-    m->sender = intern(s, d->sender);
-    m->subject = intern(s, d->subject);
-    m->from = intern(s, d->from);
-    m->error = intern(s, d->error);
-    m->host = intern(s, d->host);
-    m->attrs = d->attrs ? qt_strpool_intern(&s->pool, d->attrs, d->attrs_len) : 0;
+    m->sender = intern_next_cstr(s, &hs, d->sender);
+    m->subject = intern_next_cstr(s, &hs, d->subject);
+    m->from = intern_next_cstr(s, &hs, d->from);
+    m->error = intern_next_cstr(s, &hs, d->error);
+    m->host = intern_next_cstr(s, &hs, d->host);
+    m->attrs = intern_next(s, &hs, d->attrs, d->attrs_len);
     for (i = 0; i < QT_ATTR_NFIELDS; i++)
-        m->attr_fields[i] = intern(s, d->attr_fields[i]);
+        m->attr_fields[i] = intern_next_cstr(s, &hs, d->attr_fields[i]);
     m->nrcpts = (uint32_t)d->nrcpts;
     /* An empty run points at the start, never past the array's end. */
     m->rcpt_first = d->nrcpts ? first : 0;
@@ -189,8 +286,9 @@ static void fill(struct qt_store *s, struct qt_msg *m, const struct qt_msg_data 
         struct qt_rcpt *r = &s->rcpts[first + i];
 
         memset(r, 0, sizeof(*r));
-        r->address = intern(s, rd->address);
-        r->orig = intern(s, rd->orig);
+        r->address = intern_next_cstr(s, &hs, rd->address);
+        r->orig = intern_next_cstr(s, &hs, rd->orig);
+        r->status = intern_next_cstr(s, &hs, rd->status);
         if (rd->reason && qt_reason_template(rd->reason, strlen(rd->reason), rd->address,
                                              rd->address ? strlen(rd->address) : 0,
                                              &s->tmpl, &s->tokens)) {
@@ -200,7 +298,6 @@ static void fill(struct qt_store *s, struct qt_msg *m, const struct qt_msg_data 
         } else {
             r->reason = intern(s, rd->reason);
         }
-        r->status = intern(s, rd->status);
         r->state = (uint8_t)rd->state;
         r->bounced = rd->bounced;
         if (rd->state == QT_RCPT_PENDING)
@@ -271,7 +368,21 @@ static void note_garbage(struct qt_store *s)
 
 void qt_store_upsert(struct qt_store *s, const struct qt_msg_data *d)
 {
-    size_t slot = index_slot(s, d->id);
+    struct qt_store_ahead none = {.d = d, .id_hash = id_hash(d->id), .n = 0};
+
+    qt_store_upsert_ahead(s, d, &none);
+}
+
+void qt_store_upsert_ahead(struct qt_store *s, const struct qt_msg_data *d,
+                           const struct qt_store_ahead *a)
+{
+    size_t slot;
+
+    if (a->d != d) {            /* another message's hashes: none, then */
+        qt_store_upsert(s, d);
+        return;
+    }
+    slot = index_slot_hashed(s, d->id, a->id_hash);
     bool replaced = s->index[slot] != 0;
     struct qt_msg *m;
 
@@ -290,7 +401,7 @@ void qt_store_upsert(struct qt_store *s, const struct qt_msg_data *d)
         m->nrcpts = 0;
         s->index[slot] = (uint32_t)s->n;
     }
-    fill(s, m, d);
+    fill(s, m, d, a);
     s->per_queue[m->queue]++;
     s->total_size += m->msg_size;
     if (s->n * 2 > s->index_slots)

@@ -92,9 +92,35 @@ qt_str qt_strpool_add(struct qt_strpool *p, const char *s, size_t len)
     return append(p, s, len);
 }
 
+uint32_t qt_strpool_hash(const char *s, size_t len)
+{
+    return qt_hash_bytes(s, len);
+}
+
+void qt_strpool_prefetch(const struct qt_strpool *p, uint32_t h)
+{
+    size_t i = h & (p->nslots - 1);
+
+    __builtin_prefetch(p->tags + i);
+    __builtin_prefetch(p->slots + i);
+}
+
+void qt_strpool_prefetch_string(const struct qt_strpool *p, uint32_t h)
+{
+    size_t i = h & (p->nslots - 1);
+
+    if (p->tags[i] == tag_of(h))
+        __builtin_prefetch(p->bytes + p->slots[i] - 4);
+}
+
 qt_str qt_strpool_intern(struct qt_strpool *p, const char *s, size_t len)
 {
-    uint32_t h = qt_hash_bytes(s, len), off;
+    return qt_strpool_intern_hashed(p, s, len, qt_hash_bytes(s, len));
+}
+
+qt_str qt_strpool_intern_hashed(struct qt_strpool *p, const char *s, size_t len, uint32_t h)
+{
+    uint32_t off;
     size_t mask = p->nslots - 1, i;
     uint8_t tag = tag_of(h);
 

@@ -403,6 +403,160 @@ static void test_feed_backpressure(void **state)
     qt_feed_destroy(&f);    /* frees the batches nobody took */
 }
 
+/* Message k of the look-ahead test: every string field set, senders and
+ * recipients repeating (interned once), every 7th one with 40 recipients
+ * (more strings than the look-ahead hashes), IDs coming back. */
+static void ahead_msg(struct qt_arena *a, int k, struct qt_msg_data *d)
+{
+    size_t nr = k % 7 == 0 ? 40 : 1 + (size_t)k % 3, i;
+    struct qt_rcpt_data *r = qt_arena_alloc(a, nr * sizeof(*r));
+    char buf[64];
+
+    memset(d, 0, sizeof(*d));
+    memset(r, 0, nr * sizeof(*r));
+    snprintf(buf, sizeof(buf), "A%X", (unsigned)(k % 150));
+    d->id = qt_arena_strdup(a, buf);
+    d->queue = k % 5 ? QT_Q_DEFERRED : QT_Q_HOLD;
+    snprintf(buf, sizeof(buf), "sender%d@example.org", k % 9);
+    d->sender = qt_arena_strdup(a, buf);
+    snprintf(buf, sizeof(buf), "Subject %d", k % 40);
+    d->subject = qt_arena_strdup(a, buf);
+    d->from = k % 2 ? "Someone <s@example.org>" : NULL;
+    d->error = k % 11 == 0 ? "truncated queue file" : NULL;
+    d->host = k % 3 ? "mx1" : "mx2";
+    d->attrs = "rewrite_context=remote\0protocol_name=ESMTP\0";
+    d->attrs_len = 44;
+    snprintf(buf, sizeof(buf), "192.0.2.%d", k % 13);
+    d->attr_fields[QT_ATTR_CLIENT_ADDRESS] = qt_arena_strdup(a, buf);
+    d->attr_fields[QT_ATTR_SASL_USERNAME] = k % 4 ? "bob" : NULL;
+    for (i = 0; i < nr; i++) {
+        /* The same address comes back past what the look-ahead hashes:
+         * interned once all the same. */
+        snprintf(buf, sizeof(buf), "r%zu@d%d.example", i % 5, k % 6);
+        r[i].address = qt_arena_strdup(a, buf);
+        r[i].orig = i == 1 ? "orig@example.net" : NULL;
+        snprintf(buf, sizeof(buf), "host d%d.example[192.0.2.%zu] said: 451 try %d later", k % 6,
+                 i, k % 4);
+        r[i].reason = i % 2 ? NULL : qt_arena_strdup(a, buf);
+        r[i].status = i % 2 ? NULL : "4.0.0";
+        r[i].state = i % 3 ? QT_RCPT_PENDING : QT_RCPT_DONE;
+    }
+    d->rcpts = r;
+    d->nrcpts = nr;
+    d->msg_size = 100 + k;
+}
+
+static void expect_same_str(const struct qt_store *a, qt_str ra, const struct qt_store *b,
+                            qt_str rb)
+{
+    assert_int_equal(!ra, !rb);
+    if (ra) {
+        assert_int_equal(qt_strpool_len(&a->pool, ra), qt_strpool_len(&b->pool, rb));
+        assert_memory_equal(qt_store_str(a, ra), qt_store_str(b, rb),
+                            qt_strpool_len(&a->pool, ra));
+    }
+}
+
+/* qt_feed_apply's look-ahead leaves the store exactly as upserts one by one
+ * do: the same messages and strings, each distinct string interned once. */
+static void test_feed_apply_looks_ahead(void **state)
+{
+    static const size_t sizes[] = {1, 2, 5, 700, 3, 300};
+    struct qt_feed f;
+    struct qt_store ahead, plain;
+    struct qt_feed_result res = {0};
+    struct qt_batch *batches[6];
+    size_t bi, i, n;
+    int k = 0;
+
+    (void)state;
+    qt_feed_init(&f);
+    qt_feed_unblock(&f);
+    qt_store_init(&ahead);
+    qt_store_init(&plain);
+    for (bi = 0; bi < 6; bi++) {
+        struct qt_batch *b = batches[bi] = qt_batch_new();
+
+        for (i = 0; i < sizes[bi]; i++, k++) {
+            struct qt_event *e;
+
+            if (k % 17 == 5) {          /* gone, between upserts */
+                e = qt_batch_add(b, QT_EV_GONE);
+                e->msg.id = qt_arena_strdup(&b->arena, "A3");
+            } else if (k % 13 == 4) {
+                e = qt_batch_add(b, QT_EV_UPDATE);
+                e->msg.id = qt_arena_strdup(&b->arena, "A8");
+                e->msg.queue = QT_Q_ACTIVE;
+            } else {
+                ahead_msg(&b->arena, k, &qt_batch_add(b, QT_EV_UPSERT)->msg);
+            }
+        }
+    }
+    /* The same events, one by one, before the feed frees them. */
+    for (bi = 0; bi < 6; bi++)
+        for (i = 0; i < batches[bi]->n; i++) {
+            const struct qt_event *e = &batches[bi]->ev[i];
+
+            if (e->kind == QT_EV_UPSERT)
+                qt_store_upsert(&plain, &e->msg);
+            else if (e->kind == QT_EV_UPDATE)
+                qt_store_update(&plain, e->msg.id, e->msg.queue, e->msg.mtime, false);
+            else
+                qt_store_remove(&plain, e->msg.id);
+        }
+    for (bi = 0; bi < 6; bi++)
+        qt_feed_push(&f, batches[bi]);
+    qt_feed_apply(&f, &ahead, &res);
+
+    assert_int_equal(ahead.n, plain.n);
+    assert_int_equal(ahead.pool.count, plain.pool.count);
+    assert_int_equal(ahead.total_size, plain.total_size);
+    for (n = 0; n < plain.n; n++) {
+        const struct qt_msg *mp = &plain.msgs[n], *ma;
+        const struct qt_rcpt *rp, *ra;
+        long at = qt_store_find(&ahead, qt_store_str(&plain, mp->id));
+
+        assert_true(at >= 0);
+        ma = &ahead.msgs[at];
+        assert_int_equal(ma->queue, mp->queue);
+        assert_int_equal(ma->nrcpts, mp->nrcpts);
+        expect_same_str(&ahead, ma->sender, &plain, mp->sender);
+        expect_same_str(&ahead, ma->subject, &plain, mp->subject);
+        expect_same_str(&ahead, ma->from, &plain, mp->from);
+        expect_same_str(&ahead, ma->error, &plain, mp->error);
+        expect_same_str(&ahead, ma->host, &plain, mp->host);
+        expect_same_str(&ahead, ma->attrs, &plain, mp->attrs);
+        for (i = 0; i < QT_ATTR_NFIELDS; i++)
+            expect_same_str(&ahead, ma->attr_fields[i], &plain, mp->attr_fields[i]);
+        rp = qt_store_rcpts(&plain, mp);
+        ra = qt_store_rcpts(&ahead, ma);
+        for (i = 0; i < mp->nrcpts; i++) {
+            expect_same_str(&ahead, ra[i].address, &plain, rp[i].address);
+            expect_same_str(&ahead, ra[i].orig, &plain, rp[i].orig);
+            expect_same_str(&ahead, ra[i].status, &plain, rp[i].status);
+            expect_same_str(&ahead, ra[i].reason, &plain, rp[i].reason);
+            expect_same_str(&ahead, ra[i].reason_tokens, &plain, rp[i].reason_tokens);
+            assert_int_equal(ra[i].state, rp[i].state);
+        }
+    }
+    /* Interned once: equal text, equal reference. */
+    for (n = 1; n < ahead.n; n++) {
+        const struct qt_msg *m0 = &ahead.msgs[0], *m = &ahead.msgs[n];
+
+        if (qt_strpool_len(&ahead.pool, m->sender) == qt_strpool_len(&ahead.pool, m0->sender) &&
+            strcmp(qt_store_str(&ahead, m->sender), qt_store_str(&ahead, m0->sender)) == 0)
+            assert_int_equal(m->sender, m0->sender);
+        if (m->nrcpts && m0->nrcpts &&
+            strcmp(qt_store_str(&ahead, qt_store_rcpts(&ahead, m)->address),
+                   qt_store_str(&ahead, qt_store_rcpts(&ahead, m0)->address)) == 0)
+            assert_int_equal(qt_store_rcpts(&ahead, m)->address,
+                             qt_store_rcpts(&ahead, m0)->address);
+    }
+    qt_store_free(&ahead);
+    qt_store_free(&plain);
+    qt_feed_destroy(&f);
+}
+
 static int gone_count;
 static void count_gone(void *ctx, const char *id)
 {
@@ -806,6 +960,7 @@ int main(void)
         cmocka_unit_test(test_reason_template_rules),
         cmocka_unit_test(test_store_churn_bounded),
         cmocka_unit_test(test_idmap_churn_bounded),
+        cmocka_unit_test(test_feed_apply_looks_ahead),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
