@@ -277,20 +277,44 @@ proc_cpu() {
 tmux_sock=$WORK/tmux.sock
 BLOG=$WORK/bench.log
 
+# Waiting for the TUI must not take CPU from it.  A loop of grep, tmux
+# has-session and sleep every 50 ms started 60 processes a second, and on
+# this kind of VM each one costs about 10 ms of CPU (exec, page faults): a
+# third of a core taken from the view it timed (at 100k the full load read
+# 2.55-3.35 s polled that way, 2.10-2.23 s polled with builtins, back to
+# back).  So the waits below start no process: bash reads the log itself,
+# `kill -0` asks whether the TUI lives, and nap sleeps in `read -t` on a
+# FIFO nothing ever writes to.
+nap_fifo=$WORK/nap.fifo
+mkfifo "$nap_fifo" || die "mkfifo $nap_fifo failed"
+exec {nap_fd}<>"$nap_fifo"
+nap() { read -rt "$1" -u "$nap_fd" || :; }
+now_us() { now_us=${EPOCHREALTIME/./}; now_us=$(( 10#$now_us )); }
+
+# bench_count NAME: how many lines of BLOG start with NAME, in $bench_n
+bench_count() {
+    local line
+    bench_n=0
+    while IFS= read -r line; do
+        [[ $line == "$1 "* ]] && bench_n=$(( bench_n + 1 ))
+    done <"$BLOG"
+}
+
 # bench_wait NAME COUNT TIMEOUT: wait until BLOG has COUNT lines starting with NAME
 bench_wait() {
     local name=$1 want=$2 limit=$3 t0
-    t0=$(usec)
-    while [ "$(grep -c "^$name " "$BLOG" 2>/dev/null)" -lt "$want" ]; do
-        if [ $(( $(usec) - t0 )) -gt $(( limit * 1000000 )) ]; then
+    now_us; t0=$now_us
+    while bench_count "$name"; [ "$bench_n" -lt "$want" ]; do
+        now_us
+        if [ $(( now_us - t0 )) -gt $(( limit * 1000000 )) ]; then
             echo "$PROG: no '$name' milestone #$want in the TUI's bench log after ${limit}s" >&2
             return 1
         fi
-        if ! tmux -S "$tmux_sock" has-session -t qtb 2>/dev/null; then
+        if ! kill -0 "$tui_pid" 2>/dev/null; then
             echo "$PROG: the TUI exited early" >&2
             return 1
         fi
-        sleep 0.05
+        nap 0.05
     done
 }
 
@@ -402,11 +426,12 @@ print("\n".join(ids[::step][:n]))' "$nchg" >"$WORK/del.ids"
 # screen_has TEXT TIMEOUT: wait until the TUI's screen shows TEXT
 screen_has() {
     local text=$1 limit=$2 t0
-    t0=$(usec)
-    until tmux -S "$tmux_sock" capture-pane -p -t qtb 2>/dev/null | grep -qF -- "$text"; do
-        [ $(( $(usec) - t0 )) -gt $(( limit * 1000000 )) ] && return 1
-        tmux -S "$tmux_sock" has-session -t qtb 2>/dev/null || return 1
-        sleep 0.02
+    now_us; t0=$now_us
+    until [[ $(tmux -S "$tmux_sock" capture-pane -p -t qtb 2>/dev/null) == *"$text"* ]]; do
+        now_us
+        [ $(( now_us - t0 )) -gt $(( limit * 1000000 )) ] && return 1
+        kill -0 "$tui_pid" 2>/dev/null || return 1
+        nap 0.02
     done
 }
 
@@ -418,9 +443,9 @@ tui_idle() {
     local n=$1 dir=$2 limit=$(( 120 + $1 / 2000 )) c0 c1 t0 t1
     tui_start "$dir" ""
     bench_wait load_done 1 "$limit" || { tui_quit; return 1; }
-    # The queue watch is set up once the first rows are on screen, and the
-    # scan it asks for (everything that changed before it existed) is part
-    # of the load, not of the idle cost: at 100k it once fell in the window
+    # The queue watch is set up once the first scan is over, and the scan
+    # it asks for (everything that changed before it existed) is part of
+    # the load, not of the idle cost: at 100k it once fell in the window
     # (2.19 % against 0.09 % the run before).
     bench_wait watch_settled 1 "$limit" || echo "$PROG: the queue watch never settled" >&2
     sleep 2     # let the load's last redraws pass before the window opens
