@@ -18,6 +18,11 @@ void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *ptr, size_t size);
 /* Grow an array to hold at least `need` elements; doubles its capacity. */
 void *xgrow(void *ptr, size_t *cap, size_t need, size_t elem_size);
+/* Ask the kernel for transparent huge pages over the 2 MiB-aligned part of
+ * a block of len bytes (nothing under 4 MiB; the kernel may say no): the
+ * store's large arrays fill page by page as a queue loads, and at a
+ * million messages their page faults were a tenth of the upserts' time. */
+void qt_huge_pages(void *p, size_t len);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

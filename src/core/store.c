@@ -58,6 +58,7 @@ static void index_grow(struct qt_store *s)
     free(s->index);
     s->index_slots *= 2;
     s->index = xcalloc(s->index_slots, sizeof(*s->index));
+    qt_huge_pages(s->index, s->index_slots * sizeof(*s->index));
     for (i = 0; i < s->n; i++)
         s->index[index_slot(s, qt_store_str(s, s->msgs[i].id))] = (uint32_t)(i + 1);
 }
@@ -139,6 +140,7 @@ static uint32_t alloc_rcpts(struct qt_store *s, size_t n)
             cap = s->rcpts_used + n;
         s->rcpts = xrealloc(s->rcpts, cap * sizeof(*s->rcpts));
         s->rcpts_cap = cap;
+        qt_huge_pages(s->rcpts, cap * sizeof(*s->rcpts));
     }
     if (s->rcpts_used + n > UINT32_MAX)
         qt_die("more than 4 billion recipients");
@@ -395,6 +397,7 @@ void qt_store_upsert_ahead(struct qt_store *s, const struct qt_msg_data *d,
             /* Grow by half, not double: less slack in the largest array. */
             s->cap = s->cap < 64 ? 64 : s->cap + s->cap / 2;
             s->msgs = xrealloc(s->msgs, s->cap * sizeof(*s->msgs));
+            qt_huge_pages(s->msgs, s->cap * sizeof(*s->msgs));
         }
         m = &s->msgs[s->n++];
         m->rcpt_first = UINT32_MAX;

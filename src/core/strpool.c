@@ -47,6 +47,9 @@ static void rehash(struct qt_strpool *p)
     uint32_t *slots = xcalloc(n, sizeof(*slots));
     uint8_t *tags = xcalloc(n, 1);
 
+    qt_huge_pages(slots, n * sizeof(*slots));
+    qt_huge_pages(tags, n);
+
     for (i = 0; i < p->nslots; i++) {
         uint32_t h;
         size_t j;
@@ -77,8 +80,10 @@ static uint32_t append(struct qt_strpool *p, const char *s, size_t len)
 
     if (p->len + len + 5 > UINT32_MAX)
         qt_die("string pool exceeds 4 GiB");
-    if (p->len + len + 5 > p->cap)
+    if (p->len + len + 5 > p->cap) {
         p->bytes = xgrow(p->bytes, &p->cap, p->len + len + 5, 1);
+        qt_huge_pages(p->bytes, p->cap);
+    }
     memcpy(p->bytes + p->len, &n32, 4);
     off = (uint32_t)(p->len + 4);
     memcpy(p->bytes + off, s, len);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 void (*qt_fatal_hook)(void);
 
@@ -64,6 +65,21 @@ void *xgrow(void *ptr, size_t *cap, size_t need, size_t elem_size)
     }
     *cap = ncap;
     return xrealloc(ptr, ncap * elem_size);
+}
+
+void qt_huge_pages(void *p, size_t len)
+{
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+    uintptr_t hi = ((uintptr_t)p + len) & ~(huge - 1);
+
+    if (len >= 2 * huge && hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)len;
+#endif
 }
 
 char *xstrdup(const char *s)
