@@ -379,14 +379,15 @@ void qt_store_upsert_ahead(struct qt_store *s, const struct qt_msg_data *d,
                            const struct qt_store_ahead *a)
 {
     size_t slot;
+    bool replaced;
+    struct qt_msg *m;
 
     if (a->d != d) {            /* another message's hashes: none, then */
         qt_store_upsert(s, d);
         return;
     }
     slot = index_slot_hashed(s, d->id, a->id_hash);
-    bool replaced = s->index[slot] != 0;
-    struct qt_msg *m;
+    replaced = s->index[slot] != 0;
 
     if (replaced) {
         m = &s->msgs[s->index[slot] - 1];
