@@ -222,7 +222,8 @@ cp -- "$qtriage" "$WORK/qtriage" || die "cannot copy $qtriage"
 qtriage=$WORK/qtriage
 "$CC" -O2 -o "$WORK/floor4k" "$HERE/floor4k.c" || die "cannot build floor4k"
 
-usec() { local t=${EPOCHREALTIME/./}; echo $(( 10#$t )); }
+# now_us: microseconds since the epoch, in $now_us (no subshell)
+now_us() { now_us=${EPOCHREALTIME/./}; now_us=$(( 10#$now_us )); }
 
 loadavg1() { cut -d' ' -f1 /proc/loadavg; }
 
@@ -231,10 +232,10 @@ run_timed() {
     local label=$1; shift
     local tf=$WORK/time.out t0 t1 rc ld
     ld=$(loadavg1)
-    t0=$(usec)
+    now_us; t0=$now_us
     /usr/bin/time -f '%e %M %U %S' -o "$tf" "$@" >/dev/null 2>>"$WORK/stderr.log"
     rc=$?
-    t1=$(usec)
+    now_us; t1=$now_us
     if [ $rc != 0 ]; then
         echo "$PROG: $label failed (exit $rc): $*" >&2
         tail -n 5 "$WORK/stderr.log" >&2
@@ -289,7 +290,6 @@ nap_fifo=$WORK/nap.fifo
 mkfifo "$nap_fifo" || die "mkfifo $nap_fifo failed"
 exec {nap_fd}<>"$nap_fifo"
 nap() { read -rt "$1" -u "$nap_fd" || :; }
-now_us() { now_us=${EPOCHREALTIME/./}; now_us=$(( 10#$now_us )); }
 
 # bench_count NAME: how many lines of BLOG start with NAME, in $bench_n
 bench_count() {
@@ -449,15 +449,15 @@ tui_idle() {
     # (2.19 % against 0.09 % the run before).
     bench_wait watch_settled 1 "$limit" || echo "$PROG: the queue watch never settled" >&2
     sleep 2     # let the load's last redraws pass before the window opens
-    c0=$(proc_cpu "$tui_pid"); t0=$(usec)
+    c0=$(proc_cpu "$tui_pid"); now_us; t0=$now_us
     sleep "$idle_secs"
-    c1=$(proc_cpu "$tui_pid"); t1=$(usec)
+    c1=$(proc_cpu "$tui_pid"); now_us; t1=$now_us
     echo "$n tui-idle-pct-x100 $(awk -v a="$c0" -v b="$c1" -v t=$(( t1 - t0 )) \
         'BEGIN { printf "%d", (b - a) / (t / 1e6) * 10000 }')" >>"$SUMMARY"
-    t0=$(usec); c0=$(proc_cpu "$tui_pid")
+    now_us; t0=$now_us; c0=$(proc_cpu "$tui_pid")
     tmux -S "$tmux_sock" send-keys -t qtb s
     if screen_has MESSAGES 60; then
-        t1=$(usec); c1=$(proc_cpu "$tui_pid")
+        now_us; t1=$now_us; c1=$(proc_cpu "$tui_pid")
         record "$n" tui-stats-open "$(awk -v u=$(( t1 - t0 )) 'BEGIN { print u / 1e6 }')" 0 \
             "$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')"
     else
@@ -498,13 +498,13 @@ tui_delete() {
     tmux -S "$tmux_sock" send-keys -t qtb T d
     screen_has '[y/N]' 30 || { echo "$PROG: no confirmation for the TUI delete" >&2; tui_quit; return 1; }
     a0=$(grep -c '^action_done ' "$BLOG")
-    c0=$(proc_cpu "$tui_pid"); t0=$(usec)
+    c0=$(proc_cpu "$tui_pid"); now_us; t0=$now_us
     tmux -S "$tmux_sock" send-keys -t qtb y Enter
     # Wait on the TUI's own milestone, not on the hold directory: listing
     # a directory postsuper is emptying, 50 times a second, contends for
     # its lock and took postsuper 2.5 times the CPU it takes from the CLI.
     bench_wait action_done $(( a0 + 1 )) "$limit" || { tui_quit; return 1; }
-    t1=$(usec); c1=$(proc_cpu "$tui_pid")
+    now_us; t1=$now_us; c1=$(proc_cpu "$tui_pid")
     if [ "$(hold_ids "$dir" | head -n 1)" != "" ]; then
         echo "$PROG: the TUI delete left held mail" >&2; tui_quit; return 1
     fi
