@@ -81,8 +81,10 @@ void qt_store_upsert(struct qt_store *s, const struct qt_msg_data *d);
 struct qt_store_ahead {
     const struct qt_msg_data *d;
     uint32_t id_hash;
-    unsigned n;                         /* hashes in h[]; the rest are made then */
+    unsigned n;                         /* strings in h[] and len[]; the rest are
+                                           hashed then */
     uint32_t h[QT_STORE_AHEAD_STRS];
+    size_t len[QT_STORE_AHEAD_STRS];
 };
 void qt_store_look_ahead(const struct qt_store *s, const struct qt_msg_data *d,
                          struct qt_store_ahead *a);

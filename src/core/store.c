@@ -198,6 +198,7 @@ static void hash_ahead(void *ctx, const char *str, size_t len)
     h = str ? qt_strpool_hash(str, len) : 0;
     if (str)
         qt_strpool_prefetch(&la->s->pool, h);
+    la->a->len[la->a->n] = len;
     la->a->h[la->a->n++] = h;
 }
 
@@ -226,7 +227,7 @@ void qt_store_look_closer(const struct qt_store *s, const struct qt_store_ahead 
 }
 
 /* fill()'s way through the strings each_plain_string() names: the next
- * one's hash, from the look-ahead while it has them. */
+ * one's hash and length, from the look-ahead while it has them. */
 struct hashes {
     const struct qt_store_ahead *a;
     unsigned k;
@@ -244,7 +245,9 @@ static qt_str intern_next(struct qt_store *s, struct hashes *hs, const char *str
 
 static qt_str intern_next_cstr(struct qt_store *s, struct hashes *hs, const char *str)
 {
-    return intern_next(s, hs, str, str ? strlen(str) : 0);
+    size_t len = hs->k < hs->a->n ? hs->a->len[hs->k] : str ? strlen(str) : 0;
+
+    return intern_next(s, hs, str, len);
 }
 
 /* `old` is m's run when m is replaced (its room is reused when the new list

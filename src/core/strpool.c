@@ -30,9 +30,14 @@ void qt_strpool_free(struct qt_strpool *p)
     memset(p, 0, sizeof(*p));
 }
 
+uint32_t qt_strpool_hash(const char *s, size_t len)
+{
+    return qt_hash_bytes(s, len);
+}
+
 static uint32_t hash_of(const struct qt_strpool *p, qt_str ref)
 {
-    return qt_hash_bytes(p->bytes + ref, qt_strpool_len(p, ref));
+    return qt_strpool_hash(p->bytes + ref, qt_strpool_len(p, ref));
 }
 
 /* The tag of a hash: its top byte, never 0 (which marks an empty slot). */
@@ -97,11 +102,6 @@ qt_str qt_strpool_add(struct qt_strpool *p, const char *s, size_t len)
     return append(p, s, len);
 }
 
-uint32_t qt_strpool_hash(const char *s, size_t len)
-{
-    return qt_hash_bytes(s, len);
-}
-
 void qt_strpool_prefetch(const struct qt_strpool *p, uint32_t h)
 {
     size_t i = h & (p->nslots - 1);
@@ -120,7 +120,7 @@ void qt_strpool_prefetch_string(const struct qt_strpool *p, uint32_t h)
 
 qt_str qt_strpool_intern(struct qt_strpool *p, const char *s, size_t len)
 {
-    return qt_strpool_intern_hashed(p, s, len, qt_hash_bytes(s, len));
+    return qt_strpool_intern_hashed(p, s, len, qt_strpool_hash(s, len));
 }
 
 qt_str qt_strpool_intern_hashed(struct qt_strpool *p, const char *s, size_t len, uint32_t h)
